@@ -1,0 +1,102 @@
+"""seedwise: named, seeded, reproducible, measurable and reducible randomness for deep learning.
+
+Importing seedwise changes no global state and imports no framework: submodules
+(``seedwise.augment``, ``seedwise.study`` ...) and the heavy names load on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from seedwise._version import __version__
+from seedwise.errors import (
+    InvalidArgumentError,
+    InvalidTypeError,
+    MissingDependencyError,
+    SeedwiseError,
+    StateFileError,
+    StoreError,
+)
+from seedwise.seeds import Seeds, as_seeds
+
+if TYPE_CHECKING:  # pragma: no cover
+    from seedwise import (
+        audit,
+        augment,
+        bayes,
+        data,
+        determinism,
+        ensemble,
+        frameworks,
+        init,
+        metrics,
+        report,
+        stateless,
+        stats,
+        study,
+    )
+    from seedwise.determinism import DeterminismReport, deterministic
+    from seedwise.everything import SeedReport, keyed, seed_everything
+    from seedwise.fingerprint import fingerprint
+    from seedwise.state import RNGState
+    from seedwise.study import Results, Study
+
+_SUBMODULES = {
+    "audit",
+    "augment",
+    "bayes",
+    "data",
+    "determinism",
+    "ensemble",
+    "frameworks",
+    "init",
+    "metrics",
+    "report",
+    "stateless",
+    "stats",
+    "study",
+}
+_NAMES = {
+    "seed_everything": "seedwise.everything",
+    "keyed": "seedwise.everything",
+    "SeedReport": "seedwise.everything",
+    "deterministic": "seedwise.determinism",
+    "DeterminismReport": "seedwise.determinism",
+    "RNGState": "seedwise.state",
+    "fingerprint": "seedwise.fingerprint",
+    "Study": "seedwise.study",
+    "Results": "seedwise.study",
+}
+
+__all__ = sorted(
+    {
+        "__version__",
+        "Seeds",
+        "as_seeds",
+        "SeedwiseError",
+        "InvalidArgumentError",
+        "InvalidTypeError",
+        "MissingDependencyError",
+        "StateFileError",
+        "StoreError",
+    }
+    | _SUBMODULES
+    | set(_NAMES)
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        module = importlib.import_module(f"seedwise.{name}")
+        globals()[name] = module
+        return module
+    if name in _NAMES:
+        value = getattr(importlib.import_module(_NAMES[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'seedwise' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -1,0 +1,67 @@
+"""The ``seedwise`` command.
+
+Each subcommand lives in its own module under :mod:`seedwise.commands` and exposes
+``add_parser(subparsers)``, which registers its parser and sets ``func`` (a callable
+``(args) -> int`` returning the exit code) with ``set_defaults``.
+
+Exit codes: 0 success, 1 a negative answer (not repeatable, not significant...),
+2 bad usage or bad input (one line on stderr, no traceback unless ``--debug``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from seedwise._version import __version__
+
+#: Subcommand modules under seedwise.commands, in the order --help lists them.
+COMMANDS = ("demo", "study", "report", "compare", "audit", "env")
+
+
+class UsageError(Exception):
+    """Bad command-line usage: printed as one line, exit code 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="seedwise",
+        description="Tame the randomness in deep-learning training: control, measure, reduce and audit it.",
+    )
+    parser.add_argument("--version", action="version", version=f"seedwise {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"seedwise.commands.{name}")
+        except ModuleNotFoundError as exc:  # a command whose module is not built yet
+            if exc.name == f"seedwise.commands.{name}":
+                continue
+            raise
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("seedwise: interrupted", file=sys.stderr)
+        return 130
+    except (UsageError, ValueError, TypeError, ImportError, OSError) as exc:
+        if args.debug:
+            raise
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"seedwise {args.command}: error: {message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Subcommands of the ``seedwise`` CLI, one module each (see :mod:`seedwise.cli`)."""
