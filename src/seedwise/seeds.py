@@ -289,21 +289,24 @@ class Seeds:
         return hash(("Seeds",) + self._identity())
 
     def __repr__(self) -> str:
+        # Each override is shown at the deepest point of this stream's path where it
+        # could have been made: Seeds(42)['a'].override(b=3)['b'], not a tuple at the root.
+        at_depth: dict[int, list[tuple[tuple[PathElement, ...], int]]] = {}
+        for opath, entropy in self._overrides:
+            common = 0
+            while common < min(len(opath) - 1, len(self._path)) and opath[common] == self._path[common]:
+                common += 1
+            at_depth.setdefault(common, []).append((opath[common:], entropy))
         out = f"Seeds({self._entropy})"
-        by_path = {p: e for p, e in self._overrides}
-        # Overrides made at the root (or any ancestor) are shown where they were made.
-        shown: set = set()
         for depth in range(len(self._path) + 1):
-            prefix = self._path[:depth]
-            here = {p[depth:]: e for p, e in by_path.items() if p[:depth] == prefix and len(p) > depth and p not in shown}
-            direct = {k: v for k, v in here.items() if len(k) == 1 and isinstance(k[0], str) and k[0].isidentifier()}
-            others = {k: v for k, v in here.items() if k not in direct}
-            if direct or others:
-                parts = [f"{k[0]}={v}" for k, v in direct.items()]
-                if others:
-                    parts.insert(0, "{" + ", ".join(f"{k!r}: {v}" for k, v in others.items()) + "}")
-                out += f".override({', '.join(parts)})"
-                shown.update(prefix + k for k in here)
+            items = at_depth.get(depth, [])
+            if items:
+                simple = all(len(k) == 1 and isinstance(k[0], str) and k[0].isidentifier() for k, _ in items)
+                if simple:
+                    out += ".override(" + ", ".join(f"{k[0]}={e}" for k, e in items) + ")"
+                else:
+                    body = ", ".join(f"{(k if len(k) > 1 else k[0])!r}: {e}" for k, e in items)
+                    out += ".override({" + body + "})"
             if depth < len(self._path):
                 out += f"[{self._path[depth]!r}]"
         return out

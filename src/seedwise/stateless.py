@@ -137,10 +137,11 @@ def _size(size: int | tuple[int, ...] | None) -> tuple[int, ...]:
         return ()
     if isinstance(size, numbers.Integral) and not isinstance(size, bool):
         size = (int(size),)
-    try:
-        out = tuple(int(s) for s in size)  # type: ignore[union-attr]
-    except TypeError:
-        raise InvalidTypeError(f"size must be an int or a tuple of ints, got {size!r}") from None
+    if isinstance(size, (str, bytes)) or not all(
+        isinstance(s, numbers.Integral) and not isinstance(s, bool) for s in size  # type: ignore[union-attr]
+    ):
+        raise InvalidTypeError(f"size must be an int or a tuple of ints, got {size!r}")
+    out = tuple(int(s) for s in size)  # type: ignore[union-attr]
     if any(s < 0 for s in out):
         raise InvalidArgumentError(f"size must not be negative, got {out}")
     return out
