@@ -1,0 +1,267 @@
+"""``compare``: is A better than B, by how much, and how sure are we?
+
+One call runs the analyses a careful reviewer would ask for, each on the same runs:
+
+* the difference of means ``mean(A) - mean(B)`` with its two-sided t interval (Welch's,
+  or the paired t interval when A and B ran on the same seeds), and Cohen's d (pooled
+  standard deviation; paired: ``d_z``, the mean difference over the standard deviation
+  of the differences);
+* Welch's t-test (:func:`scipy.stats.ttest_ind` with ``equal_var=False``; paired:
+  :func:`scipy.stats.ttest_rel`);
+* the Mann-Whitney U test (:func:`scipy.stats.mannwhitneyu`; paired: the Wilcoxon
+  signed-rank test, :func:`scipy.stats.wilcoxon`);
+* a permutation test of the difference of means (:func:`scipy.stats.permutation_test`,
+  drawing from the seeds; exact, over every permutation, when there are no more of them
+  than ``n_resamples``);
+* Almost Stochastic Order (:func:`seedwise.stats.aso`);
+* P(A > B) with its CI and Bouthillier et al.'s decision rule
+  (:func:`seedwise.stats.p_improvement`), which gives the ``decision``.
+
+Higher is better; ``alternative`` is the alternative hypothesis about A - B for the
+three tests (``"greater"``: A is better).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.stats
+
+from seedwise.errors import InvalidArgumentError, check_choice
+from seedwise.seeds import Seeds
+from seedwise.stats._checks import ALTERNATIVES, check_resamples, collect_warnings, confidence_level, open_unit, seeds_arg
+from seedwise.stats._result import Result, fmt, fmt_ci, fmt_p
+from seedwise.stats.aso import ASO_THRESHOLD, ASOResult, aso
+from seedwise.stats.improvement import PImprovement, _p_improvement, paired_or_not
+
+__all__ = ["Comparison", "compare"]
+
+
+@dataclass(frozen=True, repr=False)
+class Comparison(Result):
+    """Everything :func:`compare` found.
+
+    Attributes:
+        n_a, n_b, mean_a, mean_b: the runs compared and their means.
+        difference: ``mean_a - mean_b``; difference_ci_low/high: its two-sided t interval.
+        effect_size: Cohen's d (``effect_size_name == "cohen_d"``) or, paired, ``"d_z"``.
+        t_test, t_statistic, t_df, t_pvalue: Welch's (or the paired) t-test.
+        rank_test, rank_statistic, rank_pvalue: Mann-Whitney U (or Wilcoxon signed-rank).
+        permutation_pvalue, permutation_exact, permutation_resamples: the permutation test
+            (``permutation_resamples`` is the number of permutations when exact).
+        aso: the Almost Stochastic Order result; p_improvement: P(A > B) and its decision.
+        decision: Bouthillier et al.'s decision (``p_improvement.decision``).
+        notes: degenerate cases and warnings from the underlying tests.
+    """
+
+    paired: bool
+    alternative: str
+    confidence: float
+    n_a: int
+    n_b: int
+    mean_a: float
+    mean_b: float
+    difference: float
+    difference_ci_low: float
+    difference_ci_high: float
+    effect_size: float
+    effect_size_name: str
+    t_test: str
+    t_statistic: float
+    t_df: float
+    t_pvalue: float
+    rank_test: str
+    rank_statistic: float
+    rank_pvalue: float
+    permutation_pvalue: float
+    permutation_exact: bool
+    permutation_resamples: int
+    aso: ASOResult
+    p_improvement: PImprovement
+    notes: tuple[str, ...] = ()
+
+    @property
+    def decision(self) -> str:
+        """Bouthillier et al.'s decision: "A better", "B better", "not meaningful" or "not significant"."""
+        return self.p_improvement.decision
+
+    @property
+    def verdict(self) -> str:
+        """One sentence: the decision and what backs it."""
+        return self.p_improvement.verdict
+
+    def title(self) -> str:
+        return "compare A vs B" + (" (paired)" if self.paired else "")
+
+    def rows(self) -> list[tuple[str, str]]:
+        alt = "" if self.alternative == "two-sided" else f" ({self.alternative})"
+        perm = f"exact, {self.permutation_resamples} permutations" if self.permutation_exact else (
+            f"{self.permutation_resamples} resamples"
+        )
+        rows = [
+            ("runs", f"A: {self.n_a}, B: {self.n_b}"),
+            ("means", f"A: {fmt(self.mean_a)}, B: {fmt(self.mean_b)}"),
+            (f"A - B, {self.confidence:.0%} CI", f"{fmt(self.difference)} "
+             f"{fmt_ci(self.difference_ci_low, self.difference_ci_high)}"),
+            (self.effect_size_name, fmt(self.effect_size)),
+            (f"{self.t_test}{alt}", f"t={fmt(self.t_statistic)}, df={fmt(self.t_df)}, p={fmt_p(self.t_pvalue)}"),
+            (f"{self.rank_test}{alt}", f"stat={fmt(self.rank_statistic)}, p={fmt_p(self.rank_pvalue)}"),
+            (f"permutation test{alt}", f"p={fmt_p(self.permutation_pvalue)} ({perm})"),
+            ("ASO eps_min", f"{fmt(self.aso.eps_min)} ({'<' if self.aso.dominant else '>='} {self.aso.threshold:g})"),
+            ("P(A > B)", f"{fmt(self.p_improvement.estimate)} "
+             f"{fmt_ci(self.p_improvement.ci_low, self.p_improvement.ci_high)}"),
+            ("decision", self.verdict),
+        ]
+        rows += [("note", note) for note in self.notes]
+        return rows
+
+    def __repr__(self) -> str:
+        return (
+            f"Comparison(diff={fmt(self.difference)} {fmt_ci(self.difference_ci_low, self.difference_ci_high)}, "
+            f"{self.effect_size_name}={fmt(self.effect_size)}, p_t={fmt_p(self.t_pvalue)}, "
+            f"P(A>B)={self.p_improvement.estimate:.3f}, eps_min={self.aso.eps_min:.3f}, decision={self.decision!r})"
+        )
+
+
+def _mean_diff(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
+    return np.mean(x, axis=axis) - np.mean(y, axis=axis)
+
+
+def _mean_paired_diff(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
+    return np.mean(x - y, axis=axis)
+
+
+def compare(
+    a: Any,
+    b: Any,
+    *,
+    seeds: Seeds,
+    paired: bool = False,
+    confidence: float = 0.95,
+    alternative: str = "two-sided",
+    gamma: float = 0.75,
+    aso_threshold: float = ASO_THRESHOLD,
+    n_resamples: int = 9999,
+    nan_policy: str = "raise",
+) -> Comparison:
+    """Compare the runs of A with those of B (higher is better).
+
+    Args:
+        a, b: one score per run; equal length when ``paired``.
+        seeds: the stream every resampling draws from (required): the permutation test
+            from ``seeds["permutation"]``, ASO from ``seeds["aso"]``, P(A > B) from
+            ``seeds["p_improvement"]``.
+        paired: A and B ran on the same seeds (``a[i]`` with ``b[i]``): paired t,
+            Wilcoxon signed-rank, sign-flip permutations, paired P(A > B).
+        confidence: coverage of the intervals (the difference CI is always two-sided).
+        alternative: ``"two-sided"``, ``"greater"`` (A > B) or ``"less"``, for the tests.
+        gamma: P(A > B) that counts as meaningful (Bouthillier et al.: 0.75).
+        aso_threshold: eps_min bound for ASO dominance (deepsig: 0.2).
+        n_resamples: resamples of the permutation test and of the P(A > B) bootstrap.
+        nan_policy: ``"raise"`` on NaN (failed runs) or ``"omit"`` them (pairs, when paired).
+
+    Example:
+        >>> r = compare([0.91, 0.92, 0.93, 0.94], [0.89, 0.90, 0.91, 0.90], seeds=Seeds(0))
+        >>> r.permutation_exact, r.permutation_resamples, r.decision
+        (True, 70, 'A better')
+    """
+    seeds = seeds_arg(seeds, "compare")
+    confidence = confidence_level(confidence)
+    alternative = check_choice("alternative", alternative, ALTERNATIVES)
+    gamma = open_unit("gamma", gamma, "0.75")
+    if gamma <= 0.5:
+        raise InvalidArgumentError(f"gamma must be above 0.5 (0.75 recommended), got {gamma:g}")
+    aso_threshold = open_unit("aso_threshold", aso_threshold, "0.2")
+    count = check_resamples(n_resamples)
+    x, y = paired_or_not(a, b, paired=paired, nan_policy=nan_policy, min_n=2)
+    notes: list[str] = []
+
+    mean_a, mean_b = float(np.mean(x)), float(np.mean(y))
+    with collect_warnings(notes):
+        if paired:
+            diff = x - y
+            sd = float(np.std(diff, ddof=1))
+            effect = float(np.mean(diff)) / sd if sd > 0 else math.nan
+            t_name, rank_name, effect_name = "paired t-test", "Wilcoxon signed-rank", "d_z"
+            if sd == 0:
+                notes.append("every pair differs by the same amount: the t-test is undefined")
+                t_stat = t_df = t_p = low = high = math.nan
+                low = high = float(np.mean(diff))
+            else:
+                res = scipy.stats.ttest_rel(x, y, alternative=alternative)
+                ci = scipy.stats.ttest_rel(x, y).confidence_interval(confidence)
+                t_stat, t_df, t_p = float(res.statistic), float(res.df), float(res.pvalue)
+                low, high = float(ci.low), float(ci.high)
+            if np.all(diff == 0):
+                notes.append("A and B are equal on every pair: the signed-rank test is undefined")
+                r_stat, r_p = math.nan, 1.0
+            else:
+                res = scipy.stats.wilcoxon(x, y, alternative=alternative)
+                r_stat, r_p = float(res.statistic), float(res.pvalue)
+        else:
+            pooled = math.sqrt(
+                ((x.size - 1) * np.var(x, ddof=1) + (y.size - 1) * np.var(y, ddof=1)) / (x.size + y.size - 2)
+            )
+            effect = (mean_a - mean_b) / pooled if pooled > 0 else math.nan
+            t_name, rank_name, effect_name = "Welch's t-test", "Mann-Whitney U", "cohen_d"
+            if pooled == 0:
+                notes.append("both A and B have zero spread: the t-test is undefined")
+                t_stat = t_df = t_p = math.nan
+                low = high = mean_a - mean_b
+            else:
+                res = scipy.stats.ttest_ind(x, y, equal_var=False, alternative=alternative)
+                ci = scipy.stats.ttest_ind(x, y, equal_var=False).confidence_interval(confidence)
+                t_stat, t_df, t_p = float(res.statistic), float(res.df), float(res.pvalue)
+                low, high = float(ci.low), float(ci.high)
+            res = scipy.stats.mannwhitneyu(x, y, alternative=alternative)
+            r_stat, r_p = float(res.statistic), float(res.pvalue)
+
+        # Permutation test: exact when the permutations are no more than the resamples.
+        if paired:
+            total = 2 ** x.size
+            kind, stat = "samples", _mean_paired_diff
+        else:
+            total = math.comb(x.size + y.size, x.size)
+            kind, stat = "independent", _mean_diff
+        exact = total <= count
+        perm = scipy.stats.permutation_test(
+            (x, y),
+            stat,
+            permutation_type=kind,
+            vectorized=True,
+            n_resamples=np.inf if exact else count,
+            alternative=alternative,
+            rng=seeds["permutation"].numpy(),
+        )
+    aso_result = aso(x, y, seeds=seeds, confidence=confidence, threshold=aso_threshold)
+    improvement = _p_improvement(x, y, seeds, paired, gamma, confidence, count)
+    return Comparison(
+        paired=paired,
+        alternative=alternative,
+        confidence=confidence,
+        n_a=int(x.size),
+        n_b=int(y.size),
+        mean_a=mean_a,
+        mean_b=mean_b,
+        difference=mean_a - mean_b,
+        difference_ci_low=float(low),
+        difference_ci_high=float(high),
+        effect_size=float(effect),
+        effect_size_name=effect_name,
+        t_test=t_name,
+        t_statistic=float(t_stat),
+        t_df=float(t_df),
+        t_pvalue=float(t_p),
+        rank_test=rank_name,
+        rank_statistic=float(r_stat),
+        rank_pvalue=float(r_p),
+        permutation_pvalue=float(perm.pvalue),
+        permutation_exact=bool(exact),
+        permutation_resamples=int(total if exact else count),
+        aso=aso_result,
+        p_improvement=improvement,
+        notes=tuple(notes),
+    )

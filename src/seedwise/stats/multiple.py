@@ -1,0 +1,110 @@
+"""Corrections for several comparisons: Holm (family-wise error) and Benjamini-Hochberg (FDR).
+
+Comparing K variants against a baseline runs K tests; at ``alpha = 0.05`` each, about
+``0.05 K`` of them come out "significant" by chance. Holm (1979) controls the chance of
+any false positive and is uniformly more powerful than Bonferroni; Benjamini and
+Hochberg (1995) control the expected share of false positives among the rejections
+(for independent or positively dependent tests). Both return adjusted p-values, equal to
+``statsmodels.stats.multitest.multipletests(p, method="holm" | "fdr_bh")``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from seedwise.errors import InvalidArgumentError
+from seedwise.stats._checks import open_unit, values_1d
+from seedwise.stats._result import Result, fmt_p
+
+__all__ = ["Adjusted", "holm", "benjamini_hochberg"]
+
+
+@dataclass(frozen=True, repr=False)
+class Adjusted(Result):
+    """Adjusted p-values, in the order given.
+
+    Attributes:
+        method: ``"holm"`` or ``"benjamini-hochberg"``.
+        pvalues: the raw p-values; adjusted: the adjusted ones.
+        reject: ``adjusted <= alpha``; alpha: the error rate controlled.
+    """
+
+    method: str
+    alpha: float
+    pvalues: tuple[float, ...]
+    adjusted: tuple[float, ...]
+    reject: tuple[bool, ...]
+
+    def title(self) -> str:
+        return f"{self.method} correction (alpha={self.alpha:g})"
+
+    def rows(self) -> list[tuple[str, str]]:
+        return [
+            (f"test {i}", f"p={fmt_p(p)} -> {fmt_p(q)}{'  reject' if r else ''}")
+            for i, (p, q, r) in enumerate(zip(self.pvalues, self.adjusted, self.reject))
+        ]
+
+    def __repr__(self) -> str:
+        adj = ", ".join(f"{q:.4g}" for q in self.adjusted)
+        return f"Adjusted({self.method}, adjusted=[{adj}], reject={sum(self.reject)}/{len(self.reject)})"
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        return np.asarray(self.adjusted, dtype=dtype)
+
+
+def _pvalues(pvalues: Any) -> np.ndarray:
+    p = values_1d("pvalues", pvalues)
+    if p.size == 0:
+        raise InvalidArgumentError("pvalues is empty: pass the p-value of each comparison")
+    if np.isnan(p).any():
+        raise InvalidArgumentError(
+            f"pvalues contains NaN at index {int(np.flatnonzero(np.isnan(p))[0])}; "
+            "drop the comparison whose test was undefined"
+        )
+    if (p < 0).any() or (p > 1).any():
+        bad = p[(p < 0) | (p > 1)][0]
+        raise InvalidArgumentError(f"pvalues must lie in [0, 1], got {bad:g}")
+    return p
+
+
+def holm(pvalues: Any, *, alpha: float = 0.05) -> Adjusted:
+    """Holm's step-down adjusted p-values (controls the family-wise error rate).
+
+    Sorted ascending, ``p_(i)`` becomes ``max_{j <= i} min(1, (m - j + 1) p_(j))``.
+    """
+    alpha = open_unit("alpha", alpha, "0.05")
+    p = _pvalues(pvalues)
+    m = p.size
+    order = np.argsort(p, kind="stable")
+    steps = np.minimum(1.0, (m - np.arange(m)) * p[order])
+    adjusted = np.empty(m)
+    adjusted[order] = np.maximum.accumulate(steps)
+    return _result("holm", alpha, p, adjusted)
+
+
+def benjamini_hochberg(pvalues: Any, *, alpha: float = 0.05) -> Adjusted:
+    """Benjamini-Hochberg step-up adjusted p-values (controls the false discovery rate).
+
+    Sorted ascending, ``p_(i)`` becomes ``min_{j >= i} min(1, m p_(j) / j)``.
+    """
+    alpha = open_unit("alpha", alpha, "0.05")
+    p = _pvalues(pvalues)
+    m = p.size
+    order = np.argsort(p, kind="stable")
+    steps = np.minimum(1.0, m * p[order] / np.arange(1, m + 1))
+    adjusted = np.empty(m)
+    adjusted[order] = np.minimum.accumulate(steps[::-1])[::-1]
+    return _result("benjamini-hochberg", alpha, p, adjusted)
+
+
+def _result(method: str, alpha: float, p: np.ndarray, adjusted: np.ndarray) -> Adjusted:
+    return Adjusted(
+        method=method,
+        alpha=alpha,
+        pvalues=tuple(float(v) for v in p),
+        adjusted=tuple(float(v) for v in adjusted),
+        reject=tuple(bool(v <= alpha) for v in adjusted),
+    )
