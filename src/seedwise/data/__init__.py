@@ -1,0 +1,38 @@
+"""Seeded data order and a reproducible DataLoader.
+
+* :class:`SeededSampler` -- the order of each epoch as a pure function of (stream, epoch),
+  sharded by rank so that the ranks together see exactly the single-process order;
+* :class:`DataLoader` -- ``torch.utils.data.DataLoader`` with that order, augmentation
+  keyed by (epoch, sample index), seeded worker globals, and ``state_dict`` /
+  ``load_state_dict`` that resume mid-epoch at the exact next batch;
+* ``GStreamerSource`` -- frames from a GStreamer pipeline (``seedwise.data.gstreamer``,
+  loaded on first use; needs the ``gstreamer`` extra).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from seedwise.data.loader import DataLoader
+from seedwise.data.sampler import SeededSampler
+
+if TYPE_CHECKING:  # pragma: no cover
+    from seedwise.data.gstreamer import GStreamerSource
+
+__all__ = ["DataLoader", "SeededSampler", "GStreamerSource"]
+
+#: Names loaded on first use, and the module that defines each.
+_LAZY = {"GStreamerSource": "seedwise.data.gstreamer"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'seedwise.data' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return __all__

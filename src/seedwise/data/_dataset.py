@@ -1,0 +1,83 @@
+"""The dataset view :class:`seedwise.data.DataLoader` hands to torch: indexed by (epoch, index).
+
+The loader's batch sampler yields ``(epoch, index)`` pairs instead of bare indices, so
+the epoch travels with every sample into the worker processes -- also persistent ones,
+which torch starts once and never tells about a new epoch. This view unpacks the pair,
+reseeds the worker's global RNGs when a new epoch's first sample arrives, and asks the
+wrapped dataset for ``dataset[index]`` (or, for an augmented dataset that keys its
+random parameters by them, for ``dataset[(epoch, index)]``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import torch.utils.data
+
+from seedwise.data._workers import seed_globals
+from seedwise.seeds import Seeds
+
+__all__ = ["EpochIndexedDataset", "is_epoch_keyed"]
+
+
+def is_epoch_keyed(dataset: object) -> bool:
+    """Whether ``dataset`` asks for ``(epoch, index)`` pairs (its ``seedwise_epoch_keyed`` is True)."""
+    return getattr(dataset, "seedwise_epoch_keyed", False) is True
+
+
+class EpochIndexedDataset(torch.utils.data.Dataset):
+    """``view[(epoch, index)]`` is ``dataset[index]`` (or ``dataset[(epoch, index)]`` when ``keyed``).
+
+    Args:
+        dataset: the map-style dataset.
+        keyed: whether ``dataset`` takes the ``(epoch, index)`` pair itself (an
+            :class:`seedwise.augment.AugmentedDataset` does, and so does any dataset
+            that sets ``seedwise_epoch_keyed = True``).
+        worker_seeds: the stream whose child ``[epoch][worker_id]`` seeds a worker's
+            globals; None leaves the globals as torch set them.
+    """
+
+    def __init__(self, dataset: Any, *, keyed: bool, worker_seeds: Seeds | None) -> None:
+        self.dataset = dataset
+        self.keyed = keyed
+        self.worker_seeds = worker_seeds
+        # Set only in worker processes, by the worker_init_fn.
+        self._worker_id: int | None = None
+        self._seeded_epoch: int | None = None
+
+    def _seedwise_seed_worker(self, epoch: int, worker_id: int) -> None:
+        """Seed this worker's globals for ``epoch`` (called in the worker process only)."""
+        self._worker_id = worker_id
+        self._seeded_epoch = epoch
+        if self.worker_seeds is not None:
+            seed_globals(self.worker_seeds[epoch][worker_id])
+
+    def _enter(self, epoch: int) -> None:
+        if self._worker_id is not None and epoch != self._seeded_epoch:
+            self._seedwise_seed_worker(epoch, self._worker_id)
+
+    def __getitem__(self, key: tuple[int, int]) -> Any:
+        epoch, index = key
+        self._enter(epoch)
+        return self.dataset[key] if self.keyed else self.dataset[index]
+
+    @property
+    def __getitems__(self) -> Callable[[Sequence[tuple[int, int]]], list[Any]] | None:  # type: ignore[override]
+        """Batched fetching, forwarded when the wrapped dataset has it (torch checks truthiness)."""
+        inner = getattr(self.dataset, "__getitems__", None)
+        if not inner:
+            return None
+
+        def getitems(keys: Sequence[tuple[int, int]]) -> list[Any]:
+            if keys:
+                self._enter(keys[0][0])
+            return inner(list(keys) if self.keyed else [index for _, index in keys])
+
+        return getitems
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __repr__(self) -> str:
+        return f"EpochIndexedDataset({self.dataset!r}, keyed={self.keyed})"
