@@ -69,20 +69,48 @@ def as_key(seeds: KeyLike) -> np.ndarray:
     return key
 
 
-def _mulhilo(a: np.uint64, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(high, low) 64-bit halves of the 128-bit product of ``a`` and ``b``."""
+def _mulhilo(a: np.ndarray | np.uint64, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(high, low) 64-bit halves of the 128-bit product of ``a`` and ``b`` (b is consumed)."""
     a_lo, a_hi = a & _LO32, a >> _S32
-    b_lo, b_hi = b & _LO32, b >> _S32
+    low = a * b
+    b_lo = b & _LO32
+    b_hi = np.right_shift(b, _S32, out=b)
     ll = a_lo * b_lo
     lh = a_lo * b_hi
-    hl = a_hi * b_lo
-    mid = (ll >> _S32) + (lh & _LO32) + (hl & _LO32)
-    hi = a_hi * b_hi + (lh >> _S32) + (hl >> _S32) + (mid >> _S32)
-    return hi, a * b
+    hl = np.multiply(b_lo, a_hi, out=b_lo)
+    mid = np.right_shift(ll, _S32, out=ll)
+    mid += lh & _LO32
+    mid += hl & _LO32
+    np.right_shift(mid, _S32, out=mid)
+    hi = np.multiply(b_hi, a_hi, out=b_hi)
+    hi += np.right_shift(lh, _S32, out=lh)
+    hi += np.right_shift(hl, _S32, out=hl)
+    hi += mid
+    return hi, low
 
 
 def _mulhi(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return _mulhilo(a, b)[0]  # type: ignore[arg-type]
+    return _mulhilo(a, np.array(b, dtype=np.uint64, copy=True))[0]
+
+
+# Rows per pass: the ~400 array operations of ten rounds stay in cache (2x faster than
+# one pass over a large array on the machine this was tuned on).
+_CHUNK = 16384
+
+
+def _rounds(x0: np.ndarray, x1: np.ndarray, x2: np.ndarray, x3: np.ndarray, k0: np.uint64, k1: np.uint64):
+    for r in range(_ROUNDS):
+        if r:
+            k0 = k0 + _W0
+            k1 = k1 + _W1
+        hi0, lo0 = _mulhilo(_M0, x0)
+        hi1, lo1 = _mulhilo(_M1, x2)
+        hi1 ^= x1
+        hi1 ^= k0
+        hi0 ^= x3
+        hi0 ^= k1
+        x0, x1, x2, x3 = hi1, lo1, hi0, lo0
+    return x0, x1, x2, x3
 
 
 def philox(counter: ArrayLike, key: KeyLike) -> np.ndarray:
@@ -91,17 +119,15 @@ def philox(counter: ArrayLike, key: KeyLike) -> np.ndarray:
     ctr = np.asarray(counter, dtype=np.uint64)
     if ctr.shape[-1:] != (4,):
         raise InvalidArgumentError(f"counter must have a last axis of 4 words, got shape {ctr.shape}")
-    x0, x1, x2, x3 = (ctr[..., i] for i in range(4))
-    k0, k1 = k[0], k[1]
+    flat = ctr.reshape(-1, 4)
+    out = np.empty_like(flat)
     with np.errstate(over="ignore"):
-        for r in range(_ROUNDS):
-            if r:
-                k0 = k0 + _W0
-                k1 = k1 + _W1
-            hi0, lo0 = _mulhilo(_M0, x0)
-            hi1, lo1 = _mulhilo(_M1, x2)
-            x0, x1, x2, x3 = hi1 ^ x1 ^ k0, lo1, hi0 ^ x3 ^ k1, lo0
-    return np.stack([x0, x1, x2, x3], axis=-1)
+        for start in range(0, flat.shape[0], _CHUNK):
+            block = flat[start : start + _CHUNK]
+            words = _rounds(*(np.ascontiguousarray(block[:, i]) for i in range(4)), k[0], k[1])
+            for i in range(4):
+                out[start : start + _CHUNK, i] = words[i]
+    return out.reshape(ctr.shape)
 
 
 def _positions(counter: Counter) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -224,7 +250,7 @@ def integers(
     span = (high_a.astype(np.int64) - low_a.astype(np.int64)).astype(np.uint64)
     bits = raw(seeds, counter, size)
     with np.errstate(over="ignore"):
-        offset = _mulhi(bits, np.broadcast_to(span, bits.shape))  # type: ignore[arg-type]
+        offset = _mulhi(span, np.broadcast_to(bits, np.broadcast_shapes(bits.shape, span.shape)))
     return low_a.astype(np.int64) + offset.astype(np.int64)
 
 
