@@ -5,19 +5,64 @@ Every function that resamples takes its :class:`~seedwise.Seeds` explicitly (key
 is read or advanced. Results are frozen dataclasses with ``to_dict()`` (JSON-ready),
 ``table()`` (a rich table; ``rich.print(result)`` works) and a one-line ``repr``.
 See docs/stats.md for the methods and their references.
+
+=============================  ==========================================================
+:func:`describe`               n, failures, mean, std, median, IQM, min, max, CI of mean
+:func:`compare`                A vs B: difference + CI, Cohen's d, Welch, Mann-Whitney,
+                               permutation, ASO, P(A > B) and a decision
+:func:`p_improvement`          P(A > B) with CI and Bouthillier et al.'s decision rule
+:func:`aso`                    Almost Stochastic Order epsilon_min (Dror et al. 2019)
+:func:`holm`,                  multiple-comparison corrections
+:func:`benjamini_hochberg`
+:func:`one_at_a_time_variance` each source's variance, CI, ratio to all sources
+:func:`noise_floor`            the spread of runs with every seed fixed
+:func:`variance_components`    random-effects ANOVA of a factorial design, interactions
+:func:`seeds_needed`,          runs per arm for a t-test, or for the P(A > B) test
+:func:`seeds_needed_p_improvement`
+:func:`bootstrap_ci`,          seeded bootstrap, t and chi-square intervals, IQM
+:func:`t_interval`, :func:`variance_interval`, :func:`iqm`
+=============================  ==========================================================
 """
 
 from __future__ import annotations
 
+from seedwise.stats.aso import ASOResult, aso, violation_ratio
+from seedwise.stats.compare import Comparison, compare
+from seedwise.stats.components import Component, VarianceComponents, variance_components
 from seedwise.stats.describe import Description, describe
+from seedwise.stats.improvement import PImprovement, p_improvement
 from seedwise.stats.intervals import Interval, bootstrap_ci, iqm, t_interval, variance_interval
+from seedwise.stats.multiple import Adjusted, benjamini_hochberg, holm
+from seedwise.stats.power import seeds_needed, seeds_needed_p_improvement, t_test_power
+from seedwise.stats.variance import NoiseFloor, OneAtATimeVariance, SourceVariance, noise_floor, one_at_a_time_variance
 
 __all__ = [
+    "ASOResult",
+    "Adjusted",
+    "Comparison",
+    "Component",
     "Description",
     "Interval",
+    "NoiseFloor",
+    "OneAtATimeVariance",
+    "PImprovement",
+    "SourceVariance",
+    "VarianceComponents",
+    "aso",
+    "benjamini_hochberg",
     "bootstrap_ci",
+    "compare",
     "describe",
+    "holm",
     "iqm",
+    "noise_floor",
+    "one_at_a_time_variance",
+    "p_improvement",
+    "seeds_needed",
+    "seeds_needed_p_improvement",
     "t_interval",
+    "t_test_power",
+    "variance_components",
     "variance_interval",
+    "violation_ratio",
 ]
