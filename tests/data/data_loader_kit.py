@@ -38,10 +38,11 @@ class KeyedNoise(Tiny):
     def __getitem__(self, key):
         epoch, index = key
         image, label = super().__getitem__(index)
-        noise = S.normal(self.seeds["noise"], (epoch, index), size=image.shape)
-        partner = int(S.integers(self.seeds["partner"], (epoch, index), 0, self.n))
-        weight = float(S.uniform(self.seeds["weight"], (epoch, index)))
-        mixed = weight * image + (1 - weight) * super().__getitem__(partner)[0] + torch.from_numpy(noise).float()
+        # One stateless draw per sample (cheap): 18 noise values, a partner and a weight.
+        u = S.uniform(self.seeds, (np.array([epoch]), np.array([index])), size=20)[0]
+        noise = torch.from_numpy(u[:18].reshape(image.shape)).float()
+        partner, weight = int(u[18] * self.n), float(u[19])
+        mixed = weight * image + (1 - weight) * super().__getitem__(partner)[0] + noise
         return mixed, label
 
 

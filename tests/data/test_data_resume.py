@@ -1,0 +1,145 @@
+"""state_dict / load_state_dict: an interrupted run resumes at the exact next batch, also in a fresh process."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import seedwise as sw
+from seedwise.data import DataLoader
+from seedwise.errors import InvalidArgumentError, InvalidTypeError
+
+from data_loader_kit import KeyedNoise, Tiny
+
+HERE = Path(__file__).parent
+
+
+def _loader(seeds, **kwargs):
+    return DataLoader(KeyedNoise(45, seeds=seeds["augment"]), batch_size=4, shuffle=True, seeds=seeds, **kwargs)
+
+
+def _epoch(loader, epoch):
+    loader.set_epoch(epoch)
+    return [(x, y) for x, y in loader]
+
+
+def _assert_same(batches, reference):
+    assert len(batches) == len(reference)
+    for (x, y), (rx, ry) in zip(batches, reference):
+        assert torch.equal(x, rx) and torch.equal(y, ry)
+
+
+@pytest.mark.parametrize("num_workers", [0, 2])
+def test_resume_in_process_yields_exactly_the_remaining_batches(num_workers, test_seed):
+    seeds = sw.Seeds(test_seed)
+    reference = _epoch(_loader(seeds), 3)
+    interrupted = _loader(seeds, num_workers=num_workers)
+    interrupted.set_epoch(3)
+    it = iter(interrupted)
+    for _ in range(5):  # the workers have fetched further ahead than this
+        next(it)
+    state = json.loads(json.dumps(interrupted.state_dict()))
+    assert (state["epoch"], state["samples"], state["batches"]) == (3, 20, 5)
+    del it
+    resumed = _loader(seeds, num_workers=num_workers)
+    resumed.load_state_dict(state)
+    resumed.set_epoch(3)  # the usual loop: same epoch keeps the position
+    _assert_same(list(resumed), reference[5:])
+    assert resumed.state_dict()["samples"] == 45
+    _assert_same(_epoch(resumed, 4), _epoch(_loader(seeds), 4))  # then the next epoch as normal
+
+
+def test_resume_in_a_fresh_process(tmp_path, test_seed):
+    seeds = sw.Seeds(test_seed)
+    uninterrupted = _loader(seeds)
+    reference = _epoch(uninterrupted, 2)
+    following = _epoch(uninterrupted, 3)
+    interrupted = _loader(seeds, num_workers=2)
+    interrupted.set_epoch(2)
+    for k, _batch in enumerate(interrupted):
+        if k == 6:  # interrupted while holding batch 6
+            break
+    state_file = tmp_path / "state.json"
+    state_file.write_text(json.dumps({"test_seed": test_seed, "loader": interrupted.state_dict()}))
+    out = tmp_path / "rest.npz"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")])}
+    subprocess.run(
+        [sys.executable, str(HERE / "resume_script.py"), str(state_file), str(out), "2"],
+        check=True, env=env, cwd=tmp_path, timeout=120,
+    )
+    with np.load(out, allow_pickle=False) as saved:
+        rest = [(torch.from_numpy(saved[f"x{k}"]), torch.from_numpy(saved[f"y{k}"]))
+                for k in range(sum(1 for name in saved.files if name.startswith("x")))]
+        after = [(torch.from_numpy(saved[f"next_x{k}"]), torch.from_numpy(saved[f"next_y{k}"]))
+                 for k in range(sum(1 for name in saved.files if name.startswith("next_x")))]
+    _assert_same(rest, reference[7:])
+    _assert_same(after, following)
+
+
+def test_resume_with_another_batch_size_continues_at_the_same_sample(test_seed):
+    seeds = sw.Seeds(test_seed)
+    whole = torch.cat([y for _, y in DataLoader(Tiny(30), batch_size=30, shuffle=True, seeds=seeds)])
+    a = DataLoader(Tiny(30), batch_size=4, shuffle=True, seeds=seeds)
+    it = iter(a)
+    next(it), next(it)
+    b = DataLoader(Tiny(30), batch_size=7, shuffle=True, seeds=seeds)
+    b.load_state_dict(a.state_dict())
+    rest = [y for _, y in b]
+    assert [len(y) for y in rest] == [7, 7, 7, 1]
+    assert torch.equal(torch.cat(rest), whole[8:])
+
+
+def test_state_after_the_last_batch_resumes_as_a_finished_epoch(test_seed):
+    seeds = sw.Seeds(test_seed)
+    a = DataLoader(Tiny(10), batch_size=4, shuffle=True, seeds=seeds)
+    list(a)
+    state = a.state_dict()
+    assert (state["epoch"], state["samples"], state["batches"]) == (0, 10, 3)
+    b = DataLoader(Tiny(10), batch_size=4, shuffle=True, seeds=seeds)
+    b.load_state_dict(state)
+    b.set_epoch(0)
+    assert list(b) == []  # the interrupted run had finished epoch 0
+    b.set_epoch(1)
+    assert len(list(b)) == 3
+    assert len(list(a)) == 3  # without a resume, another pass repeats the epoch (torch's convention)
+
+
+def test_breaking_out_then_iterating_again_starts_the_epoch_over(test_seed):
+    loader = DataLoader(Tiny(10), batch_size=3, shuffle=True, seeds=sw.Seeds(test_seed))
+    first = [y for _, y in loader]
+    for k, _ in enumerate(loader):
+        if k == 1:
+            break
+    assert loader.state_dict()["samples"] == 6
+    again = [y for _, y in loader]
+    assert all(torch.equal(a, b) for a, b in zip(first, again)) and len(again) == 4
+
+
+def test_auto_epoch_state_moves_to_the_next_epoch(test_seed):
+    loader = DataLoader(Tiny(10), batch_size=5, shuffle=True, seeds=sw.Seeds(test_seed), auto_epoch=True)
+    list(loader)
+    assert (loader.state_dict()["epoch"], loader.state_dict()["samples"]) == (1, 0)
+
+
+def test_a_state_from_another_loader_is_refused(test_seed):
+    seeds = sw.Seeds(test_seed)
+    state = DataLoader(Tiny(10), batch_size=2, shuffle=True, seeds=seeds).state_dict()
+    with pytest.raises(InvalidArgumentError, match="different seeds"):
+        DataLoader(Tiny(10), batch_size=2, shuffle=True, seeds=seeds["x"]).load_state_dict(state)
+    with pytest.raises(InvalidArgumentError, match="shuffle"):
+        DataLoader(Tiny(10), batch_size=2, seeds=seeds).load_state_dict(state)
+    with pytest.raises(InvalidArgumentError, match="world_size"):
+        DataLoader(Tiny(10), batch_size=2, shuffle=True, seeds=seeds, world_size=2).load_state_dict(state)
+    with pytest.raises(InvalidArgumentError, match="samples"):
+        DataLoader(Tiny(10), batch_size=2, shuffle=True, seeds=seeds).load_state_dict({**state, "samples": 11})
+    with pytest.raises(InvalidArgumentError, match="seedwise_loader"):
+        DataLoader(Tiny(10), batch_size=2, shuffle=True, seeds=seeds).load_state_dict({"epoch": 1, "samples": 0})
+    with pytest.raises(InvalidTypeError, match="dict"):
+        DataLoader(Tiny(10), seeds=seeds).load_state_dict("state")  # type: ignore[arg-type]
