@@ -1,0 +1,405 @@
+"""``Results``: the runs of a study read back from its store, as tables and statistics.
+
+Statistics come from :mod:`seedwise.stats`, with seeds for every resampling: by default
+``Seeds(base_seed)["study-stats"]``, so the same store gives the same intervals.
+Failed runs are counted and left out of every statistic.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from seedwise.errors import InvalidArgumentError, InvalidTypeError
+from seedwise.seeds import Seeds
+from seedwise.study.design import ALL_GROUP, REPLICATE_GROUP, Design
+from seedwise.study.store import Store
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+    from seedwise.study.api import Study
+
+__all__ = ["Results", "VarianceReport", "load_results"]
+
+#: Columns of :meth:`Results.table` before the metrics.
+BASE_COLUMNS = ("cell", "source", "level", "levels", "arm", "status")
+#: Columns of :meth:`Results.table` after the metrics.
+TAIL_COLUMNS = ("duration", "attempts", "error")
+
+
+@dataclass(frozen=True)
+class VarianceReport:
+    """How much each source of randomness moves a metric.
+
+    Attributes:
+        study, metric, design: what was analysed.
+        components: the :mod:`seedwise.stats` result: per-source variances with CIs and
+            their ratio to the all-sources variance (one-at-a-time; these conditional
+            variances need not add up, because sources interact), or variance
+            components with interactions (factorial), or the total variance ("all").
+        noise_floor: the spread of the replicate runs (every seed fixed), or ``None``.
+        notes: caveats worth reading.
+    """
+
+    study: str
+    metric: str
+    design: str
+    components: Any
+    noise_floor: Any = None
+    notes: tuple[str, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        def conv(x: Any) -> Any:
+            return x.to_dict() if hasattr(x, "to_dict") else x
+
+        return {
+            "study": self.study,
+            "metric": self.metric,
+            "design": self.design,
+            "components": conv(self.components),
+            "noise_floor": conv(self.noise_floor),
+            "notes": list(self.notes),
+        }
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per component: variance with its CI, and its share (or ratio to all) with its CI."""
+        import pandas as pd
+
+        c = self.components
+        rows = []
+        if hasattr(c, "all_sources"):  # one-at-a-time: ratio to the all-sources variance
+            for r in (*c.sources, c.all_sources):
+                rows.append((r.source, r.n, r.variance, r.variance_ci_low, r.variance_ci_high, r.ratio,
+                             r.ratio_ci_low, r.ratio_ci_high))  # fmt: skip
+        elif hasattr(c, "components"):  # factorial: share of the total
+            for r in c.components:
+                rows.append((r.name, r.df, r.estimate, r.ci_low, r.ci_high, r.share, r.share_ci_low, r.share_ci_high))
+        else:  # "all": the total variance only
+            rows.append((c.source, c.n, c.variance, c.variance_ci_low, c.variance_ci_high, 1.0, 1.0, 1.0))
+        if self.noise_floor is not None:
+            nf = self.noise_floor
+            rows.append(("noise floor", nf.n, nf.variance, nf.variance_ci_low, nf.variance_ci_high, math.nan,
+                         math.nan, math.nan))  # fmt: skip
+        columns = ["component", "n_or_df", "variance", "ci_low", "ci_high", "share", "share_low", "share_high"]
+        return pd.DataFrame(rows, columns=columns)
+
+    @property
+    def share_label(self) -> str:
+        """What the ``share`` column means for this design."""
+        if self.design == "one-at-a-time":
+            return "variance ratio to the all-sources group (95% CI); need not add up to 1"
+        return "share of the total seed variance (95% CI)"
+
+    def __rich__(self) -> Any:
+        from rich.console import Group
+        from rich.text import Text
+
+        parts: list[Any] = [Text(f"{self.study}: variance of {self.metric} ({self.design})", style="bold")]
+        for item in (self.components, self.noise_floor):
+            if item is not None:
+                parts.append(item.table() if hasattr(item, "table") else Text(repr(item)))
+        parts += [Text(f"note: {n}", style="yellow") for n in self.notes]
+        return Group(*parts)
+
+    def __repr__(self) -> str:
+        noise = f", noise_floor={self.noise_floor!r}" if self.noise_floor is not None else ""
+        return f"VarianceReport({self.study!r}, {self.metric!r}, {self.design}: {self.components!r}{noise})"
+
+
+class Results:
+    """The runs of one study in a store.
+
+    Read fresh from the store on every call, so a ``Results`` of a study still running
+    elsewhere shows its progress.
+    """
+
+    def __init__(self, store: Store, name: str, *, study: Study | None = None):
+        if not isinstance(store, Store):
+            raise InvalidTypeError(f"store must be a seedwise.study.Store, got {type(store).__name__}")
+        self.store = store
+        self.name = name
+        self.design = Design.from_dict(store.design(name))
+        self._study = study
+
+    # -- raw data -------------------------------------------------------------------
+
+    def runs(self) -> list[dict[str, Any]]:
+        """Every run as a dict (cell, group, level, levels, arm, seeds, config, status, metrics, ...)."""
+        return self.store.runs(self.name)
+
+    def counts(self) -> dict[str, int]:
+        """Number of runs in each status."""
+        return self.store.counts(self.name)
+
+    @property
+    def metrics(self) -> list[str]:
+        """Metric names, in the order the first finished run returned them."""
+        names: list[str] = []
+        for run in self.runs():
+            for key in run["metrics"] or {}:
+                if key not in names:
+                    names.append(key)
+        return names
+
+    def _metric(self, metric: str | None) -> str:
+        names = self.metrics
+        if not names:
+            raise InvalidArgumentError(f"study {self.name!r} has no finished run yet, so no metric to analyse")
+        if metric is None:
+            return names[0]
+        if metric not in names:
+            raise InvalidArgumentError(
+                f"metric must be one of {', '.join(repr(m) for m in names)} (what train returned); got {metric!r}"
+            )
+        return metric
+
+    def _seeds(self, seeds: Seeds | None) -> Seeds:
+        return Seeds(self.design.base_seed)["study-stats"] if seeds is None else seeds
+
+    def table(self) -> pd.DataFrame:
+        """One row per run: cell, source (the group), level, levels, arm, status, each metric, duration, attempts, error.
+
+        A failed run's metrics are NaN.
+        """
+        import pandas as pd
+
+        runs = self.runs()
+        metrics = self.metrics
+        rows = []
+        for run in runs:
+            row: dict[str, Any] = {
+                "cell": run["cell"],
+                "source": run["group"],
+                "level": run["level"],
+                "levels": ",".join(f"{k}={v}" for k, v in (run["levels"] or {}).items()),
+                "arm": run["arm"],
+                "status": run["status"],
+            }
+            values = run["metrics"] or {}
+            for m in metrics:
+                key = m if m not in BASE_COLUMNS + TAIL_COLUMNS else f"metric:{m}"
+                row[key] = float(values[m]) if m in values else math.nan
+            row.update(duration=run["duration"], attempts=run["attempts"], error=run["error"])
+            rows.append(row)
+        columns = list(BASE_COLUMNS) + [m if m not in BASE_COLUMNS + TAIL_COLUMNS else f"metric:{m}" for m in metrics]
+        return pd.DataFrame(rows, columns=columns + list(TAIL_COLUMNS))
+
+    def curves(self) -> pd.DataFrame:
+        """Learning curves reported by ``train``: one row per (run, curve, step)."""
+        import pandas as pd
+
+        rows = []
+        for run in self.runs():
+            for curve, data in (run["curves"] or {}).items():
+                for step, value in zip(data["step"], data["value"]):
+                    rows.append((run["cell"], run["group"], run["level"], run["arm"], curve, step, value))
+        return pd.DataFrame(rows, columns=["cell", "source", "level", "arm", "curve", "step", "value"])
+
+    def values(self, metric: str | None = None, *, group: str | None = None, arm: str | None = None) -> dict[str, Any]:
+        """``{cell: value}`` of one metric for the runs of ``group`` (default: every group); NaN if failed."""
+        metric = self._metric(metric)
+        out = {}
+        for run in self.runs():
+            if group is not None and run["group"] != group:
+                continue
+            if arm is not None and run["arm"] != arm:
+                continue
+            if run["status"] in ("done", "failed"):
+                out[run["cell"]] = float((run["metrics"] or {}).get(metric, math.nan))
+        return out
+
+    # -- statistics -----------------------------------------------------------------
+
+    def _arm(self, arm: str | None) -> str | None:
+        if not self.design.paired:
+            if arm is not None:
+                raise InvalidArgumentError(f"study {self.name!r} has no arms (it was not created with paired=...)")
+            return None
+        arms = list(self.design.paired)
+        if arm is None:
+            return arms[0]
+        if arm not in arms:
+            raise InvalidArgumentError(f"arm must be one of {', '.join(repr(a) for a in arms)}; got {arm!r}")
+        return arm
+
+    def main_group(self) -> str | None:
+        """The group whose spread is the study's total seed variance: ``"all"``, or every run (factorial)."""
+        return None if self.design.kind == "factorial" else ALL_GROUP
+
+    def _main_values(self, metric: str, arm: str | None) -> dict[str, float]:
+        values = self.values(metric, group=self.main_group(), arm=arm)
+        return {c: v for c, v in values.items() if not c.split(":")[-1].startswith(REPLICATE_GROUP + "/")}
+
+    def summary_frame(self, metric: str | None = None, *, seeds: Seeds | None = None) -> pd.DataFrame:
+        """Per group (and arm): runs, failed, mean, std, median, IQM and the 95% CI of the mean, as a DataFrame."""
+        import pandas as pd
+
+        from seedwise import stats
+
+        metric = self._metric(metric)
+        seeds = self._seeds(seeds)
+        rows = []
+        for (arm, group), values in self._grouped(metric).items():
+            d = stats.describe(values, seeds=seeds[group if arm is None else f"{arm}:{group}"])
+            rows.append(
+                {"arm": arm, "source": group, "runs": d.n, "failed": d.failures, "mean": d.mean, "std": d.std,
+                 "median": d.median, "iqm": d.iqm, "ci_low": d.ci_low, "ci_high": d.ci_high, "ci_method": d.ci_method}
+            )  # fmt: skip
+        frame = pd.DataFrame(rows, columns=["arm", "source", "runs", "failed", "mean", "std", "median", "iqm",
+                                            "ci_low", "ci_high", "ci_method"])  # fmt: skip
+        return frame if self.design.paired else frame.drop(columns="arm")
+
+    def summary(self, metric: str | None = None, *, seeds: Seeds | None = None) -> Any:
+        """A rich table: per group (and arm), runs, failures, mean, std and the 95% CI of the mean."""
+        from rich.table import Table
+
+        metric = self._metric(metric)
+        frame = self.summary_frame(metric, seeds=seeds)
+        table = Table(title=f"{self.name}: {metric} ({self.design.kind}, base seed {self.design.base_seed})")
+        columns = (["arm"] if self.design.paired else []) + ["source", "runs", "failed", "mean", "std", "95% CI of mean"]
+        for column in columns:
+            table.add_column(column, justify="left" if column in ("arm", "source") else "right")
+        for row in frame.itertuples(index=False):
+            ci = "-" if math.isnan(row.ci_low) else f"[{row.ci_low:.4g}, {row.ci_high:.4g}] ({row.ci_method})"
+            cells = [row.source, str(row.runs), str(row.failed), _fmt(row.mean), _fmt(row.std), ci]
+            table.add_row(*(([str(row.arm)] if self.design.paired else []) + cells))
+        return table
+
+    def _grouped(self, metric: str) -> dict[tuple[str | None, str], list[float]]:
+        out: dict[tuple[str | None, str], list[float]] = {}
+        for run in self.runs():
+            if run["status"] not in ("done", "failed"):
+                continue
+            value = (run["metrics"] or {}).get(metric, math.nan)
+            out.setdefault((run["arm"], run["group"]), []).append(float(value))
+        return out
+
+    def variance(self, metric: str | None = None, *, seeds: Seeds | None = None, arm: str | None = None) -> VarianceReport:
+        """How much each source moves ``metric``, with CIs (see :class:`VarianceReport`)."""
+        from seedwise import stats
+
+        metric = self._metric(metric)
+        seeds = self._seeds(seeds)["variance"]
+        arm = self._arm(arm)
+        notes: list[str] = []
+
+        def finite(group: str) -> list[float]:
+            vals = list(self.values(metric, group=group, arm=arm).values())
+            kept = [v for v in vals if math.isfinite(v)]
+            if len(kept) < len(vals):
+                notes.append(f"{len(vals) - len(kept)} failed run(s) of {group!r} left out")
+            return kept
+
+        if self.design.kind == "one-at-a-time":
+            groups = {s: finite(s) for s in self.design.sources}
+            # Its note says that these conditional variances need not add up.
+            components: Any = stats.one_at_a_time_variance(groups, finite(ALL_GROUP), seeds=seeds)
+        elif self.design.kind == "all":
+            values = finite(ALL_GROUP)
+            ci = stats.variance_interval(values)
+            var = float(np.var(values, ddof=1))
+            components = stats.SourceVariance(ALL_GROUP, len(values), var, math.sqrt(var), ci.low, ci.high, 1.0, 1.0,
+                                              1.0, ratio_ci_method="definition")  # fmt: skip
+            notes.append("the 'all' design measures the total seed variance only; use one-at-a-time or factorial "
+                         "to split it by source")  # fmt: skip
+        else:
+            import pandas as pd
+
+            rows = [
+                {**run["levels"], metric: float(run["metrics"][metric])}
+                for run in self.runs()
+                if run["group"] == "factorial" and run["arm"] == arm and run["status"] == "done"
+                and math.isfinite(float((run["metrics"] or {}).get(metric, math.nan)))
+            ]  # fmt: skip
+            frame = pd.DataFrame(rows, columns=[*self.design.sources, metric])
+            components = stats.variance_components(frame, list(self.design.sources), metric, seeds=seeds)
+            notes.extend(components.warnings)
+        noise = None
+        if self.design.replicates:
+            replicates = finite(REPLICATE_GROUP)
+            if len(replicates) >= 2:
+                noise = stats.noise_floor(replicates)
+        return VarianceReport(self.name, metric, self.design.kind, components, noise, tuple(notes))
+
+    def compare(
+        self,
+        other: Results | str | Mapping[str, Any],
+        metric: str | None = None,
+        *,
+        seeds: Seeds | None = None,
+        arm: str | None = None,
+        **run_options: Any,
+    ) -> Any:
+        """Is this study's ``metric`` different from ``other``'s, and how sure are we?
+
+        ``other`` is another study's :class:`Results` (paired when both ran the same
+        cells with the same seeds), the name of another arm of this paired study
+        (compared with ``arm``, default the first arm), or a config dict: then the same
+        study with that config merged in is run on the same seeds (``run_options`` go to
+        :meth:`Study.run`) and the comparison is paired. Returns :func:`seedwise.stats.compare`'s
+        result, for this study (A) against ``other`` (B).
+        """
+        from seedwise import stats
+
+        metric = self._metric(metric)
+        seeds = self._seeds(seeds)["compare"]
+        if isinstance(other, Mapping):
+            if self._study is None:
+                raise InvalidArgumentError(
+                    "comparing with a config needs the training function: call compare() on the Results that "
+                    "study.run() returned, or run the other study and pass its Results"
+                )
+            name = f"{self.name}+{json.dumps(dict(other), sort_keys=True, separators=(',', ':'))}"
+            other = self._study.sibling(name, other).run(**run_options)
+        if isinstance(other, str):
+            this_arm, other_arm = self._arm(arm), self._arm(other)
+            a_vals, b_vals = self._main_values(metric, this_arm), self._main_values(metric, other_arm)
+            a_keys = {c.split(":", 1)[1]: v for c, v in a_vals.items()}
+            b_keys = {c.split(":", 1)[1]: v for c, v in b_vals.items()}
+        elif isinstance(other, Results):
+            other._metric(metric)
+            a_keys = self._main_values(metric, self._arm(arm))
+            b_keys = other._main_values(metric, other._arm(None))
+        else:
+            raise InvalidTypeError(
+                f"other must be a Results, an arm name or a config dict, got {type(other).__name__}"
+            )
+        paired = isinstance(other, str) or self._same_seeds(other, a_keys, b_keys)
+        if paired:
+            common = [c for c in a_keys if c in b_keys]
+            a = [a_keys[c] for c in common]
+            b = [b_keys[c] for c in common]
+        else:
+            a, b = list(a_keys.values()), list(b_keys.values())
+        return stats.compare(a, b, seeds=seeds, paired=paired, nan_policy="omit")
+
+    def _same_seeds(self, other: Results | str, a: Mapping[str, float], b: Mapping[str, float]) -> bool:
+        if isinstance(other, str):
+            return True
+        if set(a) != set(b):
+            return False
+        mine = {r["cell"]: r["seeds"] for r in self.runs()}
+        theirs = {r["cell"]: r["seeds"] for r in other.runs()}
+        return all(mine.get(c) == theirs.get(c) for c in a)
+
+    def __repr__(self) -> str:
+        counts = self.counts()
+        done = ", ".join(f"{k}={v}" for k, v in counts.items() if v)
+        return f"Results({self.name!r}, {self.design!r}, {done})"
+
+
+def _fmt(x: float) -> str:
+    return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.4g}"
+
+
+def load_results(store: str | Any, name: str) -> Results:
+    """The results of study ``name`` in ``store`` (a path or a :class:`Store`)."""
+    from seedwise.study.api import Study
+
+    return Study.load(store, name)

@@ -1,0 +1,316 @@
+"""Runners: claim pending runs from the store, execute them, record each outcome.
+
+One loop (:func:`run_pending`) drives every backend; a backend only knows how to start
+a run and report the ones that finished:
+
+* ``workers=0``: in this process, one run at a time (for debugging; a breakpoint in
+  ``train`` works);
+* ``backend="local"``: a pool of ``workers`` processes started with ``forkserver``
+  (``spawn`` where that is missing), never ``fork``: forking a process whose PyTorch
+  has started its thread pool can deadlock;
+* ``backend="ray"``: one Ray task per run with ``num_cpus``/``num_gpus`` each,
+  connected to ``ray_address`` or ``RAY_ADDRESS`` or, failing both, a local Ray started
+  (and stopped) here.
+
+The driver alone writes to the store: it claims a run only when a worker is free (so
+two runners on one store share the work), keeps its claims alive with a heartbeat
+thread, and records each outcome in its own transaction. Ctrl-C stops the workers, puts
+the runs in flight back to ``pending`` and keeps every finished run. Workers are given
+the run's seeds and config and nothing else, so the results are the same whatever the
+backend and the number of workers.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing as mp
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, Literal, Protocol
+
+from seedwise.errors import InvalidArgumentError, MissingDependencyError, check_choice, check_int
+from seedwise.study.store import LEASE_S, MAX_ATTEMPTS, Claim, Store
+from seedwise.study.train import TrainSpec, execute
+
+__all__ = ["BACKENDS", "Backend", "run_pending"]
+
+BACKENDS: tuple[str, ...] = ("local", "ray")
+Backend = Literal["local", "ray"]
+_POLL_S = 0.25
+_MAIN_HINT = (
+    "; if the script that starts the study is run again by each worker, put the study under "
+    "if __name__ == '__main__':"
+)
+_RECLAIM_EVERY_S = 5.0
+
+
+class _Executor(Protocol):
+    capacity: int
+
+    def submit(self, claim: Claim) -> Any: ...
+    def wait(self, timeout: float) -> list[tuple[Any, dict[str, Any]]]: ...
+    def stop(self) -> None: ...
+    def close(self) -> None: ...
+
+
+def _lost(reason: str) -> dict[str, Any]:
+    """The outcome of a run whose worker died: retried, up to MAX_ATTEMPTS times."""
+    return {"status": "lost", "error": reason}
+
+
+class _InProcess:
+    """``workers=0``: run each claim right here."""
+
+    capacity = 1
+
+    def __init__(self, train: TrainSpec | Callable[..., Any]):
+        self.train = train
+        self.done: list[tuple[Any, dict[str, Any]]] = []
+
+    def submit(self, claim: Claim) -> Any:
+        self.done.append((claim.rowid, execute(self.train, claim.seeds, claim.config)))
+        return claim.rowid
+
+    def wait(self, timeout: float) -> list[tuple[Any, dict[str, Any]]]:
+        out, self.done = self.done, []
+        return out
+
+    def stop(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _init_worker() -> None:
+    # The driver handles Ctrl-C; one thread per worker (set before torch is imported).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
+
+
+def _mp_context() -> mp.context.BaseContext:
+    if "forkserver" in mp.get_all_start_methods():
+        context = mp.get_context("forkserver")
+        # Workers fork from a server that has seedwise loaded already (but not torch).
+        context.set_forkserver_preload(["seedwise.study.train"])
+        return context
+    return mp.get_context("spawn")
+
+
+class _LocalPool:
+    """A process pool; a worker that dies takes its runs back to pending, and the pool restarts."""
+
+    def __init__(self, spec: TrainSpec, workers: int):
+        self.spec, self.capacity = spec, workers
+        self.pending: dict[cf.Future, int] = {}
+        self.pool = self._new_pool()
+
+    def _new_pool(self) -> cf.ProcessPoolExecutor:
+        return cf.ProcessPoolExecutor(self.capacity, mp_context=_mp_context(), initializer=_init_worker)
+
+    def submit(self, claim: Claim) -> Any:
+        future = self.pool.submit(execute, self.spec, claim.seeds, claim.config)
+        self.pending[future] = claim.rowid
+        return claim.rowid
+
+    def wait(self, timeout: float) -> list[tuple[Any, dict[str, Any]]]:
+        done, _ = cf.wait(list(self.pending), timeout=timeout, return_when=cf.FIRST_COMPLETED)
+        out, broken = [], False
+        for future in done:
+            rowid = self.pending.pop(future)
+            try:
+                out.append((rowid, future.result()))
+            except cf.process.BrokenProcessPool as exc:
+                broken = True
+                out.append((rowid, _lost(f"a worker process died ({exc}){_MAIN_HINT}")))
+        if broken:  # every run in flight was lost with the pool
+            for future, rowid in self.pending.items():
+                out.append((rowid, _lost(f"a worker process died{_MAIN_HINT}")))
+            self.pending.clear()
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            self.pool = self._new_pool()
+        return out
+
+    def stop(self) -> None:
+        processes = list(getattr(self.pool, "_processes", {}).values())
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:  # runs in flight go back to pending: do not wait for them
+            if process.is_alive():
+                process.terminate()
+        for process in processes:
+            process.join(timeout=5)
+        self.pending.clear()
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True)
+
+
+class _Ray:
+    """One Ray task per run."""
+
+    def __init__(self, spec: TrainSpec, workers: int | None, address: str | None, num_cpus: float, num_gpus: float):
+        try:
+            import ray
+        except ImportError:
+            raise MissingDependencyError("ray", "ray", "the Ray backend of seedwise studies") from None
+        self.ray = ray
+        self.started = False
+        if not ray.is_initialized():
+            address = address or os.environ.get("RAY_ADDRESS") or None
+            ray.init(address=address, include_dashboard=False, logging_level="ERROR", log_to_driver=True)
+            self.started = address is None
+        self.spec = spec
+        self.remote = ray.remote(num_cpus=num_cpus, num_gpus=num_gpus, max_retries=0)(execute)
+        if workers is None:
+            cpus = float(ray.cluster_resources().get("CPU", 1))
+            workers = max(1, int(cpus // num_cpus)) if num_cpus > 0 else int(cpus)
+        self.capacity = workers
+        self.pending: dict[Any, int] = {}
+
+    def submit(self, claim: Claim) -> Any:
+        ref = self.remote.remote(self.spec, claim.seeds, claim.config)
+        self.pending[ref] = claim.rowid
+        return claim.rowid
+
+    def wait(self, timeout: float) -> list[tuple[Any, dict[str, Any]]]:
+        ready, _ = self.ray.wait(list(self.pending), num_returns=1, timeout=timeout)
+        out = []
+        for ref in ready:
+            rowid = self.pending.pop(ref)
+            try:
+                out.append((rowid, self.ray.get(ref)))
+            except Exception as exc:  # the task's worker died or the cluster failed it
+                out.append((rowid, _lost(f"the Ray task failed: {type(exc).__name__}: {exc}")))
+        return out
+
+    def stop(self) -> None:
+        for ref in self.pending:
+            try:
+                self.ray.cancel(ref, force=True)
+            except Exception:  # pragma: no cover - already finished
+                pass
+        self.pending.clear()
+
+    def close(self) -> None:
+        if self.started:
+            self.ray.shutdown()
+
+
+class _Heartbeat(threading.Thread):
+    """Renews the lease of this runner's claims while it runs."""
+
+    def __init__(self, store: Store, token: str):
+        super().__init__(name="seedwise-heartbeat", daemon=True)
+        self.store, self.token = store, token
+        self.halt = threading.Event()
+
+    def run(self) -> None:
+        while not self.halt.wait(LEASE_S / 4):
+            try:
+                self.store.heartbeat(self.token)
+            except Exception:  # pragma: no cover - the store is busy; the next beat retries
+                pass
+
+
+def _progress(enabled: bool, total: int, done: int, failed: int, name: str):
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    console = Console(stderr=True)
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("[red]{task.fields[failed]} failed"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=console,
+        disable=not (enabled and console.is_terminal),
+    )
+    task = progress.add_task(name, total=total, completed=done + failed, failed=failed)
+    return progress, task
+
+
+def run_pending(
+    store: Store,
+    name: str,
+    train: TrainSpec | Callable[..., Any],
+    *,
+    workers: int | None = None,
+    backend: str = "local",
+    ray_address: str | None = None,
+    num_cpus: float = 1,
+    num_gpus: float = 0,
+    progress: bool = True,
+) -> dict[str, int]:
+    """Run every pending run of study ``name`` in ``store``; return the run counts by status.
+
+    ``train`` is a :class:`TrainSpec` (any backend) or a plain function (``workers=0``).
+    """
+    backend = check_choice("backend", backend, BACKENDS)
+    if workers is not None:
+        workers = check_int("workers", workers, low=0)
+    for what, value in (("num_cpus", num_cpus), ("num_gpus", num_gpus)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise InvalidArgumentError(f"{what} must be a number >= 0, got {value!r}")
+    if workers == 0 and backend == "ray":
+        raise InvalidArgumentError("workers=0 runs in this process; use it with backend='local', or workers >= 1 with Ray")
+    if workers != 0 and not isinstance(train, TrainSpec):
+        raise InvalidArgumentError("worker processes need a TrainSpec (a function they can import); use workers=0")
+
+    executor: _Executor
+    if workers == 0:
+        executor = _InProcess(train)
+    elif backend == "local":
+        executor = _LocalPool(train, workers or os.cpu_count() or 1)
+    else:
+        executor = _Ray(train, workers, ray_address, num_cpus, num_gpus)
+
+    token = store.new_token()
+    heartbeat = _Heartbeat(store, token)
+    heartbeat.start()
+    counts = store.counts(name)
+    bar, task = _progress(progress, sum(counts.values()), counts["done"], counts["failed"], name)
+    inflight: dict[Any, Claim] = {}
+    last_reclaim = 0.0
+    failed = counts["failed"]
+    try:
+        with bar:
+            store.reclaim_stale(name)
+            while True:
+                while len(inflight) < executor.capacity:
+                    claim = store.claim(name, token)
+                    if claim is None and time.monotonic() - last_reclaim > (_RECLAIM_EVERY_S if inflight else 0):
+                        last_reclaim = time.monotonic()
+                        if store.reclaim_stale(name):
+                            claim = store.claim(name, token)
+                    if claim is None:
+                        break
+                    inflight[executor.submit(claim)] = claim
+                if not inflight:
+                    break
+                for handle, outcome in executor.wait(_POLL_S):
+                    claim = inflight.pop(handle)
+                    if outcome["status"] == "lost":
+                        if claim.attempt >= MAX_ATTEMPTS:
+                            outcome = {**outcome, "status": "failed", "error": outcome["error"] + f" ({claim.attempt} times)"}
+                        else:  # the attempt counts: this may be the run that kills its workers
+                            store.requeue(claim, token)
+                            continue
+                    if store.finish(claim, token, outcome) and outcome["status"] == "failed":
+                        failed += 1
+                    bar.update(task, advance=1, failed=failed)
+    except BaseException:
+        executor.stop()
+        store.release(token)
+        raise
+    finally:
+        heartbeat.halt.set()
+        store.retire_token(token)
+        executor.close()
+    return store.counts(name)

@@ -1,0 +1,467 @@
+"""The study store: every run of every study in one SQLite file.
+
+SQLite in WAL mode, one transaction per state change, nothing pickled (JSON columns).
+
+Tables:
+
+* ``meta(key, value)``: ``schema_version``;
+* ``studies(name, design, fingerprint, created)``: the design as JSON (the study's
+  identity) and the :func:`seedwise.fingerprint` of the process that created it;
+* ``runs``: one row per design cell: the cell key and its parts, the seeds and config
+  as JSON, ``status`` (pending / running / done / failed), metrics and curves as JSON,
+  started / finished / duration, the worker's fingerprint, the error text of a failed
+  run, the number of attempts, and the claim (owner host, pid, token, lease).
+
+Claiming (why a run is written exactly once, even with two runners on one store):
+a runner claims a pending run with ``UPDATE ... WHERE status = 'pending'`` inside a
+``BEGIN IMMEDIATE`` transaction (SQLite's write lock makes select-then-update atomic),
+renews the lease of the runs it holds every few seconds, and finishes a run with
+``UPDATE ... WHERE status = 'running' AND owner_token = ?``, so a runner that lost its
+claim cannot overwrite anything. A ``running`` row is *stale*, and goes back to
+``pending``, when its lease has expired, or when its owner ran on this host and its
+process is gone (a SIGKILLed runner is noticed at once). A run whose runner died
+:data:`MAX_ATTEMPTS` times is marked failed instead (it probably kills its runner).
+
+Opening checks the file before changing anything: a file that is not SQLite, a SQLite
+database without our tables, a newer schema or a damaged database raise
+:class:`~seedwise.errors.StoreError`, and the file is left byte for byte as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from seedwise.errors import InvalidTypeError, StoreError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from seedwise.study.design import Design
+
+__all__ = ["Store", "Claim", "SCHEMA_VERSION", "STATUSES"]
+
+SCHEMA_VERSION = 1
+STATUSES = ("pending", "running", "done", "failed")
+#: Seconds a claim stays valid without a heartbeat (runners renew it every LEASE_S / 4).
+LEASE_S = 120.0
+#: A run whose runner died this many times is marked failed rather than retried.
+MAX_ATTEMPTS = 3
+_SQLITE_HEADER = b"SQLite format 3\x00"
+_TABLES = ("meta", "studies", "runs")
+
+_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE studies (
+    name TEXT PRIMARY KEY,
+    design TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    created REAL NOT NULL
+);
+CREATE TABLE runs (
+    study TEXT NOT NULL REFERENCES studies(name),
+    cell TEXT NOT NULL,
+    ordinal INTEGER NOT NULL,
+    grp TEXT NOT NULL,
+    level INTEGER NOT NULL,
+    levels TEXT NOT NULL,
+    arm TEXT,
+    seeds TEXT NOT NULL,
+    config TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'running', 'done', 'failed')),
+    metrics TEXT,
+    curves TEXT,
+    started REAL,
+    finished REAL,
+    duration REAL,
+    worker TEXT,
+    error TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    owner_host TEXT,
+    owner_pid INTEGER,
+    owner_token TEXT,
+    lease_until REAL,
+    PRIMARY KEY (study, cell)
+);
+CREATE INDEX runs_by_status ON runs (study, status, ordinal);
+"""
+
+#: Tokens of the runners alive in this process (a row owned by this pid with another token is stale).
+_LIVE_TOKENS: set[str] = set()
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by another user
+        return True
+    except OSError:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A run this runner has claimed: what a worker needs to execute it."""
+
+    rowid: int
+    cell: str
+    seeds: str
+    config: dict[str, Any]
+    attempt: int
+
+
+class Store:
+    """A SQLite file (or an in-memory database, ``path=None``) holding studies and their runs.
+
+    Thread-safe: one connection guarded by a lock (the runner's heartbeat thread shares it).
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None):
+        if path is not None and not isinstance(path, (str, os.PathLike)):
+            raise InvalidTypeError(f"store must be a file path or None (in memory), got {type(path).__name__}")
+        self.path = None if path is None else Path(path)
+        self._lock = threading.RLock()
+        self.host = socket.gethostname()
+        if self.path is None:
+            self._conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+            self._conn.executescript(_SCHEMA)
+            self._set_version()
+            return
+        fresh = self._inspect(self.path)
+        try:
+            self._conn = sqlite3.connect(
+                str(self.path), isolation_level=None, timeout=60.0, check_same_thread=False
+            )
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.execute("PRAGMA busy_timeout=60000")
+            if fresh:
+                with self._write():
+                    tables = self._tables(self._conn)
+                    if not tables:  # another process may have created it meanwhile
+                        for statement in _SCHEMA.split(";"):
+                            if statement.strip():
+                                self._conn.execute(statement)
+                        self._set_version()
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the study store {self.path}: {exc}") from None
+
+    # -- opening --------------------------------------------------------------------
+
+    @staticmethod
+    def _tables(conn: sqlite3.Connection) -> set[str]:
+        return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+    def _set_version(self) -> None:
+        self._conn.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+        )
+
+    @classmethod
+    def _inspect(cls, path: Path) -> bool:
+        """Check an existing file read-only; True when it is new or an empty database."""
+        if path.is_dir():
+            raise StoreError(f"the study store {path} is a directory; give a file path such as runs.sqlite")
+        if not path.exists() or path.stat().st_size == 0:
+            return True
+        with open(path, "rb") as f:
+            header = f.read(len(_SQLITE_HEADER))
+        if header != _SQLITE_HEADER:
+            raise StoreError(
+                f"{path} is not a seedwise study store (not a SQLite database); give a new file name "
+                "or the store a study wrote"
+            )
+        try:
+            conn = sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=ro", uri=True, timeout=60.0)
+            try:
+                check = conn.execute("PRAGMA quick_check").fetchone()
+                if not check or check[0] != "ok":
+                    raise StoreError(f"the study store {path} is damaged (SQLite quick_check: {check})")
+                tables = cls._tables(conn)
+                if not tables:
+                    return True
+                missing = [t for t in _TABLES if t not in tables]
+                if missing:
+                    raise StoreError(
+                        f"{path} is a SQLite database but not a seedwise study store (no table(s) "
+                        f"{', '.join(missing)}); give a new file name"
+                    )
+                row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            finally:
+                conn.close()
+        except sqlite3.Error as exc:
+            raise StoreError(f"the study store {path} is damaged or unreadable: {exc}") from None
+        try:
+            version = int(row[0]) if row else None
+        except ValueError:
+            version = None
+        if version is None:
+            raise StoreError(f"{path} has no valid schema_version; it was not written by seedwise")
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{path} was written by a newer seedwise (store schema {version}, this one reads <= "
+                f"{SCHEMA_VERSION}); upgrade seedwise to read it"
+            )
+        return False
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (``BEGIN IMMEDIATE``: takes the write lock up front)."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            else:
+                self._conn.execute("COMMIT")
+
+    def _read(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            try:
+                cursor = self._conn.execute(sql, params)
+                return cursor.fetchall()
+            except sqlite3.Error as exc:
+                raise StoreError(f"cannot read the study store {self.path or ':memory:'}: {exc}") from None
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.path) if self.path else None!r}, studies={self.studies()})"
+
+    # -- studies --------------------------------------------------------------------
+
+    def studies(self) -> list[str]:
+        """Names of the studies in the store, oldest first."""
+        return [r[0] for r in self._read("SELECT name FROM studies ORDER BY created, name")]
+
+    def design(self, name: str) -> dict[str, Any]:
+        """The stored design of study ``name`` (its JSON, decoded)."""
+        rows = self._read("SELECT design FROM studies WHERE name = ?", (name,))
+        if not rows:
+            known = ", ".join(repr(s) for s in self.studies()) or "none"
+            raise StoreError(f"no study named {name!r} in {self.path or 'the in-memory store'} (studies: {known})")
+        return json.loads(rows[0][0])
+
+    def fingerprint(self, name: str) -> dict[str, Any]:
+        rows = self._read("SELECT fingerprint FROM studies WHERE name = ?", (name,))
+        return json.loads(rows[0][0]) if rows else {}
+
+    def register(self, name: str, design: Design, fingerprint: Mapping[str, Any]) -> bool:
+        """Add study ``name`` with all its runs pending; True if new, False if already there.
+
+        Reusing a name with a different design raises :class:`StoreError` and changes nothing.
+        """
+        wanted = design.to_dict()
+        with self._write() as conn:
+            row = conn.execute("SELECT design FROM studies WHERE name = ?", (name,)).fetchone()
+            if row is not None:
+                stored = json.loads(row[0])
+                if stored != wanted:
+                    diff = sorted(k for k in set(stored) | set(wanted) if stored.get(k) != wanted.get(k))
+                    raise StoreError(
+                        f"a study named {name!r} with a different design is already in "
+                        f"{self.path or 'the store'} (differs in: {', '.join(diff)}); choose another name or store"
+                    )
+                return False
+            conn.execute(
+                "INSERT INTO studies (name, design, fingerprint, created) VALUES (?, ?, ?, ?)",
+                (name, json.dumps(wanted, sort_keys=True), json.dumps(fingerprint, sort_keys=True, default=str), time.time()),
+            )
+            conn.executemany(
+                "INSERT INTO runs (study, cell, ordinal, grp, level, levels, arm, seeds, config, status) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')",
+                [
+                    (
+                        name,
+                        cell.key,
+                        i,
+                        cell.group,
+                        cell.level,
+                        json.dumps(dict(cell.levels)),
+                        cell.arm,
+                        cell.seeds.to_json(),
+                        json.dumps(dict(cell.config), sort_keys=True),
+                    )
+                    for i, cell in enumerate(design.cells())
+                ],
+            )
+        return True
+
+    # -- claims ---------------------------------------------------------------------
+
+    def new_token(self) -> str:
+        """A fresh runner identity, registered as alive in this process."""
+        token = uuid.uuid4().hex
+        _LIVE_TOKENS.add(token)
+        return token
+
+    def retire_token(self, token: str) -> None:
+        _LIVE_TOKENS.discard(token)
+
+    def claim(self, name: str, token: str) -> Claim | None:
+        """Atomically take the next pending run of ``name`` for runner ``token`` (None: none left)."""
+        now = time.time()
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT rowid, cell, seeds, config, attempts FROM runs "
+                "WHERE study = ? AND status = 'pending' ORDER BY ordinal LIMIT 1",
+                (name,),
+            ).fetchone()
+            if row is None:
+                return None
+            changed = conn.execute(
+                "UPDATE runs SET status = 'running', owner_host = ?, owner_pid = ?, owner_token = ?, "
+                "lease_until = ?, started = ?, attempts = attempts + 1 WHERE rowid = ? AND status = 'pending'",
+                (self.host, os.getpid(), token, now + LEASE_S, now, row[0]),
+            ).rowcount
+            if changed != 1:  # pragma: no cover - impossible under the write lock
+                return None
+        return Claim(row[0], row[1], row[2], json.loads(row[3]), row[4] + 1)
+
+    def heartbeat(self, token: str) -> None:
+        """Renew the lease of every run runner ``token`` holds."""
+        with self._lock:
+            self._conn.execute(
+                "UPDATE runs SET lease_until = ? WHERE owner_token = ? AND status = 'running'",
+                (time.time() + LEASE_S, token),
+            )
+
+    def finish(self, claim: Claim, token: str, outcome: Mapping[str, Any]) -> bool:
+        """Record the outcome of a claimed run; False if this runner no longer holds it."""
+        status = outcome["status"]
+        if status not in ("done", "failed"):  # pragma: no cover - runner bug
+            raise ValueError(f"finish() takes a done or failed outcome, got {status!r}")
+        with self._write() as conn:
+            changed = conn.execute(
+                "UPDATE runs SET status = ?, metrics = ?, curves = ?, finished = ?, duration = ?, worker = ?, "
+                "error = ?, owner_host = NULL, owner_pid = NULL, owner_token = NULL, lease_until = NULL "
+                "WHERE rowid = ? AND status = 'running' AND owner_token = ?",
+                (
+                    status,
+                    json.dumps(outcome.get("metrics")) if outcome.get("metrics") is not None else None,
+                    json.dumps(outcome.get("curves")) if outcome.get("curves") else None,
+                    time.time(),
+                    outcome.get("duration"),
+                    json.dumps(outcome.get("worker"), sort_keys=True, default=str) if outcome.get("worker") else None,
+                    outcome.get("error"),
+                    claim.rowid,
+                    token,
+                ),
+            ).rowcount
+        return changed == 1
+
+    def release(self, token: str, rowids: list[int] | None = None) -> int:
+        """Put runs held by ``token`` back to pending (an interrupted attempt does not count)."""
+        with self._write() as conn:
+            sql = (
+                "UPDATE runs SET status = 'pending', owner_host = NULL, owner_pid = NULL, owner_token = NULL, "
+                "lease_until = NULL, started = NULL, attempts = MAX(attempts - 1, 0) "
+                "WHERE owner_token = ? AND status = 'running'"
+            )
+            if rowids is None:
+                return conn.execute(sql, (token,)).rowcount
+            return sum(conn.execute(sql + " AND rowid = ?", (token, r)).rowcount for r in rowids)
+
+    def requeue(self, claim: Claim, token: str) -> bool:
+        """Put a claimed run whose worker died back to pending (the attempt still counts)."""
+        with self._write() as conn:
+            return (
+                conn.execute(
+                    "UPDATE runs SET status = 'pending', owner_host = NULL, owner_pid = NULL, owner_token = NULL, "
+                    "lease_until = NULL, started = NULL WHERE rowid = ? AND owner_token = ? AND status = 'running'",
+                    (claim.rowid, token),
+                ).rowcount
+                == 1
+            )
+
+    def reclaim_stale(self, name: str) -> int:
+        """Send runs of ``name`` whose runner is gone back to pending; return how many."""
+        now = time.time()
+        me = os.getpid()
+        count = 0
+        with self._write() as conn:
+            rows = conn.execute(
+                "SELECT rowid, owner_host, owner_pid, owner_token, lease_until, attempts FROM runs "
+                "WHERE study = ? AND status = 'running'",
+                (name,),
+            ).fetchall()
+            for rowid, host, pid, token, lease, attempts in rows:
+                if lease is not None and lease >= now:
+                    if host != self.host or pid is None:
+                        continue
+                    if pid == me:
+                        if token in _LIVE_TOKENS:
+                            continue
+                    elif _pid_alive(pid):
+                        continue
+                if attempts >= MAX_ATTEMPTS:
+                    conn.execute(
+                        "UPDATE runs SET status = 'failed', finished = ?, owner_host = NULL, owner_pid = NULL, "
+                        "owner_token = NULL, lease_until = NULL, error = ? WHERE rowid = ?",
+                        (now, f"the runner died {attempts} times while running this run (killed, out of memory?)", rowid),
+                    )
+                else:
+                    conn.execute(
+                        "UPDATE runs SET status = 'pending', owner_host = NULL, owner_pid = NULL, owner_token = NULL, "
+                        "lease_until = NULL, started = NULL WHERE rowid = ?",
+                        (rowid,),
+                    )
+                count += 1
+        return count
+
+    def reset_failed(self, name: str) -> int:
+        """Send the failed runs of ``name`` back to pending (to retry them); return how many."""
+        with self._write() as conn:
+            return conn.execute(
+                "UPDATE runs SET status = 'pending', error = NULL, metrics = NULL, curves = NULL, attempts = 0 "
+                "WHERE study = ? AND status = 'failed'",
+                (name,),
+            ).rowcount
+
+    # -- reading runs ---------------------------------------------------------------
+
+    def counts(self, name: str) -> dict[str, int]:
+        """Number of runs of ``name`` in each status."""
+        out = dict.fromkeys(STATUSES, 0)
+        for status, n in self._read("SELECT status, COUNT(*) FROM runs WHERE study = ? GROUP BY status", (name,)):
+            out[status] = n
+        return out
+
+    def runs(self, name: str) -> list[dict[str, Any]]:
+        """Every run of ``name`` in design order, JSON columns decoded."""
+        self.design(name)  # a clear error for an unknown study
+        columns = (
+            "cell", "grp", "level", "levels", "arm", "seeds", "config", "status", "metrics", "curves",
+            "started", "finished", "duration", "worker", "error", "attempts",
+        )  # fmt: skip
+        rows = self._read(f"SELECT {', '.join(columns)} FROM runs WHERE study = ? ORDER BY ordinal", (name,))
+        out = []
+        for row in rows:
+            record = dict(zip(columns, row))
+            for key in ("levels", "config", "metrics", "curves", "worker"):
+                record[key] = json.loads(record[key]) if record[key] is not None else None
+            record["group"] = record.pop("grp")
+            out.append(record)
+        return out

@@ -1,0 +1,104 @@
+"""Training functions for the study tests (importable by worker processes)."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from seedwise import Seeds
+
+#: True standard deviations of the synthetic metric's sources.
+SIGMA = {"init": 2.0, "data_order": 0.5, "augment": 0.0}
+
+
+def synthetic(seeds: Seeds, config: dict) -> dict[str, float]:
+    """metric = offset + sum_s sigma_s * z_s, z_s ~ N(0, 1) drawn from seeds[s]: known components."""
+    value = float(config.get("offset", 1.0))
+    for source, sigma in SIGMA.items():
+        value += sigma * float(seeds[source].numpy().standard_normal())
+    return {"score": value, "double": 2 * value}
+
+
+def counted(seeds: Seeds, config: dict) -> dict[str, float]:
+    """``synthetic``, appending one line per call to the file config['log'] (a side channel), then sleeping."""
+    import time
+
+    out = synthetic(seeds, config)
+    with open(config["log"], "a") as f:
+        f.write(f"{os.getpid()} {seeds.to_json()}\n")
+        f.flush()
+    time.sleep(float(config.get("sleep", 0.0)))
+    return out
+
+
+def flaky(seeds: Seeds, config: dict) -> dict[str, float]:
+    """Fails for the runs whose init seed's first draw is negative."""
+    if seeds["init"].numpy().standard_normal() < 0:
+        raise RuntimeError("diverged: loss is NaN")
+    return synthetic(seeds, config)
+
+
+def with_curves(seeds: Seeds, config: dict, report) -> dict[str, float]:
+    """Reports a decreasing loss per epoch with seed noise."""
+    rng = seeds["data_order"].numpy()
+    loss = 2.0
+    for epoch in range(int(config.get("epochs", 4))):
+        loss = loss * 0.7 + 0.05 * float(rng.standard_normal())
+        report(epoch, loss=loss)
+    return {"loss": loss}
+
+
+def bad_return(seeds: Seeds, config: dict):
+    return [1.0]
+
+
+_DIGITS: tuple | None = None
+
+
+def _digits():
+    global _DIGITS
+    if _DIGITS is None:
+        import torch
+        from sklearn.datasets import load_digits
+
+        data = load_digits()
+        x = torch.tensor(data.data / 16.0, dtype=torch.float32)
+        y = torch.tensor(data.target)
+        split = Seeds(0)["split"].numpy().permutation(len(y))  # a fixed split, not a studied source
+        _DIGITS = (x, y, torch.tensor(split[:1200]), torch.tensor(split[1200:]))
+    return _DIGITS
+
+
+def digits_mlp(seeds: Seeds, config: dict, report) -> dict[str, float]:
+    """A small MLP on scikit-learn digits: init, data order, augmentation noise and dropout seeded by name."""
+    import torch
+
+    x, y, train_idx, test_idx = _digits()
+    hidden = int(config.get("hidden", 32))
+    g_init = seeds["init"].torch()
+    w1 = torch.randn(64, hidden, generator=g_init) * (2 / 64) ** 0.5
+    w2 = torch.randn(hidden, 10, generator=g_init) * (1 / hidden) ** 0.5
+    params = [w1.requires_grad_(), torch.zeros(hidden, requires_grad=True), w2.requires_grad_(),
+              torch.zeros(10, requires_grad=True)]
+    opt = torch.optim.SGD(params, lr=float(config.get("lr", 0.1)), momentum=0.9)
+    g_order, g_aug, g_drop = seeds["data_order"].torch(), seeds["augment"].torch(), seeds["dropout"].torch()
+    p_drop = 0.2
+    for epoch in range(int(config.get("epochs", 3))):
+        order = train_idx[torch.randperm(len(train_idx), generator=g_order)]
+        total = 0.0
+        for batch in order.split(64):
+            xb = x[batch] + 0.05 * torch.randn(len(batch), 64, generator=g_aug)
+            h = torch.relu(xb @ params[0] + params[1])
+            mask = torch.bernoulli(torch.full_like(h, 1 - p_drop), generator=g_drop) / (1 - p_drop)
+            loss = torch.nn.functional.cross_entropy((h * mask) @ params[2] + params[3], y[batch])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total += float(loss.detach()) * len(batch)
+        report(epoch, loss=total / len(train_idx))
+    with torch.no_grad():
+        logits = torch.relu(x[test_idx] @ params[0] + params[1]) @ params[2] + params[3]
+        accuracy = float((logits.argmax(1) == y[test_idx]).float().mean())
+        nll = float(torch.nn.functional.cross_entropy(logits, y[test_idx]))
+    return {"accuracy": accuracy, "nll": nll}
