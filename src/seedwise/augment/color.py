@@ -1,0 +1,150 @@
+"""Colour transforms: each is an affine map of a pixel's colour, ``c' = A c + t``, so a
+run of them fuses into one matrix per sample (a LUT when the matrix is a scalar).
+
+Semantics of :class:`ColorJitter` (fixed order: brightness, contrast, saturation, hue,
+with one clip at the end rather than after every step):
+
+* brightness ``b``: ``c' = b c``;
+* contrast ``k``: ``c' = k c + (1 - k) m``, where ``m`` is the mean grey level of the
+  image (ITU-R 601 weights 0.299, 0.587, 0.114), as torchvision defines it;
+* saturation ``s``: ``c' = s c + (1 - s) grey(c)``;
+* hue ``h`` (a fraction of a turn in [-0.5, 0.5]): a rotation by ``2 pi h`` of the
+  chroma plane of YIQ, which keeps the luma. This is the linear approximation of an HSV
+  hue shift (exact for the luma, close in hue for moderate shifts); it is chosen because
+  it fuses with the other three into one 3x3 matrix: one pass over the pixels instead of
+  an RGB->HSV->RGB round trip.
+
+Images are RGB (the weights and the direction of a hue shift assume that order);
+single-channel images get brightness and contrast only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from seedwise.augment._ranges import factor_range, symmetric_range
+from seedwise.augment.base import Params, Transform
+
+__all__ = ["Color", "ColorJitter", "GREY_WEIGHTS"]
+
+GREY_WEIGHTS = np.array([0.299, 0.587, 0.114])
+_RGB_TO_YIQ = np.array([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]])
+_YIQ_TO_RGB = np.linalg.inv(_RGB_TO_YIQ)
+
+
+def _hue_parts() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``hue(theta) = P0 + cos(theta) P1 + sin(theta) P2`` (rotation of the IQ plane)."""
+    keep, cos, sin = np.zeros((3, 3)), np.zeros((3, 3)), np.zeros((3, 3))
+    keep[0, 0] = 1.0
+    cos[1, 1] = cos[2, 2] = 1.0
+    sin[1, 2], sin[2, 1] = -1.0, 1.0
+    return tuple(_YIQ_TO_RGB @ m @ _RGB_TO_YIQ for m in (keep, cos, sin))  # type: ignore[return-value]
+
+
+_GREY = np.outer(np.ones(3), GREY_WEIGHTS)  # c -> grey(c) in every channel
+# hue(theta) @ (s I + (1 - s) GREY) expands into six constant matrices with coefficients
+# (s, 1 - s, cos s, cos (1 - s), sin s, sin (1 - s)): one small matmul for the whole batch.
+_BASIS = np.stack([part @ m for part in _hue_parts() for m in (np.eye(3), _GREY)]).reshape(6, 9)
+
+
+class Color(Transform):
+    """A transform whose effect is an affine map of each pixel's colour."""
+
+    kind = "color"
+    #: True when the map depends on the image's mean colour (contrast).
+    needs_mean: bool = False
+
+    def affine(self, params: Params, mean: np.ndarray) -> np.ndarray:
+        """Per-sample ``(B, C, C + 1)`` maps ``[A | t]`` (``t`` in units of full intensity, 1.0).
+
+        ``mean`` is ``(B, C)``: the per-channel mean of each image, in units of full intensity.
+        Samples whose transform is not applied get the identity.
+        """
+        raise NotImplementedError
+
+
+def _identity(n: int, c: int) -> np.ndarray:
+    out = np.zeros((n, c, c + 1))
+    out[:, np.arange(c), np.arange(c)] = 1.0
+    return out
+
+
+def compose_affine(second: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """``second o first`` for ``(B, C, C + 1)`` colour maps."""
+    a2, t2 = second[..., :-1], second[..., -1]
+    a1, t1 = first[..., :-1], first[..., -1]
+    return np.concatenate([a2 @ a1, (a2 @ t1[..., None])[..., 0][..., None] + t2[..., None]], axis=-1)
+
+
+def apply_affine_to_mean(amap: np.ndarray, mean: np.ndarray) -> np.ndarray:
+    """The mean colour after the map (maps are affine, so means follow exactly, clipping aside)."""
+    return (amap[..., :-1] @ mean[..., None])[..., 0] + amap[..., -1]
+
+
+class ColorJitter(Color):
+    """Random brightness, contrast, saturation and hue, fused into one colour matrix.
+
+    Args:
+        brightness, contrast, saturation: a strength ``x`` (factor uniform in
+            ``(max(0, 1 - x), 1 + x)``) or a factor range ``(low, high)``.
+        hue: ``h`` in [0, 0.5] (shift uniform in ``(-h, h)`` of a turn) or a range within
+            [-0.5, 0.5].
+        p: probability of applying the transform.
+    """
+
+    param_names = ("brightness", "contrast", "saturation", "hue")
+
+    def __init__(
+        self,
+        brightness: float | tuple[float, float] = 0.0,
+        contrast: float | tuple[float, float] = 0.0,
+        saturation: float | tuple[float, float] = 0.0,
+        hue: float | tuple[float, float] = 0.0,
+        *,
+        p: float = 1.0,
+    ):
+        super().__init__(p)
+        self.brightness = factor_range("brightness", brightness)
+        self.contrast = factor_range("contrast", contrast)
+        self.saturation = factor_range("saturation", saturation)
+        self.hue = symmetric_range("hue", hue, limit=0.5)
+        self.needs_mean = self.contrast != (1.0, 1.0)
+
+    def _from_uniforms(self, u: np.ndarray, applied: np.ndarray, *, indices: np.ndarray, dataset_size: int | None) -> Params:
+        out: Params = {"applied": applied}
+        for col, name in enumerate(self.param_names):
+            lo, hi = getattr(self, name)
+            out[name] = lo + (hi - lo) * u[:, col]
+        return out
+
+    def affine(self, params: Params, mean: np.ndarray) -> np.ndarray:
+        n, c = mean.shape
+        gain = params["contrast"] * params["brightness"]
+        grey_mean = mean @ GREY_WEIGHTS if c == 3 else mean[:, 0]
+        # brightness then contrast: c' = k b c + (1 - k) b m_grey
+        offset = (1.0 - params["contrast"]) * params["brightness"] * grey_mean
+        if c == 3:
+            # hue(theta) @ saturation(s) = sum_k coef_k * _BASIS[k] (see _BASIS)
+            s, theta = params["saturation"], 2.0 * np.pi * params["hue"]
+            cos, sin = np.cos(theta), np.sin(theta)
+            coef = np.stack([s, 1.0 - s, cos * s, cos * (1.0 - s), sin * s, sin * (1.0 - s)], axis=1)
+            colour = (coef @ _BASIS).reshape(n, 3, 3)
+            out = np.empty((n, 3, 4))
+            out[:, :, :3] = colour * gain[:, None, None]
+            out[:, :, 3] = colour.sum(axis=2) * offset[:, None]
+        else:
+            out = np.empty((n, 1, 2))
+            out[:, 0, 0], out[:, 0, 1] = gain, offset
+        out[~params["applied"]] = _identity(1, c)[0]
+        return out
+
+    def _repr_args(self) -> dict[str, Any]:
+        return {
+            "brightness": self.brightness,
+            "contrast": self.contrast,
+            "saturation": self.saturation,
+            "hue": self.hue,
+            "p": self.p,
+        }

@@ -1,0 +1,243 @@
+"""The CPU backend: uint8 HWC NumPy images through OpenCV.
+
+* A geometric stage is ONE ``cv2.warpAffine`` per image with the composed matrix
+  (nearest-pixel when the matrix maps pixel centres to pixel centres, as flips, integer
+  crops and quarter turns do, which is exact; bilinear otherwise).
+* A colour stage is ONE pass per image: ``cv2.LUT`` when the composed colour map is a
+  scalar gain and offset (brightness, contrast), else ``cv2.transform`` with the 3x4
+  matrix. Images whose maps are the identity are not touched.
+* Values are rounded and clipped to uint8 after every stage.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from seedwise.augment.color import Color, apply_affine_to_mean, compose_affine
+from seedwise.augment.compose import Program, Stage
+from seedwise.augment.geometric import Geometric
+from seedwise.augment.mixing import CutMix, MixUp
+from seedwise.augment.pixel import Context, GaussianBlur, GaussianNoise, RandomErasing
+from seedwise.errors import InvalidArgumentError, InvalidTypeError
+
+__all__ = ["BACKEND", "compose_geometric", "compose_color", "integral"]
+
+_ARANGE = np.arange(256, dtype=np.float64)
+
+
+def _cv2() -> Any:
+    import cv2
+
+    return cv2
+
+
+def compose_geometric(program: Program, stage: Stage, size: tuple[int, int]) -> tuple[np.ndarray, tuple[int, int]]:
+    """The stage's forward matrices ``(B, 3, 3)`` (first transform applied first) and output size."""
+    m = None
+    for pos in stage.positions:
+        leaf, params, _ = program.steps[pos]
+        assert isinstance(leaf, Geometric)
+        step, size = leaf.matrices(params, size)
+        m = step if m is None else step @ m
+    assert m is not None
+    return m, size
+
+
+def affine_inverse(m: np.ndarray) -> np.ndarray:
+    """Inverses of ``(B, 3, 3)`` affine matrices (last row 0, 0, 1), in closed form."""
+    a, b, tx = m[:, 0, 0], m[:, 0, 1], m[:, 0, 2]
+    c, d, ty = m[:, 1, 0], m[:, 1, 1], m[:, 1, 2]
+    det = a * d - b * c
+    if np.any(det == 0):
+        raise InvalidArgumentError("a geometric transform collapsed the image (singular matrix); check scale and shear")
+    ia, ib, ic, id_ = d / det, -b / det, -c / det, a / det
+    out = np.zeros_like(m)
+    out[:, 0, 0], out[:, 0, 1], out[:, 0, 2] = ia, ib, -(ia * tx + ib * ty)
+    out[:, 1, 0], out[:, 1, 1], out[:, 1, 2] = ic, id_, -(ic * tx + id_ * ty)
+    out[:, 2, 2] = 1.0
+    return out
+
+
+def compose_color(program: Program, stage: Stage, mean: np.ndarray) -> np.ndarray:
+    """The stage's colour maps ``(B, C, C + 1)``; ``mean`` is the input's per-channel mean (units of 1.0)."""
+    if len(stage.positions) == 1:
+        leaf, params, _ = program.steps[stage.positions[0]]
+        return leaf.affine(params, mean)  # type: ignore[attr-defined]
+    n, c = mean.shape
+    out = np.zeros((n, c, c + 1))
+    out[:, np.arange(c), np.arange(c)] = 1.0
+    for pos in stage.positions:
+        leaf, params, _ = program.steps[pos]
+        assert isinstance(leaf, Color)
+        out = compose_affine(leaf.affine(params, apply_affine_to_mean(out, mean)), out)
+    return out
+
+
+def integral(m: np.ndarray, atol: float = 1e-9) -> np.ndarray:
+    """Per sample: does the map send pixel centres exactly to pixel centres?"""
+    return np.all(np.abs(m - np.rint(m)) < atol, axis=(1, 2))
+
+
+def is_identity(m: np.ndarray, atol: float = 1e-12) -> np.ndarray:
+    eye = np.eye(m.shape[-2], m.shape[-1])
+    return np.all(np.abs(m - eye) < atol, axis=(1, 2))
+
+
+def _hwc(img: np.ndarray, channels: int) -> np.ndarray:
+    return img if img.ndim == 3 else img.reshape(img.shape[0], img.shape[1], channels)
+
+
+class CpuBackend:
+    """Runs a :class:`~seedwise.augment.compose.Program` on an NHWC uint8 array."""
+
+    name = "cpu"
+
+    def prepare(self, images: np.ndarray, indices: Any) -> tuple[CpuBackend, np.ndarray, bool]:
+        if images.dtype != np.uint8:
+            raise InvalidTypeError(
+                f"the CPU (OpenCV) path takes uint8 images, got dtype {images.dtype}; convert with "
+                "(x * 255).round().astype(np.uint8), or pass a torch tensor for the torch path"
+            )
+        if images.ndim == 3:
+            return self, images[None], True
+        if images.ndim == 4:
+            return self, images, False
+        raise InvalidArgumentError(
+            f"images must be one HWC image or an NHWC batch (grey images as H x W x 1), got shape {images.shape}"
+        )
+
+    def stack(self, images: list[Any]) -> np.ndarray:
+        for img in images:
+            if not isinstance(img, np.ndarray) or img.dtype != np.uint8 or img.ndim != 3:
+                raise InvalidTypeError(f"fetch must return HWC uint8 NumPy images here, got {type(img).__name__}")
+        return np.stack(images)
+
+    def run(self, program: Program, stages: tuple[Stage, ...], x: np.ndarray) -> np.ndarray:
+        for stage in stages:
+            if stage.kind == "geometric":
+                x = self._geometric(program, stage, x)
+            elif stage.kind == "color":
+                x = self._color(program, stage, x)
+            elif stage.kind == "pixel":
+                for pos in stage.positions:
+                    x = self._pixel(program, pos, x)
+            else:  # pragma: no cover - mixing is run by Compose.apply_mixing
+                raise AssertionError(stage.kind)
+        return x
+
+    # -- stages -----------------------------------------------------------------------
+
+    def _geometric(self, program: Program, stage: Stage, x: np.ndarray) -> np.ndarray:
+        cv2 = _cv2()
+        n, h, w, c = x.shape
+        m, (oh, ow) = compose_geometric(program, stage, (h, w))
+        ident = is_identity(m) & ((oh, ow) == (h, w))
+        if ident.all():
+            return x
+        exact = integral(m)
+        inv = affine_inverse(m)[:, :2]
+        border = (round(stage.fill * 255),) * 4
+
+        def warp(i: int) -> np.ndarray:
+            flags = (cv2.INTER_NEAREST if exact[i] else cv2.INTER_LINEAR) | cv2.WARP_INVERSE_MAP
+            res = cv2.warpAffine(x[i], inv[i], (ow, oh), flags=flags, borderMode=cv2.BORDER_CONSTANT, borderValue=border)
+            return _hwc(res, c)
+
+        if n == 1:
+            return warp(0)[None]
+        out = np.empty((n, oh, ow, c), dtype=np.uint8)
+        for i in range(n):
+            out[i] = x[i] if ident[i] else warp(i)
+        return out
+
+    def _color(self, program: Program, stage: Stage, x: np.ndarray) -> np.ndarray:
+        cv2 = _cv2()
+        n, h, w, c = x.shape
+        if c not in (1, 3):
+            raise InvalidArgumentError(f"colour transforms take images with 1 or 3 (RGB) channels, got {c}")
+        needs_mean = any(getattr(program.steps[p][0], "needs_mean", False) for p in stage.positions)
+        mean = np.zeros((n, c))
+        if needs_mean:
+            for i in range(n):
+                mean[i] = np.asarray(cv2.mean(x[i])[:c]) / 255.0
+        maps = compose_color(program, stage, mean)
+        maps[..., -1] *= 255.0
+        ident = is_identity(maps)
+        if ident.all():
+            return x
+        lin = maps[:, :, :c]
+        scalar = np.all(np.abs(lin - lin[:, :1, :1] * np.eye(c)) < 1e-12, axis=(1, 2)) & np.all(
+            np.abs(maps[:, :, c] - maps[:, :1, c]) < 1e-9, axis=1
+        )
+        maps32 = maps.astype(np.float32)
+
+        def colour(i: int) -> np.ndarray:
+            if scalar[i]:  # a gain and an offset: a 256-entry lookup table
+                lut = np.clip(np.rint(maps[i, 0, 0] * _ARANGE + maps[i, 0, c]), 0, 255).astype(np.uint8)
+                return _hwc(cv2.LUT(x[i], lut), c)
+            return cv2.transform(x[i], maps32[i])
+
+        if n == 1:
+            return colour(0)[None]
+        out = np.empty_like(x)
+        for i in range(n):
+            out[i] = x[i] if ident[i] else colour(i)
+        return out
+
+    def _pixel(self, program: Program, pos: int, x: np.ndarray) -> np.ndarray:
+        leaf, params, stream = program.steps[pos]
+        applied = np.flatnonzero(params["applied"])
+        if applied.size == 0:
+            return x
+        n, h, w, c = x.shape
+        ctx = Context(stream, program.epoch, program.indices)
+        out = x.copy()
+        if isinstance(leaf, GaussianNoise):
+            noise = leaf.noise(ctx, (h, w, c))
+            for i in applied:
+                val = x[i].astype(np.float32) + np.float32(params["std"][i] * 255.0) * noise[i]
+                out[i] = np.clip(np.rint(val), 0, 255).astype(np.uint8)
+        elif isinstance(leaf, GaussianBlur):
+            cv2 = _cv2()
+            k = leaf.kernel
+            for i in applied:
+                s = float(params["sigma"][i])
+                res = cv2.GaussianBlur(x[i], (k, k), sigmaX=s, sigmaY=s, borderType=cv2.BORDER_REFLECT_101)
+                out[i] = _hwc(res, c)
+        elif isinstance(leaf, RandomErasing):
+            top, left, bh, bw = leaf.box(params, (h, w))
+            fills = leaf.fills(ctx, params, (h, w), c)
+            for i in applied:
+                fill = fills[i]
+                value = np.rint(np.asarray(fill, dtype=np.float32) * 255.0).astype(np.uint8)
+                out[i, top[i] : top[i] + bh[i], left[i] : left[i] + bw[i]] = value
+        else:
+            raise InvalidTypeError(f"the CPU backend does not know how to apply {type(leaf).__name__}")
+        return out
+
+    def mix(self, x: np.ndarray, y: np.ndarray, rows: np.ndarray, chosen: list[Any]) -> tuple[np.ndarray, np.ndarray]:
+        """Mix ``x[rows[k]]`` with partner image ``y[k]``; returns the images and each row's own-label weight."""
+        if y.shape[1:] != x.shape[1:]:
+            raise InvalidArgumentError(
+                f"a mixing partner has shape {y.shape[1:]} but the sample has {x.shape[1:]}; put a crop or resize "
+                "before MixUp / CutMix so that all images share one size"
+            )
+        out = x.copy()
+        lam = np.ones(len(rows))
+        h, w = x.shape[1:3]
+        for k, (i, (leaf, params)) in enumerate(zip(rows, chosen)):
+            if isinstance(leaf, MixUp):
+                lam[k] = params["lam"][i]
+                out[i] = np.clip(np.rint(lam[k] * x[i].astype(np.float64) + (1.0 - lam[k]) * y[k]), 0, 255).astype(np.uint8)
+            elif isinstance(leaf, CutMix):
+                top, left, bottom, right, lam_all = leaf.box(params, (h, w))
+                lam[k] = lam_all[i]
+                out[i, top[i] : bottom[i], left[i] : right[i]] = y[k, top[i] : bottom[i], left[i] : right[i]]
+            else:  # pragma: no cover
+                raise AssertionError(type(leaf))
+        return out, lam
+
+
+BACKEND = CpuBackend()

@@ -1,0 +1,341 @@
+"""Geometric transforms: each is an affine map of pixel coordinates, so a run of them
+fuses into one matrix and one warp.
+
+Coordinates: ``(x, y)`` with pixel centres at integers, ``x`` to the right, ``y`` down
+(OpenCV's convention). Every transform gives, per sample, the *forward* 3x3 matrix that
+sends an input pixel to its output position; the backends compose them
+(``M = M_k @ ... @ M_1``) and warp once. Positive angles rotate counter-clockwise as
+seen on screen, so ``Rotate((90, 90))`` equals ``np.rot90`` on a square image.
+
+Parameters are drawn in unit space (fractions of the image), so ``sample`` does not need
+the image size; crops turn them into integer boxes when applied (:meth:`RandomCrop.box`,
+:meth:`RandomResizedCrop.box`).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any
+
+import numpy as np
+
+from seedwise.augment._ranges import real, size_hw, symmetric_range, value_range
+from seedwise.augment.base import Params, Transform
+from seedwise.errors import InvalidArgumentError, InvalidTypeError
+
+__all__ = ["Geometric", "HorizontalFlip", "VerticalFlip", "Affine", "Rotate", "RandomResizedCrop", "RandomCrop"]
+
+
+_EYE = np.eye(3)
+
+
+def _eye(n: int) -> np.ndarray:
+    return np.broadcast_to(_EYE, (n, 3, 3)).copy()
+
+
+def _translation(tx: np.ndarray, ty: np.ndarray) -> np.ndarray:
+    m = _eye(len(tx))
+    m[:, 0, 2], m[:, 1, 2] = tx, ty
+    return m
+
+
+def _check_fill(fill: object) -> float:
+    value = real("fill", fill)
+    if not 0.0 <= value <= 1.0:
+        raise InvalidArgumentError(
+            f"fill must be in [0, 1] (a fraction of full intensity: 0 black, 1 white, for uint8 and float images alike), got {value}"
+        )
+    return value
+
+
+class Geometric(Transform):
+    """A transform whose effect is an affine map of coordinates."""
+
+    kind = "geometric"
+
+    def __init__(self, p: float = 1.0, fill: float = 0.0):
+        super().__init__(p)
+        self.fill = _check_fill(fill)
+
+    def matrices(self, params: Params, size: tuple[int, int]) -> tuple[np.ndarray, tuple[int, int]]:
+        """Forward matrices ``(B, 3, 3)`` for input ``size`` ``(H, W)``, and the output size.
+
+        Samples whose transform is not applied get the identity.
+        """
+        raise NotImplementedError
+
+    def _masked(self, m: np.ndarray, applied: np.ndarray) -> np.ndarray:
+        if not applied.all():
+            m[~applied] = _EYE
+        return m
+
+
+class HorizontalFlip(Geometric):
+    """Mirror left-right with probability ``p``."""
+
+    def __init__(self, p: float = 0.5):
+        super().__init__(p)
+
+    def matrices(self, params: Params, size: tuple[int, int]) -> tuple[np.ndarray, tuple[int, int]]:
+        h, w = size
+        m = _eye(len(params["applied"]))
+        m[:, 0, 0], m[:, 0, 2] = -1.0, w - 1.0
+        return self._masked(m, params["applied"]), size
+
+    def _repr_args(self) -> dict[str, Any]:
+        return {"p": self.p}
+
+
+class VerticalFlip(Geometric):
+    """Mirror top-bottom with probability ``p``."""
+
+    def __init__(self, p: float = 0.5):
+        super().__init__(p)
+
+    def matrices(self, params: Params, size: tuple[int, int]) -> tuple[np.ndarray, tuple[int, int]]:
+        h, w = size
+        m = _eye(len(params["applied"]))
+        m[:, 1, 1], m[:, 1, 2] = -1.0, h - 1.0
+        return self._masked(m, params["applied"]), size
+
+    def _repr_args(self) -> dict[str, Any]:
+        return {"p": self.p}
+
+
+def _translate_range(value: object) -> tuple[float, float]:
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        value = (value, value)
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) != 2:  # type: ignore[arg-type]
+        raise InvalidTypeError(f"translate must be a fraction f or a pair (fx, fy) of fractions in [0, 1], got {value!r}")
+    out = tuple(real(f"translate[{i}]", v) for i, v in enumerate(value))  # type: ignore[union-attr]
+    for v in out:
+        if not 0.0 <= v <= 1.0:
+            raise InvalidArgumentError(
+                f"translate must hold fractions in [0, 1] (the largest shift as a fraction of the width / height), got {value!r}"
+            )
+    return out  # type: ignore[return-value]
+
+
+def _scale_range(value: object) -> tuple[float, float]:
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        value = (value, value)
+    return value_range("scale", value, low=0.0, open_low=True)
+
+
+def _shear_ranges(value: object) -> tuple[tuple[float, float], tuple[float, float]]:
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return symmetric_range("shear", value, limit=89.0), (0.0, 0.0)
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) not in (2, 4):  # type: ignore[arg-type]
+        raise InvalidTypeError(
+            f"shear must be a number s (x-shear in (-s, s) degrees), a pair (low, high) or four numbers "
+            f"(x_low, x_high, y_low, y_high), got {value!r}"
+        )
+    v = tuple(value)  # type: ignore[arg-type]
+    sx = value_range("shear", v[:2], low=-89.0, high=89.0)
+    sy = value_range("shear (y)", v[2:], low=-89.0, high=89.0) if len(v) == 4 else (0.0, 0.0)
+    return sx, sy
+
+
+class Affine(Geometric):
+    """Random rotation, translation, scale and shear about the image centre, in one matrix.
+
+    Args:
+        degrees: rotation angle range in degrees; ``d`` means ``(-d, d)``.
+        translate: largest shift as a fraction of the size: ``f`` or ``(fx, fy)``; the shift
+            is uniform in ``(-fx * W, fx * W)`` x ``(-fy * H, fy * H)``.
+        scale: zoom factor range ``(low, high)`` (a number means a fixed factor).
+        shear: x-shear angle range in degrees (``s`` means ``(-s, s)``), or four numbers for
+            x and y.
+        p: probability of applying the transform.
+        fill: value of pixels that come from outside the image, in [0, 1] of full intensity.
+
+    The forward map is ``T(centre + shift) @ R(angle) @ Shear @ S(scale) @ T(-centre)``.
+    """
+
+    param_names = ("angle", "translate_x", "translate_y", "scale", "shear_x", "shear_y")
+
+    def __init__(
+        self,
+        degrees: float | tuple[float, float] = 0.0,
+        translate: float | tuple[float, float] = 0.0,
+        scale: float | tuple[float, float] = (1.0, 1.0),
+        shear: float | tuple[float, ...] = 0.0,
+        *,
+        p: float = 1.0,
+        fill: float = 0.0,
+    ):
+        super().__init__(p, fill)
+        self.degrees = symmetric_range("degrees", degrees)
+        self.translate = _translate_range(translate)
+        self.scale = _scale_range(scale)
+        self.shear_x, self.shear_y = _shear_ranges(shear)
+
+    def _from_uniforms(self, u: np.ndarray, applied: np.ndarray, *, indices: np.ndarray, dataset_size: int | None) -> Params:
+        def lerp(col: int, lo: float, hi: float) -> np.ndarray:
+            return lo + (hi - lo) * u[:, col]
+
+        fx, fy = self.translate
+        return {
+            "applied": applied,
+            "angle": lerp(0, *self.degrees),
+            "translate_x": lerp(1, -fx, fx),
+            "translate_y": lerp(2, -fy, fy),
+            "scale": lerp(3, *self.scale),
+            "shear_x": lerp(4, *self.shear_x),
+            "shear_y": lerp(5, *self.shear_y),
+        }
+
+    def matrices(self, params: Params, size: tuple[int, int]) -> tuple[np.ndarray, tuple[int, int]]:
+        h, w = size
+        cx, cy = (w - 1) / 2.0, (h - 1) / 2.0
+        a = np.deg2rad(params["angle"])
+        cos, sin = np.cos(a), np.sin(a)
+        kx, ky = np.tan(np.deg2rad(params["shear_x"])), np.tan(np.deg2rad(params["shear_y"]))
+        s = params["scale"]
+        # linear part: R(angle) @ [[1, kx], [ky, 1]] @ s I
+        m = np.zeros((len(a), 3, 3))
+        m00, m01 = (cos + sin * ky) * s, (cos * kx + sin) * s
+        m10, m11 = (cos * ky - sin) * s, (cos - sin * kx) * s
+        m[:, 0, 0], m[:, 0, 1], m[:, 1, 0], m[:, 1, 1], m[:, 2, 2] = m00, m01, m10, m11, 1.0
+        # translation: the centre goes to centre + shift
+        m[:, 0, 2] = cx + params["translate_x"] * w - (m00 * cx + m01 * cy)
+        m[:, 1, 2] = cy + params["translate_y"] * h - (m10 * cx + m11 * cy)
+        return self._masked(m, params["applied"]), size
+
+    def _repr_args(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"degrees": self.degrees, "translate": self.translate, "scale": self.scale}
+        out["shear"] = self.shear_x + self.shear_y if self.shear_y != (0.0, 0.0) else self.shear_x
+        out.update(p=self.p, fill=self.fill)
+        return out
+
+
+class Rotate(Affine):
+    """Random rotation about the centre by an angle in ``degrees`` (``d`` means ``(-d, d)``)."""
+
+    def __init__(self, degrees: float | tuple[float, float], *, p: float = 1.0, fill: float = 0.0):
+        super().__init__(degrees=degrees, p=p, fill=fill)
+
+    param_names = ("angle",)
+
+    def _from_uniforms(self, u: np.ndarray, applied: np.ndarray, *, indices: np.ndarray, dataset_size: int | None) -> Params:
+        lo, hi = self.degrees
+        n = len(applied)
+        zeros, ones = np.zeros(n), np.ones(n)
+        return {
+            "applied": applied,
+            "angle": lo + (hi - lo) * u[:, 0],
+            "translate_x": zeros,
+            "translate_y": zeros,
+            "scale": ones,
+            "shear_x": zeros,
+            "shear_y": zeros,
+        }
+
+    def _repr_args(self) -> dict[str, Any]:
+        return {"degrees": self.degrees, "p": self.p, "fill": self.fill}
+
+
+class RandomCrop(Geometric):
+    """Crop a random ``size`` window, after padding each side by ``padding`` pixels of ``fill``.
+
+    Offsets are integers, so the crop is exact (nearest-pixel copy) on both backends.
+    Always applied (a crop that might not happen would give images of two sizes).
+    """
+
+    changes_size = True
+    param_names = ("offset_y", "offset_x")
+
+    def __init__(self, size: int | tuple[int, int], padding: int = 0, *, fill: float = 0.0):
+        super().__init__(1.0, fill)
+        self.size = size_hw("size", size)
+        if isinstance(padding, bool) or not isinstance(padding, numbers.Integral):
+            raise InvalidTypeError(f"padding must be an int >= 0 (pixels on each side), got {type(padding).__name__} {padding!r}")
+        if padding < 0:
+            raise InvalidArgumentError(f"padding must be >= 0, got {padding}")
+        self.padding = int(padding)
+
+    def _from_uniforms(self, u: np.ndarray, applied: np.ndarray, *, indices: np.ndarray, dataset_size: int | None) -> Params:
+        return {"applied": applied, "offset_y": u[:, 0], "offset_x": u[:, 1]}
+
+    def box(self, params: Params, image_size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, int, int]:
+        """``(top, left, height, width)`` of each sample's window in the *unpadded* image's
+        coordinates (``top``/``left`` may be negative when the window reaches into the padding)."""
+        h, w = image_size
+        ch, cw = self.size
+        ph, pw = h + 2 * self.padding, w + 2 * self.padding
+        if ch > ph or cw > pw:
+            raise InvalidArgumentError(
+                f"RandomCrop size {self.size} is larger than the {'padded ' if self.padding else ''}image "
+                f"({ph}, {pw}); use a smaller size or more padding"
+            )
+        top = np.floor(params["offset_y"] * (ph - ch + 1)).astype(np.int64) - self.padding
+        left = np.floor(params["offset_x"] * (pw - cw + 1)).astype(np.int64) - self.padding
+        return top, left, ch, cw
+
+    def matrices(self, params: Params, size: tuple[int, int]) -> tuple[np.ndarray, tuple[int, int]]:
+        top, left, ch, cw = self.box(params, size)
+        return _translation(-left.astype(np.float64), -top.astype(np.float64)), (ch, cw)
+
+    def _repr_args(self) -> dict[str, Any]:
+        return {"size": self.size, "padding": self.padding, "fill": self.fill}
+
+
+class RandomResizedCrop(Geometric):
+    """Crop a random box of relative area in ``scale`` and aspect ratio (w/h) in ``ratio``,
+    resized to ``size``.
+
+    Unlike torchvision's ten rejection-sampling attempts, the box is drawn without
+    rejection (one draw per quantity, so a sample's draws never depend on how many
+    attempts failed): area and log-ratio are uniform, then the width and height are
+    clipped to the image. Always applied.
+    """
+
+    changes_size = True
+    param_names = ("area", "log_ratio", "offset_y", "offset_x")
+
+    def __init__(
+        self,
+        size: int | tuple[int, int],
+        scale: tuple[float, float] = (0.08, 1.0),
+        ratio: tuple[float, float] = (3 / 4, 4 / 3),
+    ):
+        super().__init__(1.0, 0.0)
+        self.size = size_hw("size", size)
+        self.scale = value_range("scale", scale, low=0.0, high=1.0, open_low=True)
+        self.ratio = value_range("ratio", ratio, low=0.0, open_low=True)
+
+    def _from_uniforms(self, u: np.ndarray, applied: np.ndarray, *, indices: np.ndarray, dataset_size: int | None) -> Params:
+        lo, hi = self.scale
+        rlo, rhi = math.log(self.ratio[0]), math.log(self.ratio[1])
+        return {
+            "applied": applied,
+            "area": lo + (hi - lo) * u[:, 0],
+            "log_ratio": rlo + (rhi - rlo) * u[:, 1],
+            "offset_y": u[:, 2],
+            "offset_x": u[:, 3],
+        }
+
+    def box(self, params: Params, image_size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``(top, left, height, width)`` int arrays of each sample's crop box."""
+        h, w = image_size
+        area = params["area"] * h * w
+        r = np.exp(params["log_ratio"])
+        bw = np.clip(np.rint(np.sqrt(area * r)), 1, w).astype(np.int64)
+        bh = np.clip(np.rint(np.sqrt(area / r)), 1, h).astype(np.int64)
+        top = np.floor(params["offset_y"] * (h - bh + 1)).astype(np.int64)
+        left = np.floor(params["offset_x"] * (w - bw + 1)).astype(np.int64)
+        return top, left, bh, bw
+
+    def matrices(self, params: Params, size: tuple[int, int]) -> tuple[np.ndarray, tuple[int, int]]:
+        top, left, bh, bw = self.box(params, size)
+        oh, ow = self.size
+        sx, sy = ow / bw, oh / bh
+        m = _eye(len(top))
+        # x' = (x - left + 0.5) * sx - 0.5: box edges map to output edges.
+        m[:, 0, 0], m[:, 0, 2] = sx, (0.5 - left) * sx - 0.5
+        m[:, 1, 1], m[:, 1, 2] = sy, (0.5 - top) * sy - 0.5
+        return m, self.size
+
+    def _repr_args(self) -> dict[str, Any]:
+        return {"size": self.size, "scale": self.scale, "ratio": self.ratio}
