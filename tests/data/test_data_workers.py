@@ -84,10 +84,50 @@ def test_user_worker_init_fn_runs_after_seeding(test_seed):
     assert draws[0]["numpy"] != draws[1]["numpy"]
 
 
-def test_seed_workers_false_leaves_torchs_seeding(test_seed):
+def test_global_rngs_off_leaves_torchs_seeding(test_seed):
     seeds = sw.Seeds(test_seed)
     on = _draws(DataLoader(GlobalDraws(4), batch_size=2, seeds=seeds, num_workers=2))
-    off = _draws(DataLoader(GlobalDraws(4), batch_size=2, seeds=seeds, num_workers=2, seed_workers=False))
+    off = _draws(DataLoader(GlobalDraws(4), batch_size=2, seeds=seeds, num_workers=2, global_rngs="off"))
     assert on != off
     # torch's own per-worker seeding, from the base seed seedwise supplies: reproducible too
-    assert off == _draws(DataLoader(GlobalDraws(4), batch_size=2, seeds=seeds, num_workers=2, seed_workers=False))
+    assert off == _draws(DataLoader(GlobalDraws(4), batch_size=2, seeds=seeds, num_workers=2, global_rngs="off"))
+
+
+def _by_index(draws: list[dict]) -> dict[int, tuple[int, ...]]:
+    return {d["index"]: tuple(d[k] for k in KINDS) for d in draws}
+
+
+def test_per_sample_global_seeding_is_independent_of_workers_batches_and_resume(test_seed):
+    seeds = sw.Seeds(test_seed)
+
+    def loader(**kwargs):
+        out = DataLoader(GlobalDraws(12), shuffle=True, seeds=seeds, global_rngs="sample", **kwargs)
+        out.set_epoch(1)
+        return out
+
+    reference = _draws(loader(batch_size=3))
+    assert _by_index(_draws(loader(batch_size=5, num_workers=2))) == _by_index(reference)
+    # resumed after 2 batches, in another loader: the remaining samples draw the same
+    first = loader(batch_size=3)
+    it = iter(first)
+    next(it), next(it)
+    resumed = loader(batch_size=3)
+    resumed.load_state_dict(first.state_dict())
+    assert _draws(resumed) == reference[6:]
+    # and they differ across samples and epochs
+    assert len({v for v in _by_index(reference).values()}) == 12
+    other_epoch = loader(batch_size=3)
+    other_epoch.set_epoch(2)
+    assert not set(_by_index(_draws(other_epoch)).values()) & set(_by_index(reference).values())
+
+
+def test_per_sample_global_seeding_restores_the_callers_globals(test_seed):
+    import random
+
+    import numpy as np
+
+    before = (torch.get_rng_state(), np.random.get_state()[1].copy(), random.getstate())  # global-rng-ok
+    _draws(DataLoader(GlobalDraws(6), batch_size=2, seeds=sw.Seeds(test_seed), global_rngs="sample"))
+    assert torch.equal(before[0], torch.get_rng_state())
+    assert np.array_equal(before[1], np.random.get_state()[1])  # global-rng-ok
+    assert before[2] == random.getstate()

@@ -36,12 +36,18 @@ class EpochIndexedDataset(torch.utils.data.Dataset):
             that sets ``seedwise_epoch_keyed = True``).
         worker_seeds: the stream whose child ``[epoch][worker_id]`` seeds a worker's
             globals; None leaves the globals as torch set them.
+        sample_seeds: if given, every sample is fetched inside
+            ``seedwise.keyed(sample_seeds, (epoch, index))``: the global RNGs are set
+            from that sample's position while it is made, then restored.
     """
 
-    def __init__(self, dataset: Any, *, keyed: bool, worker_seeds: Seeds | None) -> None:
+    def __init__(
+        self, dataset: Any, *, keyed: bool, worker_seeds: Seeds | None, sample_seeds: Seeds | None = None
+    ) -> None:
         self.dataset = dataset
         self.keyed = keyed
         self.worker_seeds = worker_seeds
+        self.sample_seeds = sample_seeds
         # Set only in worker processes, by the worker_init_fn.
         self._worker_id: int | None = None
         self._seeded_epoch: int | None = None
@@ -60,13 +66,21 @@ class EpochIndexedDataset(torch.utils.data.Dataset):
     def __getitem__(self, key: tuple[int, int]) -> Any:
         epoch, index = key
         self._enter(epoch)
+        if self.sample_seeds is not None:
+            from seedwise.everything import keyed
+
+            with keyed(self.sample_seeds, (epoch, index)):
+                return self.dataset[key] if self.keyed else self.dataset[index]
         return self.dataset[key] if self.keyed else self.dataset[index]
 
     @property
     def __getitems__(self) -> Callable[[Sequence[tuple[int, int]]], list[Any]] | None:  # type: ignore[override]
-        """Batched fetching, forwarded when the wrapped dataset has it (torch checks truthiness)."""
+        """Batched fetching, forwarded when the wrapped dataset has it (torch checks truthiness).
+
+        Not with per-sample global seeding, which must set the globals for each sample.
+        """
         inner = getattr(self.dataset, "__getitems__", None)
-        if not inner:
+        if not inner or self.sample_seeds is not None:
             return None
 
         def getitems(keys: Sequence[tuple[int, int]]) -> list[Any]:

@@ -19,7 +19,7 @@ What it adds to torch's loader, keeping its arguments and conventions:
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch.utils.data
@@ -27,10 +27,14 @@ import torch.utils.data
 from seedwise.data._dataset import EpochIndexedDataset, is_epoch_keyed
 from seedwise.data._workers import WorkerSeeder
 from seedwise.data.sampler import _STATE_FORMAT, SeededSampler, _check_state, _key_hex
-from seedwise.errors import InvalidArgumentError, InvalidTypeError, check_int
+from seedwise.errors import InvalidArgumentError, InvalidTypeError, check_choice, check_int
 from seedwise.seeds import Seeds, as_seeds
 
-__all__ = ["DataLoader"]
+__all__ = ["DataLoader", "GlobalRNGs", "GLOBAL_RNGS"]
+
+#: What the loader does with the global RNGs third-party code in the dataset draws from.
+GlobalRNGs = Literal["worker", "sample", "off"]
+GLOBAL_RNGS: tuple[str, ...] = ("worker", "sample", "off")
 
 #: torch DataLoader arguments seedwise sets itself, with what to do instead.
 _OWNED = {
@@ -94,10 +98,25 @@ class DataLoader:
         auto_epoch: advance to the next epoch after every complete pass. By default
             (as ``DistributedSampler``) the epoch only changes with :meth:`set_epoch`,
             and a second pass without it repeats the same order.
-        seed_workers: seed each worker's global RNGs from
-            ``seeds["worker"][epoch][worker_id]`` (and again when a persistent worker
-            sees a new epoch). With ``num_workers=0`` the dataset runs in your process
-            and seedwise leaves your global RNGs alone.
+        global_rngs: what seedwise does with the global RNGs (Python's ``random``,
+            NumPy's legacy ``np.random``, torch's default generator) that third-party
+            code inside the dataset may draw from:
+
+            * ``"worker"`` (default): each worker process's globals are seeded from
+              ``seeds["worker"][epoch][worker_id]`` (again when a persistent worker
+              sees a new epoch). Their draws differ across workers and epochs and
+              repeat in every run with the same ``num_workers``; they change with
+              ``num_workers`` and after a resume. With ``num_workers=0`` the dataset
+              runs in your process and seedwise leaves your globals alone.
+            * ``"sample"``: each sample is made inside
+              ``seedwise.keyed(seeds["sample_globals"], (epoch, index))``, which sets
+              the globals from the sample's position and restores them after. Global
+              draws are then a pure function of (epoch, index) like the rest: the same
+              for any ``num_workers``, batch size, rank or resume point, and your own
+              globals are untouched with ``num_workers=0``. Costs some tens of
+              microseconds per sample (see docs/data.md).
+            * ``"off"``: torch's own worker seeding (from a base seed seedwise derives
+              from ``seeds["torch_base_seed"][epoch]``, so still reproducible).
         **torch_kwargs: passed to ``torch.utils.data.DataLoader`` (``collate_fn``,
             ``pin_memory``, ``persistent_workers``, ``prefetch_factor``, ``timeout``,
             ``multiprocessing_context``...). A ``worker_init_fn`` runs after seedwise
@@ -123,7 +142,7 @@ class DataLoader:
         rank: int = 0,
         world_size: int = 1,
         auto_epoch: bool = False,
-        seed_workers: bool = True,
+        global_rngs: GlobalRNGs = "worker",
         **torch_kwargs: Any,
     ) -> None:
         if isinstance(dataset, torch.utils.data.IterableDataset):
@@ -133,8 +152,8 @@ class DataLoader:
             )
         if batch_size is not None:
             batch_size = check_int("batch_size", batch_size, low=1)
-        for name, value in (("shuffle", shuffle), ("drop_last", drop_last), ("auto_epoch", auto_epoch),
-                            ("seed_workers", seed_workers)):
+        check_choice("global_rngs", global_rngs, GLOBAL_RNGS)
+        for name, value in (("shuffle", shuffle), ("drop_last", drop_last), ("auto_epoch", auto_epoch)):
             if not isinstance(value, bool):
                 raise InvalidTypeError(f"{name} must be a bool, got {type(value).__name__} {value!r}")
         num_workers = check_int("num_workers", num_workers, low=0)
@@ -162,6 +181,7 @@ class DataLoader:
         self.drop_last = drop_last
         self.num_workers = num_workers
         self.auto_epoch = auto_epoch
+        self.global_rngs = global_rngs
         self.sampler = SeededSampler(
             dataset, seeds=self.seeds["data_order"], shuffle=shuffle, rank=rank, world_size=world_size,
             drop_last=drop_last,
@@ -175,7 +195,8 @@ class DataLoader:
         self._view = EpochIndexedDataset(
             inner,
             keyed=augment is not None or is_epoch_keyed(dataset),
-            worker_seeds=self.seeds["worker"] if seed_workers else None,
+            worker_seeds=self.seeds["worker"] if global_rngs != "off" else None,
+            sample_seeds=self.seeds["sample_globals"] if global_rngs == "sample" else None,
         )
         self._batches = _EpochBatchSampler(batch_size, drop_last)
         self._seeder = WorkerSeeder(self.seeds["worker"], 0, user_init)
