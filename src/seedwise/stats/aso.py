@@ -58,6 +58,7 @@ class ASOResult(Result):
         eps_min: its upper confidence bound; small means A is almost stochastically larger.
         threshold: the bound ``eps_min`` must stay under to declare A better.
         dominant: ``eps_min < threshold``.
+        sigma: the bootstrap estimate of the asymptotic standard deviation of the ratio.
         confidence, n_resamples, resample_size: the settings of the bootstrap.
     """
 
@@ -65,6 +66,7 @@ class ASOResult(Result):
     eps_min: float
     threshold: float
     dominant: bool
+    sigma: float
     confidence: float
     n_resamples: int
     resample_size: int
@@ -172,6 +174,7 @@ def aso(
         eps_min=eps_min,
         threshold=threshold,
         dominant=bool(eps_min < threshold),
+        sigma=sigma,
         confidence=confidence,
         n_resamples=count,
         resample_size=size,

@@ -1,0 +1,107 @@
+"""Resampling honours its seeds: same seeds, same bits; other seeds, other bits; globals untouched.
+
+rliable's bootstrap takes random_state but draws from NumPy's global RNG, so its knob
+does nothing. These tests would catch that.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import random
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from seedwise import Seeds
+from seedwise import stats as S
+
+
+def _globals():
+    return (np.random.get_state()[1].copy(), random.getstate(), torch.get_rng_state().clone())
+
+
+def _same_globals(before):
+    after = _globals()
+    return np.array_equal(before[0], after[0]) and before[1] == after[1] and torch.equal(before[2], after[2])
+
+
+def _data(seed):
+    rng = Seeds(seed).numpy()
+    return rng.normal(0.6, 1.0, size=14), rng.normal(0.0, 1.0, size=14)
+
+
+def _factorial(seed):
+    rng = Seeds(seed).numpy()
+    rows = [(i, j, rng.normal()) for i in range(5) for j in range(5) for _ in range(2)]
+    return pd.DataFrame(rows, columns=["init", "order", "acc"])
+
+
+CALLS = {
+    "describe": lambda s, a, b, df: S.describe(a, seeds=s, n_resamples=500).to_dict(),
+    "bootstrap_ci": lambda s, a, b, df: S.bootstrap_ci(a, np.median, seeds=s, n_resamples=500).to_dict(),
+    "compare": lambda s, a, b, df: S.compare(a, b, seeds=s, n_resamples=500).to_dict(),
+    "compare_paired": lambda s, a, b, df: S.compare(a, b, seeds=s, paired=True, n_resamples=500).to_dict(),
+    "aso": lambda s, a, b, df: S.aso(a - 0.6, b, seeds=s, n_resamples=200, resample_size=200).to_dict(),
+    "p_improvement": lambda s, a, b, df: S.p_improvement(a, b, seeds=s, n_resamples=500).to_dict(),
+    "one_at_a_time": lambda s, a, b, df: S.one_at_a_time_variance({"init": a}, b, seeds=s, n_resamples=500).to_dict(),
+    "variance_components": lambda s, a, b, df: S.variance_components(df, ["init", "order"], "acc", seeds=s,
+                                                                    n_draws=500).to_dict(),
+}
+
+# The fields that come from resampling, which must change with the seeds.
+RANDOM_FIELDS = {
+    "describe": lambda d: (d["ci_low"], d["ci_high"]),
+    "bootstrap_ci": lambda d: (d["low"], d["high"]),
+    "compare": lambda d: (d["permutation_pvalue"], d["p_improvement"]["ci_low"], d["p_improvement"]["ci_high"]),
+    "compare_paired": lambda d: (d["permutation_pvalue"], d["p_improvement"]["ci_low"], d["p_improvement"]["ci_high"]),
+    "aso": lambda d: d["sigma"],
+    "p_improvement": lambda d: (d["ci_low"], d["ci_high"]),
+    "one_at_a_time": lambda d: (d["sources"][0]["ratio_ci_low"], d["sources"][0]["ratio_ci_high"]),
+    "variance_components": lambda d: tuple(c["ci_high"] for c in d["components"]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CALLS))
+def test_same_seeds_same_result_other_seeds_other_result_globals_untouched(name, test_seed):
+    a, b = _data(test_seed)
+    df = _factorial(test_seed)
+    call = CALLS[name]
+    np.random.seed(123)
+    random.seed(123)
+    torch.manual_seed(123)
+    before = _globals()
+    first = call(Seeds(7)["stats"], a, b, df)
+    assert _same_globals(before), f"{name} touched a global RNG"
+    # Reseeding the global RNGs differently must not change anything.
+    np.random.seed(999)
+    random.seed(999)
+    torch.manual_seed(999)
+    second = call(Seeds(7)["stats"], a, b, df)
+    assert first == second
+    other = call(Seeds(8)["stats"], a, b, df)
+    assert RANDOM_FIELDS[name](other) != RANDOM_FIELDS[name](first)
+
+
+def test_library_code_never_calls_a_global_rng():
+    root = pathlib.Path(S.__file__).parent
+    pattern = re.compile(r"np\.random\.(?!Generator\b|SeedSequence\b)\w+\(|\brandom\.\w+\(|torch\.(rand|randn|randint|randperm|manual_seed)\(")
+    offenders = [
+        f"{path.name}:{i}: {line.strip()}"
+        for path in sorted(root.glob("*.py"))
+        for i, line in enumerate(path.read_text().splitlines(), 1)
+        if pattern.search(line)
+    ]
+    assert offenders == []
+
+
+@pytest.mark.parametrize("call", [
+    lambda: S.describe([1.0, 2.0], seeds=None),
+    lambda: S.compare([1.0, 2.0], [1.0, 3.0], seeds=None),
+    lambda: S.variance_components(pd.DataFrame({"a": [0, 1], "y": [1.0, 2.0]}), ["a"], "y", seeds=None),
+])
+def test_seeds_are_required(call):
+    with pytest.raises(TypeError, match="seeds"):
+        call()
