@@ -69,3 +69,13 @@ def test_augmentation_changes_with_the_epoch_and_the_augment_seed(test_seed):
     assert torch.equal(base, images(sw.Seeds(test_seed), 0))
     assert not torch.equal(base, images(seeds, 1))
     assert not torch.equal(base, images(seeds.override(augment=test_seed + 1), 0))
+
+
+def test_an_augmented_dataset_passed_directly_gets_the_epoch_too(test_seed):
+    seeds = sw.Seeds(test_seed)
+    pipe = _pipe(seeds, False)
+    via_augment = DataLoader(Images(10), batch_size=10, shuffle=True, seeds=seeds, augment=pipe)
+    direct = DataLoader(A.AugmentedDataset(Images(10), pipe), batch_size=10, shuffle=True, seeds=seeds)
+    for loader in (via_augment, direct):
+        loader.set_epoch(3)
+    assert torch.equal(next(iter(via_augment))[0], next(iter(direct))[0])

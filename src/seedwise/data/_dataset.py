@@ -10,6 +10,7 @@ random parameters by them, for ``dataset[(epoch, index)]``).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -22,8 +23,15 @@ __all__ = ["EpochIndexedDataset", "is_epoch_keyed"]
 
 
 def is_epoch_keyed(dataset: object) -> bool:
-    """Whether ``dataset`` asks for ``(epoch, index)`` pairs (its ``seedwise_epoch_keyed`` is True)."""
-    return getattr(dataset, "seedwise_epoch_keyed", False) is True
+    """Whether ``dataset`` asks for ``(epoch, index)`` pairs.
+
+    True for a :class:`seedwise.augment.AugmentedDataset` and for any dataset whose
+    ``seedwise_epoch_keyed`` attribute is True.
+    """
+    if getattr(dataset, "seedwise_epoch_keyed", False) is True:
+        return True
+    augment = sys.modules.get("seedwise.augment.dataset")  # if it is not imported, dataset cannot be one
+    return augment is not None and isinstance(dataset, augment.AugmentedDataset)
 
 
 class EpochIndexedDataset(torch.utils.data.Dataset):
