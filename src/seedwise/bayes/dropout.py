@@ -1,0 +1,348 @@
+"""Keyed dropout and MC dropout: every dropout mask a pure function of (stream, position, call).
+
+PyTorch's dropout draws its masks from the global RNG, so a prediction with dropout on
+changes with everything that drew before it, sample ``t`` of an MC-dropout estimate
+changes when the number of samples changes, and inside ``torch.func.vmap`` all members
+of an ensemble would either share one mask or draw from one shared global stream.
+
+Here, the model runs under a :class:`~torch.overrides.TorchFunctionMode` that intercepts
+every dropout call -- the modules ``nn.Dropout``, ``Dropout1d/2d/3d``, ``AlphaDropout``
+and ``FeatureAlphaDropout`` as well as the functions ``F.dropout``, ``F.dropout1d/2d/3d``,
+``F.alpha_dropout``, ``F.feature_alpha_dropout`` and ``torch.dropout`` (and its
+feature/alpha variants) called directly in a ``forward`` -- and computes the mask from
+
+* the stream's key (the 128-bit :attr:`seedwise.Seeds.key`),
+* a position (the MC sample ``t``, or the training step), and
+* the call index (the first dropout call of a forward is 0, the next 1, ...),
+
+with a counter-based hash evaluated by torch ops on the input's device: element ``e``
+of the mask is kept when ``h(e) >= p * 2**32``, where ``h(e) = mix(mix(e ^ a) ^ b)``,
+``mix`` is the ``lowbias32`` integer finaliser (C. Wellons, two multiply-xorshift rounds;
+full avalanche) and the 64-bit call seed ``(a, b)`` is the same finaliser chained over
+the four key words, the position and the call index. Kept elements are scaled by
+``1 / (1 - p)`` exactly as ``torch.nn.functional.dropout`` does (alpha dropout keeps
+SELU's mean and variance as torch does). Channel-wise variants (``Dropout1d/2d/3d``,
+feature alpha dropout) key one value per (sample, channel). The hash costs about as much
+as ``torch.bernoulli`` on CPU; it is not Philox (which would need 64-bit multiplies torch
+does not vectorise) and is meant for dropout masks, not for cryptography or statistics.
+
+Because the masks are computed, not drawn, they work inside ``torch.func.vmap`` with a
+batched key (one per ensemble member, see :mod:`seedwise.ensemble`) and never touch a
+global RNG. Anything else in the model that draws from a global RNG (``torch.randn_like``,
+``Tensor.uniform_`` without a generator, ...) raises
+:class:`~seedwise.errors.InvalidArgumentError` under this mode instead of silently making
+the result irreproducible.
+
+Supported layouts: dropout inputs must have the batch as their first dimension (as every
+``nn`` layer's batch-first input does); :func:`mc_dropout` checks that it divides by the
+number of samples in a forward. Sequence-first layers (``batch_first=False``) are not
+supported by :func:`mc_dropout`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any, Literal
+
+import torch
+import torch.nn.functional as F
+from torch.overrides import TorchFunctionMode
+
+from seedwise.errors import InvalidArgumentError, InvalidTypeError, check_choice, check_int
+from seedwise.seeds import Seeds, SeedLike, as_seeds
+
+__all__ = ["mc_dropout", "keyed_dropout", "KeyedDropoutMode", "key_words", "DEFAULT_MAX_ROWS"]
+
+#: With ``chunk_size=None``, :func:`mc_dropout` runs as many samples per forward as fit in
+#: this many rows (``samples_per_forward * batch <= DEFAULT_MAX_ROWS``).
+DEFAULT_MAX_ROWS = 65536
+
+_INT32_MIN = -(2**31)
+_C1 = 0x7FEB352D  # lowbias32 multipliers (as signed int32)
+_C2 = 0x846CA68B - 2**32
+_SALT_A = 0x3C6EF372 - 2**32 if 0x3C6EF372 >= 2**31 else 0x3C6EF372
+_SALT_B = 0x9E3779B9 - 2**32
+
+
+def _signed32(value: int) -> int:
+    value &= 0xFFFFFFFF
+    return value - 2**32 if value >= 2**31 else value
+
+
+def _mix(x: torch.Tensor) -> torch.Tensor:
+    """lowbias32 on int32 tensors (wrapping multiply; logical shifts by masking)."""
+    x = x ^ ((x >> 16) & 0xFFFF)
+    x = x * _C1
+    x = x ^ ((x >> 15) & 0x1FFFF)
+    x = x * _C2
+    return x ^ ((x >> 16) & 0xFFFF)
+
+
+def _mix_(x: torch.Tensor) -> torch.Tensor:
+    """:func:`_mix` in place (for the large per-element tensors: half the memory traffic)."""
+    x.bitwise_xor_(torch.bitwise_right_shift(x, 16).bitwise_and_(0xFFFF))
+    x.mul_(_C1)
+    x.bitwise_xor_(torch.bitwise_right_shift(x, 15).bitwise_and_(0x1FFFF))
+    x.mul_(_C2)
+    return x.bitwise_xor_(torch.bitwise_right_shift(x, 16).bitwise_and_(0xFFFF))
+
+
+def key_words(seeds: SeedLike, device: Any = "cpu") -> torch.Tensor:
+    """The stream's 128-bit key as four int32 words (the hash's key), on ``device``."""
+    key = as_seeds(seeds).key
+    words = []
+    for word in key.tolist():
+        words += [_signed32(word), _signed32(word >> 32)]
+    return torch.tensor(words, dtype=torch.int32, device=device)
+
+
+def _call_seeds(key: torch.Tensor, position: torch.Tensor | int, call: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The 64-bit seed ``(a, b)`` of one dropout call, from key words, position and call index."""
+    k0, k1, k2, k3 = key[..., 0], key[..., 1], key[..., 2], key[..., 3]
+    a = _mix(_mix(k0 ^ _SALT_A) ^ k1)
+    b = _mix(_mix(k2 ^ _SALT_B) ^ k3)
+    a = _mix(_mix(a ^ position) ^ call)
+    b = _mix(_mix(b ^ position) ^ (call ^ _SALT_A))
+    return a, b
+
+
+def _keep_mask(key: torch.Tensor, positions: torch.Tensor | int, call: int, shape: tuple[int, ...], p: float, device: Any) -> torch.Tensor:
+    """Boolean keep mask of ``shape``; with a positions vector, one slab per position along dim 0."""
+    if isinstance(positions, int):
+        n = 1
+        a, b = _call_seeds(key, positions, call)
+    else:
+        n = positions.shape[0]
+        a, b = _call_seeds(key, positions.view(n, 1), call)
+    numel = 1
+    for s in shape:
+        numel *= s
+    per = numel // n
+    if per >= 2**31:
+        raise InvalidArgumentError(f"keyed dropout supports up to 2**31 mask elements per sample, got {per}")
+    e = torch.arange(per, dtype=torch.int32, device=device)
+    h = _mix_(_mix_(e ^ a).bitwise_xor_(b))
+    threshold = int(round(p * 2**32))
+    keep = torch.ge(h.bitwise_xor_(_INT32_MIN), threshold + _INT32_MIN)
+    return keep.reshape(shape)
+
+
+_ALPHA = 1.7580993408473766  # -SELU's negative saturation value, as in ATen's alpha dropout
+
+
+def _apply(x: torch.Tensor, keep: torch.Tensor, p: float, alpha: bool) -> torch.Tensor:
+    """Apply a keep mask as ATen's dropout does (``x * noise (+ b)``)."""
+    noise = keep.to(x.dtype)
+    if alpha:
+        a = 1.0 / (((_ALPHA * _ALPHA * p + 1.0) * (1.0 - p)) ** 0.5)
+        b = (noise - 1.0) * (_ALPHA * a) + _ALPHA * a * p
+        return x * (noise * a) + b
+    return x * (noise / (1.0 - p))
+
+
+#: dropout function -> (name, channel-wise, batched ndim (0: any), alpha, default training)
+_DROPOUT: dict[Any, tuple[str, bool, int, bool, bool]] = {
+    F.dropout: ("dropout", False, 0, False, True),
+    F.dropout1d: ("dropout1d", True, 3, False, True),
+    F.dropout2d: ("dropout2d", True, 4, False, True),
+    F.dropout3d: ("dropout3d", True, 5, False, True),
+    F.alpha_dropout: ("alpha_dropout", False, 0, True, False),
+    F.feature_alpha_dropout: ("feature_alpha_dropout", True, 0, True, False),
+    torch.dropout: ("torch.dropout", False, 0, False, True),
+    torch.feature_dropout: ("torch.feature_dropout", True, 0, False, True),
+    torch.alpha_dropout: ("torch.alpha_dropout", False, 0, True, True),
+    torch.feature_alpha_dropout: ("torch.feature_alpha_dropout", True, 0, True, True),
+}
+
+#: functions that draw from a global RNG unless given a generator=
+_GLOBAL_RNG = {
+    getattr(torch, n)
+    for n in ("rand", "randn", "randint", "randperm", "rand_like", "randn_like", "randint_like",
+              "bernoulli", "multinomial", "normal", "poisson", "binomial")
+    if hasattr(torch, n)
+} | {
+    getattr(torch.Tensor, n)
+    for n in ("bernoulli", "bernoulli_", "uniform_", "normal_", "random_", "exponential_", "geometric_",
+              "cauchy_", "log_normal_", "multinomial")
+    if hasattr(torch.Tensor, n)
+}  # fmt: skip
+
+
+class KeyedDropoutMode(TorchFunctionMode):
+    """Torch function mode that computes every dropout mask from (key, position, call index).
+
+    Args:
+        key: int32 tensor of shape ``(4,)`` (:func:`key_words`); inside ``vmap`` a batched
+            one, giving each member its own masks. ``None``: no stream, and any dropout call
+            that would drop something raises (a model without dropout runs normally).
+        position: an int in ``[0, 2**31)`` (the step), or an int32 tensor of shape ``(n,)``
+            giving the positions of ``n`` equal slabs along every dropout input's first
+            dimension (the MC samples stacked in one batch).
+        force: apply dropout even when the call says ``training=False`` (MC dropout runs the
+            model in eval mode and still wants its dropout); otherwise the call's own
+            ``training`` flag decides, as it would without seedwise.
+
+    Used by :func:`keyed_dropout`, :func:`mc_dropout` and :class:`seedwise.ensemble.Ensemble`;
+    public for training loops written by hand. ``calls`` counts the dropout calls made.
+    """
+
+    def __init__(self, key: torch.Tensor | None, position: int | torch.Tensor, *, force: bool = False):
+        super().__init__()
+        self.key = key
+        self.position = position
+        self.force = bool(force)
+        self.calls = 0
+
+    def __repr__(self) -> str:
+        position = self.position if isinstance(self.position, int) else f"<{self.position.shape[0]} samples>"
+        return f"KeyedDropoutMode(position={position}, force={self.force}, calls={self.calls})"
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        spec = _DROPOUT.get(func)
+        if spec is not None:
+            return self._dropout(spec, args, kwargs)
+        if func in _GLOBAL_RNG and kwargs.get("generator") is None:
+            name = getattr(func, "__qualname__", None) or getattr(func, "__name__", repr(func))
+            raise InvalidArgumentError(
+                f"the model calls {name} without a generator, which draws from the global RNG and "
+                "would make this keyed run irreproducible; pass an explicit torch.Generator "
+                "(e.g. seeds['noise'].torch()) or move the draw out of the forward"
+            )
+        return func(*args, **kwargs)
+
+    def _dropout(self, spec: tuple[str, bool, int, bool, bool], args: tuple, kwargs: dict) -> torch.Tensor:
+        name, channel, batched_ndim, alpha, default_training = spec
+        flag = "train" if name.startswith("torch.") else "training"
+        values = dict(zip(("input", "p", flag, "inplace"), args))
+        values.update(kwargs)
+        x = values["input"]
+        p = float(values.get("p", 0.5))
+        training = bool(values.get(flag, default_training))
+        if not 0.0 <= p <= 1.0:
+            raise InvalidArgumentError(f"{name}: the dropout probability p must be in [0, 1], got {p}")
+        if not (training or self.force) or p == 0.0:
+            return x
+        if self.key is None:
+            raise InvalidArgumentError(
+                f"the model calls {name} in training mode but no dropout stream was given; pass seeds= "
+                "(e.g. seeds=root) so that every mask is keyed, or put the model in eval mode"
+            )
+        call = self.calls
+        self.calls += 1
+        if p == 1.0:
+            return x * 0.0
+        if channel:
+            unbatched = batched_ndim and x.dim() == batched_ndim - 1
+            lead = 1 if unbatched else 2
+            if x.dim() < lead:
+                raise InvalidArgumentError(f"{name} needs an input with a channel dimension, got shape {tuple(x.shape)}")
+            shape = tuple(x.shape[:lead]) + (1,) * (x.dim() - lead)
+        else:
+            shape = tuple(x.shape)
+        if not isinstance(self.position, int):
+            n = self.position.shape[0]
+            if not shape or shape[0] % n:
+                raise InvalidArgumentError(
+                    f"{name} got an input of shape {tuple(x.shape)} whose first dimension does not hold "
+                    f"{n} stacked samples; MC dropout needs batch-first dropout inputs"
+                )
+        keep = _keep_mask(self.key, self.position, call, shape, p, x.device)
+        return _apply(x, keep, p, alpha)
+
+
+def _check_position(position: object) -> int:
+    return check_int("position", position, low=0, high=2**31)
+
+
+@contextlib.contextmanager
+def keyed_dropout(seeds: SeedLike, position: int, *, force: bool = False) -> Iterator[Any]:
+    """Run a block with every dropout mask keyed by ``(seeds, position, call index)``.
+
+    For training a single model reproducibly: ``with keyed_dropout(seeds["dropout"], step):
+    loss = loss_fn(model(x), y)``. The masks do not depend on anything drawn before, so a
+    resumed run at step ``s`` sees the masks of step ``s``. The global RNGs are untouched.
+    Yields the mode (its ``calls`` counts the dropout calls made).
+    """
+    key = key_words(as_seeds(seeds))
+    mode = KeyedDropoutMode(key, _check_position(position), force=force)
+    with mode:
+        yield mode
+
+
+def mc_dropout(
+    model: torch.nn.Module,
+    x: torch.Tensor,
+    *,
+    samples: int = 32,
+    seeds: SeedLike,
+    chunk_size: int | None = None,
+    output: Literal["probs", "logits"] = "probs",
+) -> torch.Tensor:
+    """Monte-Carlo dropout (Gal & Ghahramani 2016): ``samples`` stochastic forwards, batched.
+
+    Everything in ``model`` runs in eval mode (BatchNorm uses its running statistics) except
+    dropout, which stays stochastic -- layers and functional calls alike, whatever their
+    ``training`` flag. The ``samples`` copies of ``x`` are stacked into one batch of
+    ``samples * B`` rows (``chunk_size`` samples per forward; by default as many as fit in
+    :data:`DEFAULT_MAX_ROWS` rows) and sample ``t``'s masks are a pure function of
+    ``(seeds, t, call index)``: sample ``t`` is the same for any ``samples > t`` and any
+    chunking, and the same prediction comes back every time. Runs under ``torch.no_grad``;
+    the model's train/eval modes are restored afterwards and the global RNGs are untouched.
+
+    Args:
+        model: a classifier mapping ``(B, ...)`` to ``(B, C)`` logits.
+        x: the inputs, batch first.
+        samples: the number of MC samples ``S``.
+        seeds: the dropout stream (required), e.g. ``root["mc_dropout"]``.
+        chunk_size: samples per forward (``None``: automatic; ``1``: a loop, least memory).
+        output: ``"probs"`` (softmax over the last dimension; what :mod:`seedwise.metrics`
+            takes) or ``"logits"`` (the raw outputs).
+
+    Returns:
+        A tensor of shape ``(S, B, C)``: ``.mean(0)`` of the probabilities is the MC-dropout
+        predictive distribution; ``seedwise.metrics.mutual_information`` its epistemic part.
+    """
+    if not isinstance(model, torch.nn.Module):
+        raise InvalidTypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if not isinstance(x, torch.Tensor):
+        raise InvalidTypeError(f"x must be a torch.Tensor (batch first), got {type(x).__name__}")
+    if x.dim() == 0 or x.shape[0] == 0:
+        raise InvalidArgumentError(f"x must be a non-empty batch (batch dimension first), got shape {tuple(x.shape)}")
+    n_samples = check_int("samples", samples, low=1, high=2**31)
+    if seeds is None:
+        raise InvalidTypeError("mc_dropout needs seeds= (e.g. seeds=root['mc_dropout']): the masks are keyed by it")
+    stream = as_seeds(seeds, "seeds")
+    check_choice("output", output, ("probs", "logits"))
+    batch = int(x.shape[0])
+    if chunk_size is None:
+        chunk = max(1, min(n_samples, DEFAULT_MAX_ROWS // batch))
+    else:
+        chunk = check_int("chunk_size", chunk_size, low=1)
+        chunk = min(chunk, n_samples)
+
+    key = key_words(stream, device=x.device)
+    modes = {m: m.training for m in model.modules()}
+    outputs = []
+    try:
+        model.eval()
+        with torch.no_grad():
+            for start in range(0, n_samples, chunk):
+                n = min(chunk, n_samples - start)
+                positions = torch.arange(start, start + n, dtype=torch.int32, device=x.device)
+                stacked = x.repeat((n,) + (1,) * (x.dim() - 1))
+                with KeyedDropoutMode(key, positions, force=True):
+                    out = model(stacked)
+                if not isinstance(out, torch.Tensor) or out.dim() < 1 or out.shape[0] != n * batch:
+                    shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+                    raise InvalidArgumentError(
+                        f"model must return a tensor with the batch first, shape ({n * batch}, ...) for "
+                        f"{n * batch} input rows; got {shape}"
+                    )
+                outputs.append(out.reshape((n, batch) + tuple(out.shape[1:])))
+    finally:
+        for module, training in modes.items():
+            module.training = training
+    result = torch.cat(outputs, dim=0)
+    return result.softmax(dim=-1) if output == "probs" else result
