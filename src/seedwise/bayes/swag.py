@@ -1,0 +1,288 @@
+"""SWAG: a Gaussian over weights fitted to the trajectory of SGD (Maddox et al. 2019).
+
+While training continues with a constant (or cyclic) learning rate, call
+:meth:`SWAG.collect` on the live model every epoch (or every few steps). SWAG keeps, for
+the flattened parameter vector ``w``:
+
+* the running mean ``w_bar = (1/n) sum_i w_i`` (the SWA solution) and second moment
+  ``(1/n) sum_i w_i^2``, giving the diagonal variance ``var = mean(w^2) - w_bar^2``;
+* the deviation matrix ``D``: the last ``rank`` columns ``w_i - w_bar_i`` (``w_bar_i``
+  being the running mean right after snapshot ``i``, as in the reference code).
+
+:meth:`SWAG.sample` draws ``w = w_bar + sqrt(scale) * (sqrt(var) * z1 + D z2 / sqrt(K - 1))``
+with ``z1 ~ N(0, I_d)``, ``z2 ~ N(0, I_K)``, ``K`` the number of stored columns; so the
+samples have mean ``w_bar`` and covariance ``scale * (diag(var) + D D^T / (K - 1))``
+(``cov="full"``) or ``scale * diag(var)`` (``cov="diag"``). The default ``scale=0.5``
+is the paper's (it halves the sum of the two covariance estimates). ``z1, z2`` come from
+``seeds.torch()``: a sample is a pure function of its seeds, and the global RNG is never
+touched.
+
+The live model is never modified; samples are new modules. BatchNorm statistics of a
+sample do not match its weights; refresh them with :func:`update_bn` (a deterministic
+pass, with every non-BatchNorm module in eval mode so that no dropout draws from the
+global RNG).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from seedwise.errors import InvalidArgumentError, InvalidTypeError, check_choice, check_int
+from seedwise.seeds import Seeds
+
+__all__ = ["SWAG", "update_bn"]
+
+COVARIANCES = ("full", "diag")
+
+
+def _first_tensor(batch: Any, where: str) -> torch.Tensor:
+    if isinstance(batch, torch.Tensor):
+        return batch
+    if isinstance(batch, (tuple, list)) and batch and isinstance(batch[0], torch.Tensor):
+        return batch[0]
+    if isinstance(batch, dict) and isinstance(batch.get("x"), torch.Tensor):
+        return batch["x"]
+    raise InvalidTypeError(
+        f"{where} must yield tensors, (x, ...) tuples or {{'x': ...}} dicts; got a batch of type {type(batch).__name__}"
+    )
+
+
+def _batches(loader: Any, where: str) -> Iterable[torch.Tensor]:
+    """The inputs of ``loader``: a tensor is one batch; any other iterable yields batches."""
+    if isinstance(loader, torch.Tensor):
+        return [loader]
+    if isinstance(loader, (tuple, list)) and len(loader) == 2 and all(isinstance(t, torch.Tensor) for t in loader) and (
+        loader[0].shape[:1] == loader[1].shape[:1] and loader[1].dim() == 1
+    ):
+        return [loader[0]]  # an (x, y) pair
+    try:
+        iterator = iter(loader)
+    except TypeError:
+        raise InvalidTypeError(f"{where} must be a tensor, an (x, y) pair or an iterable of batches, got {type(loader).__name__}") from None
+    return (_first_tensor(b, where) for b in iterator)
+
+
+@torch.no_grad()
+def update_bn(model: nn.Module, loader: Any) -> nn.Module:
+    """Recompute every BatchNorm's running statistics of ``model`` over ``loader``, in place.
+
+    The statistics become the exact average over all batches (``momentum=None``), as in
+    ``torch.optim.swa_utils.update_bn``, but only the BatchNorm layers are put in training
+    mode, so dropout and other stochastic layers draw nothing. Modes and momenta are
+    restored afterwards. Returns ``model``. Without BatchNorm layers it does nothing.
+    """
+    if not isinstance(model, nn.Module):
+        raise InvalidTypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    norms = [m for m in model.modules() if isinstance(m, _BatchNorm)]
+    if not norms:
+        return model
+    modes = {m: m.training for m in model.modules()}
+    momenta = {m: m.momentum for m in norms}
+    try:
+        model.eval()
+        for m in norms:
+            m.reset_running_stats()
+            m.momentum = None
+            m.train()
+        seen = 0
+        for x in _batches(loader, "loader"):
+            model(x)
+            seen += 1
+        if not seen:
+            raise InvalidArgumentError("loader yielded no batches; BatchNorm statistics need at least one")
+    finally:
+        for m, mode in modes.items():
+            m.training = mode
+        for m, momentum in momenta.items():
+            m.momentum = momentum
+    return model
+
+
+class SWAG:
+    """Collects SGD iterates of a model and samples weights from the fitted Gaussian.
+
+    Args:
+        model: the model being trained; SWAG copies its structure (and its buffers at
+            each :meth:`collect`) but never modifies it.
+        rank: how many deviation columns to keep (the rank of the low-rank covariance).
+    """
+
+    def __init__(self, model: nn.Module, rank: int = 20):
+        if not isinstance(model, nn.Module):
+            raise InvalidTypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+        self.rank = check_int("rank", rank, low=2)
+        self._template = copy.deepcopy(model).eval()
+        for p in self._template.parameters():
+            p.requires_grad_(False)
+        self._names = [n for n, _ in model.named_parameters()]
+        self._shapes = [p.shape for _, p in model.named_parameters()]
+        if not self._names:
+            raise InvalidArgumentError("model has no parameters to collect")
+        self.n_collected = 0
+        dim = sum(p.numel() for p in model.parameters())
+        ref = next(model.parameters())
+        self._mean = torch.zeros(dim, dtype=torch.float64, device=ref.device)
+        self._sq_mean = torch.zeros(dim, dtype=torch.float64, device=ref.device)
+        self._deviations: list[torch.Tensor] = []
+
+    # -- collection ----------------------------------------------------------------
+
+    def _flatten(self, model: nn.Module) -> torch.Tensor:
+        named = list(model.named_parameters())
+        names = [n for n, _ in named]
+        if names != self._names or [p.shape for _, p in named] != self._shapes:
+            raise InvalidArgumentError(
+                "model's parameters differ from those SWAG was created with (names or shapes); "
+                "collect the same architecture you passed to SWAG(model)"
+            )
+        return torch.cat([p.detach().reshape(-1).to(torch.float64) for _, p in named])
+
+    @torch.no_grad()
+    def collect(self, model: nn.Module) -> None:
+        """Add the current weights of ``model`` (not modified) to the running moments."""
+        if not isinstance(model, nn.Module):
+            raise InvalidTypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+        w = self._flatten(model).to(self._mean.device)
+        self.n_collected += 1
+        n = self.n_collected
+        self._mean += (w - self._mean) / n
+        self._sq_mean += (w * w - self._sq_mean) / n
+        self._deviations.append(w - self._mean)
+        if len(self._deviations) > self.rank:
+            self._deviations.pop(0)
+        # Buffers (BatchNorm statistics ...) of the latest snapshot, for samples without update_bn.
+        for (name, buf), (_, src) in zip(self._template.named_buffers(), model.named_buffers()):
+            buf.copy_(src)
+
+    @property
+    def mean(self) -> torch.Tensor:
+        """The SWA mean of the flattened parameters (float64)."""
+        self._check_collected(1)
+        return self._mean.clone()
+
+    @property
+    def variance(self) -> torch.Tensor:
+        """The diagonal variance ``mean(w^2) - mean(w)^2`` (float64, clamped at 1e-30)."""
+        self._check_collected(1)
+        return (self._sq_mean - self._mean**2).clamp_min(1e-30)
+
+    @property
+    def deviations(self) -> torch.Tensor:
+        """The deviation matrix ``D``: (d, K) with ``K = min(n_collected, rank)`` (float64)."""
+        self._check_collected(1)
+        return torch.stack(self._deviations, dim=1)
+
+    def covariance(self, *, cov: str = "full", scale: float = 0.5) -> torch.Tensor:
+        """The (d, d) covariance that :meth:`sample` draws from (dense: for small models and tests)."""
+        check_choice("cov", cov, COVARIANCES)
+        scale = self._check_scale(scale)
+        self._check_collected(2 if cov == "full" else 1)
+        out = torch.diag(self.variance)
+        if cov == "full":
+            d = self.deviations
+            out = out + d @ d.T / (d.shape[1] - 1)
+        return scale * out
+
+    def _check_collected(self, needed: int) -> None:
+        if self.n_collected < needed:
+            raise InvalidArgumentError(
+                f"SWAG has collected {self.n_collected} snapshot(s) and needs at least {needed}; "
+                "call swag.collect(model) during training (e.g. once per epoch)"
+            )
+
+    @staticmethod
+    def _check_scale(scale: object) -> float:
+        if isinstance(scale, bool) or not isinstance(scale, (int, float)):
+            raise InvalidTypeError(f"scale must be a float >= 0, got {type(scale).__name__} {scale!r}")
+        if not scale >= 0:
+            raise InvalidArgumentError(f"scale must be >= 0, got {scale}")
+        return float(scale)
+
+    # -- sampling ------------------------------------------------------------------
+
+    def sample_vector(self, *, seeds: Seeds, scale: float = 0.5, cov: str = "full") -> torch.Tensor:
+        """One flattened weight sample (float64), a pure function of ``seeds``."""
+        if not isinstance(seeds, Seeds):
+            raise InvalidTypeError(f"seeds must be a seedwise.Seeds, got {type(seeds).__name__} {seeds!r}")
+        check_choice("cov", cov, COVARIANCES)
+        scale = self._check_scale(scale)
+        self._check_collected(2 if cov == "full" else 1)
+        device = self._mean.device
+        generator = seeds.torch(device=device)
+        z1 = torch.randn(self._mean.shape, generator=generator, dtype=torch.float64, device=device)
+        noise = self.variance.sqrt() * z1
+        if cov == "full":
+            d = self.deviations
+            z2 = torch.randn(d.shape[1], generator=generator, dtype=torch.float64, device=device)
+            noise = noise + d @ z2 / (d.shape[1] - 1) ** 0.5
+        return self._mean + scale**0.5 * noise
+
+    def _module_from(self, vector: torch.Tensor) -> nn.Module:
+        model = copy.deepcopy(self._template)
+        offset = 0
+        with torch.no_grad():
+            for p in model.parameters():
+                n = p.numel()
+                p.copy_(vector[offset : offset + n].view_as(p))
+                offset += n
+        return model
+
+    def sample(self, *, seeds: Seeds, scale: float = 0.5, cov: str = "full") -> nn.Module:
+        """A new model (eval mode, no gradients) with weights drawn from the SWAG posterior.
+
+        ``cov="full"`` uses diagonal plus low-rank covariance, ``"diag"`` the diagonal only;
+        ``scale=0`` gives the SWA mean. Buffers (BatchNorm statistics) are those of the last
+        collected model: call :func:`update_bn` on the sample to match them to its weights.
+        """
+        return self._module_from(self.sample_vector(seeds=seeds, scale=scale, cov=cov))
+
+    def swa_model(self) -> nn.Module:
+        """A new model holding the SWA mean weights."""
+        self._check_collected(1)
+        return self._module_from(self._mean)
+
+    @torch.no_grad()
+    def predict(
+        self,
+        x: torch.Tensor,
+        *,
+        samples: int,
+        seeds: Seeds,
+        scale: float = 0.5,
+        cov: str = "full",
+        loader_for_bn: Any = None,
+    ) -> torch.Tensor:
+        """Class probabilities of ``samples`` posterior draws, shape (S, B, C).
+
+        Draw ``s`` uses ``seeds[s]``, so it is the same for any ``samples``. All draws run
+        in one vectorised forward pass (``torch.func.vmap`` over the stacked weights), in
+        eval mode. With ``loader_for_bn``, each draw's BatchNorm statistics are first
+        recomputed over that loader (:func:`update_bn`).
+        """
+        if not isinstance(x, torch.Tensor):
+            raise InvalidTypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
+        n = check_int("samples", samples, low=1)
+        if not isinstance(seeds, Seeds):
+            raise InvalidTypeError(f"seeds must be a seedwise.Seeds, got {type(seeds).__name__} {seeds!r}")
+        models = [self.sample(seeds=seeds[s], scale=scale, cov=cov) for s in range(n)]
+        if loader_for_bn is not None:
+            for model in models:
+                update_bn(model, loader_for_bn)
+        params = {k: torch.stack([dict(m.named_parameters())[k] for m in models]) for k in self._names}
+        buffers = {k: torch.stack([dict(m.named_buffers())[k] for m in models]) for k, _ in self._template.named_buffers()}
+
+        def forward(p: dict, b: dict) -> torch.Tensor:
+            return torch.func.functional_call(self._template, (p, b), (x,))
+
+        logits = torch.func.vmap(forward)(params, buffers)
+        return torch.softmax(logits, dim=-1)
+
+    def __repr__(self) -> str:
+        dim = self._mean.numel()
+        return f"SWAG(rank={self.rank}, parameters={dim}, collected={self.n_collected})"

@@ -1,0 +1,220 @@
+"""SWAG: collected moments, sample mean and covariance, keyed samples, BatchNorm update."""
+
+from __future__ import annotations
+
+import copy
+import random
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from seedwise import Seeds
+from seedwise.bayes.swag import SWAG, update_bn
+from seedwise.errors import InvalidArgumentError, InvalidTypeError
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """One intra-op thread: on a loaded 2-core machine, tiny kernels that fan out to two
+    threads spend milliseconds waking them. Restored after each test."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _tiny() -> nn.Module:
+    with torch.random.fork_rng(devices=[]):
+        return nn.Linear(3, 2)  # 8 parameters
+
+
+def _set(model: nn.Module, vector: np.ndarray) -> None:
+    with torch.no_grad():
+        torch.nn.utils.vector_to_parameters(torch.as_tensor(vector, dtype=torch.float32), model.parameters())
+
+
+def _snapshots(n: int, dim: int = 8) -> np.ndarray:
+    rng = Seeds(0)["snapshots"].numpy()
+    return (rng.normal(size=(n, dim)) * rng.uniform(0.5, 2.0, size=dim)).astype(np.float32)
+
+
+def _collected(n: int = 7, rank: int = 5) -> tuple[SWAG, np.ndarray]:
+    model = _tiny()
+    swag = SWAG(model, rank=rank)
+    snaps = _snapshots(n)
+    for w in snaps:
+        _set(model, w)
+        swag.collect(model)
+    return swag, snaps.astype(np.float64)
+
+
+def _rng_states():
+    return torch.get_rng_state().clone(), np.random.get_state()[1].copy(), random.getstate()
+
+
+def _assert_rng_unchanged(before):
+    after = _rng_states()
+    assert torch.equal(before[0], after[0])
+    assert np.array_equal(before[1], after[1])
+    assert before[2] == after[2]
+
+
+def test_collected_moments_match_numpy():
+    swag, snaps = _collected(n=7, rank=5)
+    np.testing.assert_allclose(swag.mean.numpy(), snaps.mean(0), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(swag.variance.numpy(), snaps.var(0), rtol=1e-9, atol=1e-12)
+    # Column i: snapshot i minus the running mean after it; only the last `rank` are kept.
+    running = np.cumsum(snaps, 0) / np.arange(1, 8)[:, None]
+    np.testing.assert_allclose(swag.deviations.numpy(), (snaps - running)[-5:].T, rtol=1e-9, atol=1e-12)
+    assert swag.n_collected == 7
+    assert repr(swag) == "SWAG(rank=5, parameters=8, collected=7)"
+
+
+@pytest.mark.parametrize("cov", ["full", "diag"])
+def test_sample_mean_and_covariance_converge_to_the_collected_moments(cov):
+    swag, snaps = _collected(n=7, rank=5)
+    scale = 0.5
+    running = np.cumsum(snaps, 0) / np.arange(1, 8)[:, None]
+    D = (snaps - running)[-5:].T
+    expected = np.diag(snaps.var(0))
+    if cov == "full":
+        expected = expected + D @ D.T / (D.shape[1] - 1)
+    expected = scale * expected
+    torch.testing.assert_close(swag.covariance(cov=cov, scale=scale).numpy(), expected, rtol=1e-9, atol=1e-12)
+    n = 4000
+    draws = torch.stack([swag.sample_vector(seeds=Seeds(1)[i], scale=scale, cov=cov) for i in range(n)]).numpy()
+    sd = np.sqrt(np.diag(expected))
+    # Standard errors: sd / sqrt(n) for the mean, ~ sd_i sd_j sqrt(2 / n) for a covariance.
+    np.testing.assert_array_less(np.abs(draws.mean(0) - snaps.mean(0)), 5 * sd / np.sqrt(n))
+    np.testing.assert_array_less(np.abs(np.cov(draws.T) - expected), 5 * np.outer(sd, sd) * np.sqrt(2 / n))
+
+
+def test_samples_are_keyed_and_new_modules():
+    model = nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 3))
+    swag = SWAG(model, rank=3)
+    g = Seeds(2).torch()
+    with torch.no_grad():
+        for _ in range(4):
+            for p in model.parameters():
+                p.add_(0.1 * torch.randn(p.shape, generator=g))
+            swag.collect(model)
+    before_state = {k: v.clone() for k, v in model.state_dict().items()}
+    before = _rng_states()
+    a = swag.sample(seeds=Seeds(5))
+    b = swag.sample(seeds=Seeds(5))
+    c = swag.sample(seeds=Seeds(6))
+    _assert_rng_unchanged(before)
+    assert a is not b and a is not model
+    for k, v in a.state_dict().items():
+        assert torch.equal(v, b.state_dict()[k])
+    assert any(not torch.equal(v, c.state_dict()[k]) for k, v in a.state_dict().items())
+    for k, v in model.state_dict().items():  # the live model is untouched
+        assert torch.equal(v, before_state[k])
+    with torch.no_grad():
+        a[0].weight.add_(1.0)  # changing a sample changes neither SWAG nor the live model
+    assert torch.equal(model.state_dict()["0.weight"], before_state["0.weight"])
+    assert torch.equal(swag.sample(seeds=Seeds(5))[0].weight, b[0].weight)
+    # scale=0 is the SWA mean.
+    mean = swag.swa_model()
+    for k, v in swag.sample(seeds=Seeds(7), scale=0.0).state_dict().items():
+        assert torch.equal(v, mean.state_dict()[k])
+
+
+def test_predict_is_vectorised_keyed_and_matches_the_samples():
+    model = nn.Sequential(nn.Linear(4, 6), nn.Tanh(), nn.Linear(6, 3))
+    swag = SWAG(model, rank=3)
+    g = Seeds(3).torch()
+    with torch.no_grad():
+        for _ in range(4):
+            for p in model.parameters():
+                p.add_(0.1 * torch.randn(p.shape, generator=g))
+            swag.collect(model)
+    x = torch.randn(5, 4, generator=g)
+    before = _rng_states()
+    probs = swag.predict(x, samples=4, seeds=Seeds(9))
+    again = swag.predict(x, samples=4, seeds=Seeds(9))
+    other = swag.predict(x, samples=4, seeds=Seeds(10))
+    _assert_rng_unchanged(before)
+    assert probs.shape == (4, 5, 3)
+    assert torch.equal(probs, again)
+    assert not torch.equal(probs, other)
+    torch.testing.assert_close(probs.sum(-1), torch.ones(4, 5))
+    for s in range(4):  # draw s of the batched pass is the model sample(seeds[s])
+        with torch.no_grad():
+            expected = torch.softmax(swag.sample(seeds=Seeds(9)[s])(x), -1)
+        torch.testing.assert_close(probs[s], expected, rtol=1e-5, atol=1e-6)
+
+
+class _BNNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        with torch.random.fork_rng(devices=[]):
+            self.fc = nn.Linear(4, 5)
+            self.bn = nn.BatchNorm1d(5)
+            self.drop = nn.Dropout(0.5)
+            self.out = nn.Linear(5, 2)
+
+    def forward(self, x):
+        return self.out(self.drop(self.bn(self.fc(x))))
+
+
+def test_update_bn_is_an_exact_deterministic_pass():
+    net = _BNNet()
+    net.train()
+    x = torch.randn(60, 4, generator=Seeds(4).torch())
+    loader = [(x[i : i + 20], torch.zeros(20)) for i in range(0, 60, 20)]
+    before = _rng_states()
+    update_bn(net, loader)
+    _assert_rng_unchanged(before)  # dropout stayed in eval mode: nothing drawn
+    with torch.no_grad():
+        h = net.fc(x)
+    torch.testing.assert_close(net.bn.running_mean, h.mean(0), rtol=1e-5, atol=1e-6)
+    # momentum=None averages the per-batch (unbiased) variances
+    expected_var = torch.stack([h[i : i + 20].var(0) for i in range(0, 60, 20)]).mean(0)
+    torch.testing.assert_close(net.bn.running_var, expected_var, rtol=1e-5, atol=1e-6)
+    assert net.training and net.drop.training  # modes restored
+    assert net.bn.momentum == 0.1
+
+
+def test_predict_with_loader_for_bn_refreshes_each_sample():
+    net = _BNNet()
+    swag = SWAG(net, rank=2)
+    g = Seeds(6).torch()
+    x = torch.randn(40, 4, generator=g)
+    with torch.no_grad():
+        for _ in range(3):
+            for p in net.parameters():
+                p.add_(0.2 * torch.randn(p.shape, generator=g))
+            swag.collect(net)
+    probs = swag.predict(x[:8], samples=2, seeds=Seeds(1), loader_for_bn=x)
+    for s in range(2):
+        sample = update_bn(swag.sample(seeds=Seeds(1)[s]), x)
+        with torch.no_grad():
+            expected = torch.softmax(sample(x[:8]), -1)
+        torch.testing.assert_close(probs[s], expected, rtol=1e-5, atol=1e-6)
+
+
+def test_errors_are_clear():
+    model = _tiny()
+    with pytest.raises(InvalidTypeError, match="nn.Module"):
+        SWAG("model")  # type: ignore[arg-type]
+    with pytest.raises(InvalidArgumentError, match="rank"):
+        SWAG(model, rank=1)
+    swag = SWAG(model, rank=3)
+    with pytest.raises(InvalidArgumentError, match="collect"):
+        swag.sample(seeds=Seeds(0))
+    with pytest.raises(InvalidArgumentError, match="differ"):
+        swag.collect(nn.Linear(3, 4))
+    swag.collect(model)
+    swag.collect(model)
+    with pytest.raises(InvalidArgumentError, match="'full', 'diag'"):
+        swag.sample(seeds=Seeds(0), cov="lowrank")
+    with pytest.raises(InvalidTypeError, match="Seeds"):
+        swag.sample(seeds=0)  # type: ignore[arg-type]
+    with pytest.raises(InvalidArgumentError, match="scale"):
+        swag.sample(seeds=Seeds(0), scale=-1.0)
+    with pytest.raises(InvalidArgumentError, match="no batches"):
+        update_bn(_BNNet(), [])

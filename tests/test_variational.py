@@ -1,0 +1,201 @@
+"""Variational layers: closed-form KL, keyed noise, local reparameterisation, prediction."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from seedwise import Seeds
+from seedwise.bayes import variational as V
+from seedwise.errors import InvalidArgumentError, InvalidTypeError
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """One intra-op thread: on a loaded 2-core machine, tiny kernels that fan out to two
+    threads spend milliseconds waking them. Restored after each test."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _mlp() -> nn.Module:
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        return nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+
+
+def _cnn() -> nn.Module:
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        return nn.Sequential(
+            nn.Conv2d(1, 4, 3, padding=1, padding_mode="reflect"),
+            nn.ReLU(),
+            nn.Flatten(),
+            nn.Linear(4 * 5 * 5, 3),
+        )
+
+
+def _rng_states():
+    return torch.get_rng_state().clone(), np.random.get_state()[1].copy(), random.getstate()
+
+
+def _assert_rng_unchanged(before):
+    after = _rng_states()
+    assert torch.equal(before[0], after[0])
+    assert np.array_equal(before[1], after[1])
+    assert before[2] == after[2]
+
+
+def test_kl_of_a_layer_equals_the_closed_form():
+    layer = V.bayesianize(nn.Sequential(_mlp()[0]), prior_std=0.7, posterior_rho_init=-2.0)[0]
+    with torch.no_grad():
+        layer.weight_rho.copy_(torch.linspace(-3, 1, 32).reshape(8, 4))
+    q_w = torch.distributions.Normal(layer.weight_mu, F.softplus(layer.weight_rho))
+    q_b = torch.distributions.Normal(layer.bias_mu, F.softplus(layer.bias_rho))
+    p = torch.distributions.Normal(0.0, 0.7)
+    expected = torch.distributions.kl_divergence(q_w, p).sum() + torch.distributions.kl_divergence(q_b, p).sum()
+    torch.testing.assert_close(layer.kl(), expected)
+    torch.testing.assert_close(V.kl_divergence(nn.Sequential(layer)), expected)
+
+
+def test_kl_of_a_model_sums_its_layers_and_is_differentiable():
+    model = V.bayesianize(_cnn())
+    total = V.kl_divergence(model)
+    torch.testing.assert_close(total, sum(layer.kl() for _, layer in V.variational_layers(model)))
+    total.backward()
+    assert all(p.grad is not None for p in model.parameters())
+
+
+def test_bayesianize_copies_and_starts_at_the_original_weights():
+    model = _cnn()
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    bayes = V.bayesianize(model)
+    assert isinstance(bayes[0], V.BayesConv) and isinstance(bayes[3], V.BayesLinear)
+    assert isinstance(model[0], nn.Conv2d)  # the original is untouched
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, state[k])
+    assert torch.equal(bayes[0].weight_mu, model[0].weight)
+    torch.testing.assert_close(bayes[3].weight_sigma, torch.full((3, 100), float(F.softplus(torch.tensor(-5.0)))))
+    x = torch.randn(2, 1, 5, 5, generator=Seeds(0).torch())
+    bayes.eval()
+    with torch.no_grad():  # eval mode without noise: the posterior mean, i.e. the original model
+        torch.testing.assert_close(bayes(x), model(x), rtol=0, atol=0)
+    assert "BayesLinear(in_features=100, out_features=3" in repr(bayes)
+
+
+def test_training_without_noise_raises_and_eval_uses_the_mean():
+    bayes = V.bayesianize(_mlp())
+    x = torch.ones(2, 4)
+    bayes.train()
+    with pytest.raises(V.NoiseNotSetError, match="sampling"):
+        bayes(x)
+    with V.sampling(bayes, Seeds(0), 0):
+        bayes(x)
+    with pytest.raises(V.NoiseNotSetError):  # the noise is gone after the block
+        bayes(x)
+
+
+def test_noise_is_a_pure_function_of_stream_and_position():
+    bayes = V.bayesianize(_cnn(), posterior_rho_init=-1.0)
+    bayes.train()
+    x = torch.randn(3, 1, 5, 5, generator=Seeds(1).torch())
+    before = _rng_states()
+
+    def run(seeds, position):
+        with torch.no_grad(), V.sampling(bayes, seeds, position):
+            return bayes(x)
+
+    a, b = run(Seeds(1)["noise"], 7), run(Seeds(1)["noise"], 7)
+    c, d = run(Seeds(1)["noise"], 8), run(Seeds(2)["noise"], 7)
+    e = run(Seeds(1)["noise"], (2, 7))
+    _assert_rng_unchanged(before)
+    assert torch.equal(a, b)
+    assert not torch.equal(a, c) and not torch.equal(a, d) and not torch.equal(a, e)
+    # Nested blocks restore the outer noise.
+    with torch.no_grad(), V.sampling(bayes, Seeds(1)["noise"], 7):
+        with V.sampling(bayes, Seeds(3), 0):
+            bayes(x)
+        assert torch.equal(bayes(x), a)
+
+
+def test_local_reparameterisation_has_the_right_output_distribution():
+    layer = V.bayesianize(nn.Sequential(_mlp()[0]), posterior_rho_init=-1.0)
+    x = torch.tensor([[1.0, -2.0, 0.5, 3.0]])
+    n = 20000
+    with torch.no_grad(), V.sampling(layer, Seeds(4), 0):
+        out = layer(x.expand(n, 4))  # one independent draw per row
+    lin = layer[0]
+    mean = F.linear(x, lin.weight_mu, lin.bias_mu)[0]
+    var = F.linear(x * x, lin.weight_sigma**2, lin.bias_sigma**2)[0]
+    sd = var.sqrt()
+    assert torch.all((out.mean(0) - mean).abs() < 5 * sd / n**0.5)
+    assert torch.all((out.var(0) / var - 1).abs() < 5 * (2 / n) ** 0.5)
+
+
+def test_conv_samples_one_weight_per_forward_pass():
+    bayes = V.bayesianize(_cnn(), posterior_rho_init=0.0)
+    conv = bayes[0]
+    x = torch.randn(1, 1, 5, 5, generator=Seeds(5).torch())
+    with torch.no_grad(), V.sampling(bayes, Seeds(5), 0):
+        out = conv(x.expand(2, 1, 5, 5))
+    assert torch.equal(out[0], out[1])  # the batch shares the weight sample
+    with torch.no_grad():
+        conv.eval()
+        mean_out = conv(x)
+    assert not torch.equal(out[:1], mean_out)
+
+
+def test_elbo_loss_is_nll_plus_kl_over_n():
+    bayes = V.bayesianize(_mlp())
+    logits = torch.randn(5, 3, generator=Seeds(6).torch())
+    y = torch.tensor([0, 1, 2, 0, 1])
+    expected = F.cross_entropy(logits, y) + V.kl_divergence(bayes) / 1000
+    torch.testing.assert_close(V.elbo_loss(logits, y, bayes, 1000), expected)
+    torch.testing.assert_close(
+        V.elbo_loss(logits, y, bayes, 1000, kl_weight=0.1), F.cross_entropy(logits, y) + 0.1 * V.kl_divergence(bayes) / 1000
+    )
+
+
+def test_predict_is_keyed_prefix_stable_and_restores_modes():
+    bayes = V.bayesianize(_mlp(), posterior_rho_init=-1.0)
+    bayes.train()
+    x = torch.randn(6, 4, generator=Seeds(7).torch())
+    before = _rng_states()
+    a = V.predict(bayes, x, samples=5, seeds=Seeds(8))
+    b = V.predict(bayes, x, samples=5, seeds=Seeds(8))
+    c = V.predict(bayes, x, samples=5, seeds=Seeds(9))
+    short = V.predict(bayes, x, samples=2, seeds=Seeds(8))
+    _assert_rng_unchanged(before)
+    assert a.shape == (5, 6, 3)
+    assert torch.equal(a, b) and torch.equal(short, a[:2])
+    assert not torch.equal(a, c)
+    torch.testing.assert_close(a.sum(-1), torch.ones(5, 6))
+    assert bayes.training and all(m.training for m in bayes.modules())
+
+
+def test_errors_are_clear():
+    with pytest.raises(InvalidArgumentError, match="prior_std"):
+        V.bayesianize(_mlp(), prior_std=0.0)
+    with pytest.raises(InvalidTypeError, match="nn.Module"):
+        V.bayesianize("model")  # type: ignore[arg-type]
+    bayes = V.bayesianize(_mlp())
+    with pytest.raises(InvalidArgumentError, match="already variational"):
+        V.bayesianize(bayes)
+    with pytest.raises(InvalidArgumentError, match="no variational layers"):
+        with V.sampling(_mlp(), Seeds(0), 0):
+            pass
+    with pytest.raises(InvalidTypeError, match="Seeds"):
+        with V.sampling(bayes, 0, 0):  # type: ignore[arg-type]
+            pass
+    with pytest.raises(InvalidArgumentError, match="position"):
+        with V.sampling(bayes, Seeds(0), -1):
+            pass
+    with pytest.raises(InvalidArgumentError, match="n_data"):
+        V.elbo_loss(torch.zeros(2, 3), torch.zeros(2, dtype=torch.long), bayes, 0)
