@@ -10,6 +10,16 @@ from seedwise import Seeds
 from seedwise import augment as A
 
 
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """One intra-op thread (restored after): on a small shared machine, torch's thread pool
+    makes the many small ops here tens of times slower."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def gradient(h: int = 20, w: int = 30) -> np.ndarray:
     """Channel 0 grows with x, channel 1 with y, channel 2 with both: every pixel differs."""
     y, x = np.mgrid[0:h, 0:w]
