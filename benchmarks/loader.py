@@ -14,6 +14,10 @@ Measured, for num_workers 0 and 2, in one process with the two loaders alternati
   summed over the process tree, sampled every 5 ms in a thread) and the ratio
   (goal <= 1.10).
 
+A last row prices the opt-in ``global_rngs="sample"`` mode (each sample made inside
+``seedwise.keyed``), which has no goal: it is the cost of making third-party global-RNG
+draws independent of the worker count.
+
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/loader.py [--samples 2048] [--rounds 5]
 """
 
@@ -117,7 +121,10 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=2, help="epochs per timed round")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--workers", type=int, nargs="+", default=[0, 2])
+    parser.add_argument("--no-sample-mode", action="store_true",
+                        help="skip the extra row for global_rngs='sample' (per-sample keyed global RNGs)")
     args = parser.parse_args()
+    configs = [(w, "worker") for w in args.workers] + ([] if args.no_sample_mode else [(0, "sample")])
 
     torch.set_num_threads(1)
     cv2.setNumThreads(1)
@@ -125,14 +132,15 @@ def main() -> None:
     seeds = sw.Seeds(2026)
     print(f"seedwise {sw.__version__}, torch {torch.__version__}, {os.cpu_count()} CPUs, "
           f"{args.samples} samples of 96x96x3 uint8, batch {args.batch}, {args.epochs} epochs x {args.rounds} rounds")
-    print(f"{'workers':>7} {'torch s/epoch':>14} {'seedwise s/epoch':>17} {'time ratio':>10} "
+    print(f"{'workers':>7} {'global_rngs':>11} {'torch s/epoch':>14} {'seedwise s/epoch':>17} {'time ratio':>10} "
           f"{'torch peak MiB':>15} {'seedwise peak MiB':>18} {'memory ratio':>12}")
-    for num_workers in args.workers:
+    for num_workers, mode in configs:
         plain = torch.utils.data.DataLoader(
             dataset, batch_size=args.batch, shuffle=True, num_workers=num_workers,
             generator=torch.Generator().manual_seed(0),
         )
-        ours = DataLoader(dataset, batch_size=args.batch, shuffle=True, seeds=seeds, num_workers=num_workers)
+        ours = DataLoader(dataset, batch_size=args.batch, shuffle=True, seeds=seeds, num_workers=num_workers,
+                          global_rngs=mode)
         # Warm-up: one epoch each (imports, page cache, first permutation).
         run_epochs(plain, 1, False)
         run_epochs(ours, 1, True)
@@ -149,7 +157,7 @@ def main() -> None:
                 peaks[name].append(peak)
         t_torch, t_ours = statistics.median(times["torch"]), statistics.median(times["seedwise"])
         m_torch, m_ours = max(peaks["torch"]), max(peaks["seedwise"])
-        print(f"{num_workers:>7} {t_torch:>14.3f} {t_ours:>17.3f} {t_ours / t_torch:>10.3f} "
+        print(f"{num_workers:>7} {mode:>11} {t_torch:>14.3f} {t_ours:>17.3f} {t_ours / t_torch:>10.3f} "
               f"{m_torch / 2**20:>15.1f} {m_ours / 2**20:>18.1f} {m_ours / m_torch:>12.3f}")
 
 

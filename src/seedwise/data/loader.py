@@ -68,11 +68,19 @@ class _EpochBatchSampler:
         return len(self.ends)
 
     def __iter__(self) -> Iterator[Any]:
-        epoch, indices = self.epoch, self.indices.tolist()
+        # The plan is bound now (a later plan() must not change a pass torch has started);
+        # the pairs are made lazily, a batch at a time, to keep memory flat on big datasets.
+        return self._pairs(self.epoch, self.indices, self.start, self.ends)
+
+    def _pairs(self, epoch: int, indices: np.ndarray, start: int, ends: list[int]) -> Iterator[Any]:
         if self.batch_size is None:
-            return iter([(epoch, i) for i in indices[self.start :]])
-        begins = [self.start] + self.ends[:-1]
-        return iter([[(epoch, i) for i in indices[b:e]] for b, e in zip(begins, self.ends)])
+            for i in indices[start:].tolist():
+                yield (epoch, i)
+            return
+        begin = start
+        for end in ends:
+            yield [(epoch, i) for i in indices[begin:end].tolist()]
+            begin = end
 
 
 class DataLoader:
