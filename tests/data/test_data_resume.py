@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import seedwise as sw
 from seedwise.data import DataLoader
@@ -56,6 +58,7 @@ def test_resume_in_process_yields_exactly_the_remaining_batches(num_workers, tes
     _assert_same(_epoch(resumed, 4), _epoch(_loader(seeds), 4))  # then the next epoch as normal
 
 
+@pytest.mark.slow  # starts a Python process that imports torch
 def test_resume_in_a_fresh_process(tmp_path, test_seed):
     seeds = sw.Seeds(test_seed)
     uninterrupted = _loader(seeds)
@@ -143,3 +146,32 @@ def test_a_state_from_another_loader_is_refused(test_seed):
         DataLoader(Tiny(10), batch_size=2, shuffle=True, seeds=seeds).load_state_dict({"epoch": 1, "samples": 0})
     with pytest.raises(InvalidTypeError, match="dict"):
         DataLoader(Tiny(10), seeds=seeds).load_state_dict("state")  # type: ignore[arg-type]
+
+
+@settings(max_examples=25)
+@given(
+    n=st.integers(1, 23), batch_size=st.integers(1, 6), world_size=st.integers(1, 3), data=st.data(),
+    drop_last=st.booleans(), seed=st.integers(0, 2**32),
+)
+def test_resume_after_any_number_of_batches(n, batch_size, world_size, data, drop_last, seed):
+    seeds = sw.Seeds(seed)
+    rank = data.draw(st.integers(0, world_size - 1))
+
+    def loader():
+        out = DataLoader(Tiny(n), batch_size=batch_size, shuffle=True, seeds=seeds, rank=rank,
+                         world_size=world_size, drop_last=drop_last)
+        out.set_epoch(5)
+        return out
+
+    full = [y for _, y in loader()]
+    k = data.draw(st.integers(0, len(full)))
+    first = loader()
+    it = iter(first)
+    for _ in range(k):
+        next(it)
+    resumed = loader()
+    resumed.load_state_dict(json.loads(json.dumps(first.state_dict())))
+    resumed.set_epoch(5)
+    rest = [y for _, y in resumed]
+    assert len(rest) == len(full) - k
+    assert all(torch.equal(a, b) for a, b in zip(rest, full[k:]))

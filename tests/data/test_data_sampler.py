@@ -138,3 +138,12 @@ def test_sampler_repr_is_readable():
         "SeededSampler(n=10, seeds=Seeds(3)['data_order'], shuffle=True, rank=1, world_size=2, "
         "drop_last=False, epoch=0, position=0)"
     )
+
+
+def test_known_answer_order():
+    # Frozen: a seed must give the same data order in every release.
+    seeds = sw.Seeds(0)["data_order"]
+    assert SeededSampler(10, seeds=seeds).indices(0).tolist() == [9, 0, 5, 4, 3, 7, 2, 6, 1, 8]
+    assert SeededSampler(10, seeds=seeds).indices(1).tolist() == [4, 3, 5, 8, 2, 9, 0, 6, 1, 7]
+    # padded to 12 with [9, 0]; rank 1 of 4 takes positions 1, 5, 9
+    assert SeededSampler(10, seeds=seeds, rank=1, world_size=4).indices(0).tolist() == [0, 7, 8]

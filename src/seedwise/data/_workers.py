@@ -1,7 +1,8 @@
 """Seeding the global RNGs of DataLoader worker processes from (stream, epoch, worker).
 
-Third-party code inside a dataset (an old augmentation library, ``np.random.rand`` in a
-user's ``__getitem__``) draws from the process-global RNGs. In each worker process
+Third-party code inside a dataset (an old augmentation library, the global
+``numpy.random`` functions in a user's ``__getitem__``) draws from the process-global
+RNGs. In each worker process
 seedwise sets those globals -- Python's ``random``, NumPy's legacy ``np.random`` and
 torch's default generator -- from ``seeds[epoch][worker_id]``, so they differ across
 workers and epochs (no repeated augmentations: the classic NumPy-in-forked-workers
