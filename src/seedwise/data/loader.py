@@ -121,8 +121,9 @@ class DataLoader:
               the globals from the sample's position and restores them after. Global
               draws are then a pure function of (epoch, index) like the rest: the same
               for any ``num_workers``, batch size, rank or resume point, and your own
-              globals are untouched with ``num_workers=0``. Costs some tens of
-              microseconds per sample (see docs/data.md).
+              globals are untouched with ``num_workers=0``. It costs a capture, a
+              seeding and a restore of the globals per sample, about a millisecond
+              (see benchmarks/RESULTS.md): opt in for third-party code you cannot key.
             * ``"off"``: torch's own worker seeding (from a base seed seedwise derives
               from ``seeds["torch_base_seed"][epoch]``, so still reproducible).
         **torch_kwargs: passed to ``torch.utils.data.DataLoader`` (``collate_fn``,
