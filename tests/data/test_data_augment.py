@@ -10,6 +10,9 @@ import seedwise as sw
 from seedwise import augment as A
 from seedwise.data import DataLoader
 
+# Tests start more workers than a small CI machine has cores; torch warns, the tests need them.
+pytestmark = pytest.mark.filterwarnings("ignore:This DataLoader will create:UserWarning")
+
 
 class Images(torch.utils.data.Dataset):
     """Sample i: an 8x8 RGB uint8 image with an asymmetric pattern that encodes i, label i % 3."""

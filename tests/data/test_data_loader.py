@@ -13,6 +13,9 @@ from seedwise.data import DataLoader
 
 from data_loader_kit import KeyedNoise, Tiny, collect
 
+# Tests start more workers than a small CI machine has cores; torch warns, the tests need them.
+pytestmark = pytest.mark.filterwarnings("ignore:This DataLoader will create:UserWarning")
+
 
 def _globals():
     return (
@@ -28,8 +31,6 @@ def _assert_globals_equal(a, b):
     assert a[2] == b[2]
 
 
-# 3 workers on a 2-core machine: torch warns, and the test needs them anyway.
-@pytest.mark.filterwarnings("ignore:This DataLoader will create:UserWarning")
 def test_same_batches_for_any_number_of_workers(test_seed):
     seeds = sw.Seeds(test_seed)
     dataset = KeyedNoise(26, seeds=seeds["augment"])

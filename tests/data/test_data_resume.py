@@ -20,6 +20,9 @@ from seedwise.errors import InvalidArgumentError, InvalidTypeError
 
 from data_loader_kit import KeyedNoise, Tiny
 
+# Tests start more workers than a small CI machine has cores; torch warns, the tests need them.
+pytestmark = pytest.mark.filterwarnings("ignore:This DataLoader will create:UserWarning")
+
 HERE = Path(__file__).parent
 
 

@@ -10,6 +10,9 @@ from seedwise.data import DataLoader
 
 from data_loader_kit import GlobalDraws
 
+# Tests start more workers than a small CI machine has cores; torch warns, the tests need them.
+pytestmark = pytest.mark.filterwarnings("ignore:This DataLoader will create:UserWarning")
+
 KINDS = ("numpy", "python", "torch")
 
 
