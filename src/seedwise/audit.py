@@ -657,6 +657,8 @@ class _Recorder:
         self.structure: str | None = None
         self.calls: dict[int, int] = {}
         self.stack: dict[int, list[int]] = {}
+        # id(tensor) -> (tensor, labels): the tensor is kept so that its id is not reused
+        self.grad_labels: dict[int, tuple[Any, list[tuple[int, int, str, int]]]] = {}
         self.handles: list[Any] = []
 
     def __enter__(self) -> _Recorder:
@@ -672,6 +674,7 @@ class _Recorder:
 
     def start_run(self, compare: bool) -> None:
         self.compare, self.count, self.calls, self.stack = compare, 0, {}, {}
+        self.grad_labels = {}
 
     def _record(self, module_id: int, call: int, kind: str, index: int, tensor: Any) -> None:
         key = (module_id, call, kind, index)
@@ -703,11 +706,26 @@ class _Recorder:
                 Divergence(name, type_name, call, kind, index, position, diff.max_abs_diff, diff.n_diff, diff.numel, diff.detail)
             )
 
-    def _grad_hook(self, module_id: int, call: int, kind: str, index: int) -> Callable:
-        def hook(grad):
-            self._record(module_id, call, kind, index, grad)
+    def _watch_grad(self, tensor: Any, module_id: int, call: int, kind: str, index: int) -> None:
+        """Record the gradient reaching ``tensor`` under this label when backward computes it.
 
-        return hook
+        One hook per tensor: a tensor that is the output of W and the input of X is
+        recorded as X's input gradient first, then W's output gradient, so that a
+        difference born in X's backward is attributed to X (its consumer), not to W.
+        """
+        entry = self.grad_labels.get(id(tensor))
+        if entry is None or entry[0] is not tensor:
+            labels: list[tuple[int, int, str, int]] = []
+            self.grad_labels[id(tensor)] = (tensor, labels)
+
+            def hook(grad, labels=labels):
+                ordered = [lb for lb in labels if lb[2] == "input gradient"] + [lb for lb in labels if lb[2] != "input gradient"]
+                for mid, c, k, i in ordered:
+                    self._record(mid, c, k, i, grad)
+
+            tensor.register_hook(hook)
+            entry = self.grad_labels[id(tensor)]
+        entry[1].append((module_id, call, kind, index))
 
     def _pre(self, module, args, kwargs):
         mid = id(module)
@@ -717,7 +735,7 @@ class _Recorder:
         for i, t in enumerate(_tensors((args, kwargs))):
             self._record(mid, call, "input", i, t)
             if t.requires_grad:
-                t.register_hook(self._grad_hook(mid, call, "input gradient", i))
+                self._watch_grad(t, mid, call, "input gradient", i)
 
     def _post(self, module, args, kwargs, output):
         mid = id(module)
@@ -725,7 +743,7 @@ class _Recorder:
         for i, t in enumerate(_tensors(output)):
             self._record(mid, call, "output", i, t)
             if t.requires_grad:
-                t.register_hook(self._grad_hook(mid, call, "output gradient", i))
+                self._watch_grad(t, mid, call, "output gradient", i)
 
     def finish(self) -> None:
         if self.structure is None and self.count < len(self.reference):

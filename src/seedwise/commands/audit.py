@@ -8,6 +8,7 @@ function, the function raising: one line on stderr, the traceback only with ``--
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib.util
 import json
 import sys
@@ -15,10 +16,39 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from seedwise.cli import UsageError
-from seedwise.errors import SeedwiseError
+from seedwise.cli import UsageError as _CliUsageError
 
-__all__ = ["add_parser", "run", "load_target"]
+__all__ = ["add_parser", "run", "load_target", "AuditUsageError"]
+
+
+class AuditUsageError(_CliUsageError, ValueError):
+    """Bad usage of ``seedwise audit``: one line, exit status 2.
+
+    Also a ValueError, so the CLI reports it as one line even when ``seedwise.cli`` runs
+    as ``__main__`` (``python -m seedwise.cli``), where its ``UsageError`` is another class.
+    """
+
+
+UsageError = AuditUsageError
+
+
+class _FunctionFailed(Exception):
+    """The user's function raised: carries its exception out of the audit."""
+
+    def __init__(self, exc: BaseException):
+        super().__init__(str(exc))
+        self.exc = exc
+
+
+def _guarded(fn: Any) -> Any:
+    @functools.wraps(fn)
+    def call(seeds: Any) -> Any:
+        try:
+            return fn(seeds)
+        except Exception as exc:
+            raise _FunctionFailed(exc) from exc
+
+    return call
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -107,14 +137,14 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"--model {args.model}: expected a torch.nn.Module defined in {args.target.rpartition(':')[0]}, it is {found}")
     mode = "same" if args.same_globals else "vary"
 
+    step = _guarded(fn)
     try:
-        rep = audit.repeatability(fn, args.runs, seeds=seeds, global_rngs=mode)
-        div = audit.first_divergence(fn, model, seeds=seeds, global_rngs=mode) if model is not None else None
-    except SeedwiseError:
-        raise
-    except Exception as exc:
+        rep = audit.repeatability(step, args.runs, seeds=seeds, global_rngs=mode)
+        div = audit.first_divergence(step, model, seeds=seeds, global_rngs=mode) if model is not None else None
+    except _FunctionFailed as failed:
         if debug:
-            raise
+            raise failed.exc from None
+        exc = failed.exc
         message = str(exc).splitlines()[0] if str(exc) else ""
         raise UsageError(f"{args.target} raised {type(exc).__name__}{': ' + message if message else ''}") from None
 
