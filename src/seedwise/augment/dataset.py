@@ -37,6 +37,9 @@ class AugmentedDataset:
             this length (``lam`` on the sample's class, ``1 - lam`` on its partner's).
     """
 
+    #: Tells seedwise.data (and any sampler) that this dataset takes ``(epoch, index)`` keys.
+    seedwise_epoch_keyed = True
+
     def __init__(self, dataset: Any, pipe: Compose, num_classes: int | None = None):
         if not isinstance(pipe, Compose):
             raise InvalidTypeError(f"pipe must be a seedwise.augment.Compose, got {type(pipe).__name__}")
