@@ -178,3 +178,19 @@ def test_resume_after_any_number_of_batches(n, batch_size, world_size, data, dro
     rest = [y for _, y in resumed]
     assert len(rest) == len(full) - k
     assert all(torch.equal(a, b) for a, b in zip(rest, full[k:]))
+
+
+def test_persistent_workers_resume_break_and_restart(test_seed):
+    seeds = sw.Seeds(test_seed)
+    reference = {e: _epoch(_loader(seeds), e) for e in (0, 1)}
+    loader = _loader(seeds, num_workers=2, persistent_workers=True)
+    for k, _batch in enumerate(loader):
+        if k == 2:
+            break
+    loader.load_state_dict(loader.state_dict())  # the same loader, its workers still alive
+    _assert_same(list(loader), reference[0][3:])
+    _assert_same(_epoch(loader, 1), reference[1])
+    for k, _batch in enumerate(loader):  # break out of epoch 1, then iterate it again
+        if k == 1:
+            break
+    _assert_same(list(loader), reference[1])
