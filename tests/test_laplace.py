@@ -241,3 +241,59 @@ def test_errors_are_clear():
     wrapped = nn.Sequential(model, nn.Softmax(-1))
     with pytest.raises(InvalidArgumentError, match="last nn.Linear"):
         LastLayerLaplace(wrapped).fit((x, y))
+
+
+def _digits():
+    """scikit-learn digits, split by a seeded permutation: 300 train, 300 validation, rest test."""
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    X, y = torch.tensor(X / 16.0, dtype=torch.float32), torch.tensor(y)
+    perm = torch.randperm(len(y), generator=Seeds(0)["split"].torch())
+    return [(X[idx], y[idx]) for idx in (perm[:300], perm[300:600], perm[600:])]
+
+
+def _single_model(seeds: Seeds, train) -> nn.Module:
+    """A 64-64-10 MLP trained to near-zero training loss (full-batch Adam, seeded init)."""
+    with torch.random.fork_rng(devices=[]):
+        model = nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10))
+    g = seeds.torch()
+    with torch.no_grad():
+        for layer in (model[0], model[2]):
+            bound = layer.in_features**-0.5
+            layer.weight.uniform_(-bound, bound, generator=g)
+            layer.bias.zero_()
+    x, y = train
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    for _ in range(300):
+        loss = F.cross_entropy(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return model
+
+
+@pytest.mark.slow
+def test_laplace_improves_nll_over_the_single_model_on_digits():
+    from seedwise import metrics
+
+    train, val, test = _digits()
+    model = _single_model(Seeds(0), train)
+    with torch.no_grad():
+        single = metrics.nll(torch.softmax(model(test[0]), -1), test[1])
+    for hessian in ("kron", "full"):
+        la = LastLayerLaplace(model, hessian=hessian).fit(train)
+        la.optimize_prior_precision("grid", val=val)
+        probs = la.predictive(test[0])
+        assert metrics.nll(probs, test[1]) < 0.98 * single, hessian
+        assert metrics.accuracy(probs, test[1]) >= metrics.accuracy(torch.softmax(model(test[0]), -1), test[1]) - 0.01
+
+
+def test_chunked_predictive_equals_unchunked(monkeypatch):
+    import seedwise.bayes.laplace as laplace_module
+
+    model, x, y = _small()
+    la = LastLayerLaplace(model, hessian="full").fit((x, y))
+    whole = la.predictive(x)
+    monkeypatch.setattr(laplace_module, "_CHUNK_ELEMENTS", 3 * la.n_params * la.n_classes)  # 3 rows a chunk
+    torch.testing.assert_close(la.predictive(x), whole, rtol=1e-12, atol=1e-12)

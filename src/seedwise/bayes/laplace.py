@@ -49,6 +49,7 @@ LIKELIHOODS = ("classification",)
 HESSIANS = ("full", "diag", "kron")
 PREDICTIVES = ("probit", "samples")
 PRIOR_METHODS = ("marglik", "grid")
+_CHUNK_ELEMENTS = 2**23  # float64 numbers of J V held at once (64 MiB)
 
 
 def _check_precision(name: str, value: object) -> float:
@@ -271,8 +272,9 @@ class LastLayerLaplace:
 
         ``"marglik"`` maximises :meth:`log_marginal_likelihood` over ``log delta`` in
         ``bounds`` (Brent's method on the closed form: deterministic). ``"grid"`` picks the
-        ``delta`` of ``grid`` (default ``logspace(-4, 4, 41)``) with the lowest probit
-        predictive NLL on ``val = (x, y)``.
+        ``delta`` of ``grid`` (default ``10 ** (k / 5)`` for ``k = -20..20``) with the lowest
+        probit predictive NLL (:func:`seedwise.metrics.nll`) on ``val``, an ``(x, y)`` pair
+        or an iterable of batches.
         """
         check_choice("method", method, PRIOR_METHODS)
         self._check_fitted()
@@ -292,42 +294,66 @@ class LastLayerLaplace:
             return self.prior_precision
         if val is None:
             raise InvalidArgumentError("method='grid' needs validation data: val=(x_val, y_val)")
-        values = [10.0**e for e in torch.linspace(-4, 4, 41).tolist()] if grid is None else list(grid)
+        values = [10.0 ** (e / 5) for e in range(-20, 21)] if grid is None else list(grid)
         if not values:
             raise InvalidArgumentError("grid must hold at least one prior precision")
         values = [_check_precision("grid value", v) for v in values]
-        x_val, y_val = next(iter(_pairs(val, "val")))
-        phi, logits = self._forward(x_val)
-        y_val = y_val.long().to(logits.device)
+        from seedwise.metrics import nll
+
+        parts = [(*self._forward(x), y) for x, y in _pairs(val, "val")]
+        if not parts:
+            raise InvalidArgumentError("val yielded no examples")
+        phi = torch.cat([p[0] for p in parts])
+        logits = torch.cat([p[1] for p in parts])
+        y_val = torch.cat([torch.as_tensor(p[2]).reshape(-1) for p in parts])
+        # The full structure's projection is (B, C, P): precompute it once unless it is large.
+        proj = self._project(phi, diagonal_only=True) if phi.shape[0] * self.n_params * self.n_classes <= _CHUNK_ELEMENTS else None
         best, best_nll = values[0], math.inf
         for delta in values:
-            probs = self._probit(logits, self._logit_cov(phi, delta, diagonal_only=True))
-            nll = float(-torch.log(probs[torch.arange(len(y_val)), y_val].clamp_min(1e-300)).mean())
-            if nll < best_nll:
-                best, best_nll = delta, nll
+            var = self._logit_var(phi, delta) if proj is None else self._logit_cov(proj, delta, diagonal_only=True)
+            value = nll(self._probit(logits, var), y_val)
+            if value < best_nll:
+                best, best_nll = delta, value
         self.prior_precision = best
         return best
 
     # -- prediction -----------------------------------------------------------------
 
-    def _logit_cov(self, phi: torch.Tensor, delta: float, *, diagonal_only: bool = False) -> torch.Tensor:
-        """``J Sigma J^T`` per example: (B, C, C), or its diagonal (B, C) with ``diagonal_only``."""
+    def _logit_var(self, phi: torch.Tensor, delta: float) -> torch.Tensor:
+        """The diagonal of ``J Sigma J^T`` (B, C), in chunks of rows to bound memory."""
+        rows = max(1, _CHUNK_ELEMENTS // (self.n_classes * self.n_params))
+        parts = [
+            self._logit_cov(self._project(chunk, diagonal_only=True), delta, diagonal_only=True) for chunk in phi.split(rows)
+        ]
+        return torch.cat(parts)
+
+    def _project(self, phi: torch.Tensor, *, diagonal_only: bool = False) -> torch.Tensor:
+        """The part of ``J Sigma J^T`` that does not depend on the prior precision
+        (computed once, then reused for every prior precision of a grid search)."""
+        if self.hessian == "diag":
+            return phi * phi  # (B, F1)
+        if self.hessian == "kron":
+            return (phi @ self._QA) ** 2  # (B, F1): (phi^T Q_A)_j^2
+        C, F1 = self.n_classes, self.n_features
+        jv = torch.einsum("bf,cfp->bcp", phi, self._V.reshape(C, F1, -1))  # (B, C, P): J V
+        return jv * jv if diagonal_only else jv
+
+    def _logit_cov(self, proj: torch.Tensor, delta: float, *, diagonal_only: bool = False) -> torch.Tensor:
+        """``J Sigma J^T`` per example from :meth:`_project`: (B, C, C), or its diagonal (B, C)."""
         C, F1 = self.n_classes, self.n_features
         if self.hessian == "diag":
-            var = (phi * phi) @ (1.0 / (self._eig + delta)).reshape(C, F1).T  # (B, C)
+            var = proj @ (1.0 / (self._eig + delta)).reshape(C, F1).T  # (B, C)
             return var if diagonal_only else torch.diag_embed(var)
         if self.hessian == "kron":
-            u = (phi @ self._QA) ** 2  # (B, F1): (phi^T Q_A)_j^2
             inv = 1.0 / (self._lg[:, None] * self._la[None, :] / self.n_data + delta)  # (C, F1)
-            w = u @ inv.T  # (B, C): sum_j u_j / eig_ij, per eigen-direction i of G
+            w = proj @ inv.T  # (B, C): sum_j u_j / eig_ij, per eigen-direction i of G
             if diagonal_only:
-                return torch.einsum("ci,bi->bc", self._QG**2, w)
+                return w @ (self._QG**2).T
             return torch.einsum("ci,di,bi->bcd", self._QG, self._QG, w)
-        JV = torch.einsum("bf,cfp->bcp", phi, self._V.reshape(C, F1, -1))  # (B, C, P)
-        scaled = JV / (self._eig + delta)
-        if diagonal_only:
-            return (scaled * JV).sum(-1)
-        return scaled @ JV.transpose(1, 2)
+        inv = 1.0 / (self._eig + delta)
+        if diagonal_only:  # proj is (J V)^2 here
+            return proj @ inv
+        return (proj * inv) @ proj.transpose(1, 2)
 
     @staticmethod
     def _probit(logits: torch.Tensor, var: torch.Tensor) -> torch.Tensor:
@@ -352,7 +378,7 @@ class LastLayerLaplace:
         if method == "samples":
             return self.predictive_samples(x, samples=samples, seeds=seeds).mean(0)  # type: ignore[arg-type]
         phi, logits = self._forward(x)
-        probs = self._probit(logits, self._logit_cov(phi, self.prior_precision, diagonal_only=True))
+        probs = self._probit(logits, self._logit_var(phi, self.prior_precision))
         return probs.to(self.last_layer.weight.dtype)
 
     def predictive_samples(self, x: torch.Tensor, *, samples: int, seeds: Seeds) -> torch.Tensor:
@@ -369,7 +395,7 @@ class LastLayerLaplace:
                 "pass e.g. seeds=seedwise.Seeds(0)['laplace'], or use method='probit'"
             )
         phi, logits = self._forward(x)
-        cov = self._logit_cov(phi, self.prior_precision)
+        cov = self._logit_cov(self._project(phi), self.prior_precision)
         eig, vec = torch.linalg.eigh((cov + cov.transpose(1, 2)) / 2)
         root = vec * eig.clamp_min(0).sqrt()[:, None, :]  # (B, C, C): root @ root^T = cov
         device = logits.device
