@@ -116,7 +116,7 @@ def _ratio_exact(a: np.ndarray, b: np.ndarray) -> float:
     total = float(np.sum(width * diff * diff))
     if total == 0.0:
         return 0.5
-    return float(np.sum(width * np.maximum(diff, 0.0) ** 2)) / total
+    return min(1.0, float(np.sum(width * np.maximum(diff, 0.0) ** 2)) / total)
 
 
 def _ratio_equal_size(a_sorted: np.ndarray, b_sorted: np.ndarray) -> np.ndarray:
@@ -125,7 +125,7 @@ def _ratio_equal_size(a_sorted: np.ndarray, b_sorted: np.ndarray) -> np.ndarray:
     total = np.sum(diff * diff, axis=-1)
     viol = np.sum(np.maximum(diff, 0.0) ** 2, axis=-1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(total > 0, viol / np.where(total > 0, total, 1.0), 0.5)
+        return np.where(total > 0, np.minimum(1.0, viol / np.where(total > 0, total, 1.0)), 0.5)
 
 
 def aso(
