@@ -297,3 +297,10 @@ def test_chunked_predictive_equals_unchunked(monkeypatch):
     whole = la.predictive(x)
     monkeypatch.setattr(laplace_module, "_CHUNK_ELEMENTS", 3 * la.n_params * la.n_classes)  # 3 rows a chunk
     torch.testing.assert_close(la.predictive(x), whole, rtol=1e-12, atol=1e-12)
+
+
+def test_full_hessian_refuses_a_huge_last_layer():
+    with torch.random.fork_rng(devices=[]):
+        big = nn.Linear(2048, 1000, device="meta")
+    with pytest.raises(InvalidArgumentError, match="kron"):
+        LastLayerLaplace(nn.Sequential(big), hessian="full")

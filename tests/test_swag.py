@@ -278,3 +278,18 @@ def test_swag_improves_nll_over_the_single_model_on_digits():
     assert metrics.nll(probs, test[1]) < 0.98 * single
     # Same seeds, same bits; draw s does not depend on the number of draws.
     assert torch.equal(swag.predict(test[0][:50], samples=3, seeds=Seeds(0)["swag"]), probs[:3, :50])
+
+
+def test_state_dict_round_trips_through_safetensors(tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    swag, _ = _collected(n=7, rank=5)
+    save_file(swag.state_dict(), str(tmp_path / "swag.safetensors"))
+    fresh = SWAG(_tiny(), rank=5)
+    fresh.load_state_dict(load_file(str(tmp_path / "swag.safetensors")))
+    assert fresh.n_collected == 7
+    assert torch.equal(fresh.sample_vector(seeds=Seeds(3)), swag.sample_vector(seeds=Seeds(3)))
+    with pytest.raises(InvalidArgumentError, match="rank"):
+        SWAG(_tiny(), rank=4).load_state_dict(swag.state_dict())
+    with pytest.raises(InvalidArgumentError, match="parameters"):
+        SWAG(nn.Linear(3, 3), rank=5).load_state_dict(swag.state_dict())

@@ -49,6 +49,7 @@ LIKELIHOODS = ("classification",)
 HESSIANS = ("full", "diag", "kron")
 PREDICTIVES = ("probit", "samples")
 PRIOR_METHODS = ("marglik", "grid")
+MAX_FULL_PARAMS = 20_000  # a dense float64 (P, P) matrix of 3.2 GB
 _CHUNK_ELEMENTS = 2**23  # float64 numbers of J V held at once (64 MiB)
 
 
@@ -124,6 +125,12 @@ class LastLayerLaplace:
         self.n_classes = last_layer.out_features
         self.n_features = last_layer.in_features + int(self._has_bias)
         self.n_params = self.n_classes * self.n_features
+        if self.hessian == "full" and self.n_params > MAX_FULL_PARAMS:
+            raise InvalidArgumentError(
+                f"hessian='full' on a last layer of {self.n_params} parameters needs a {self.n_params}^2 matrix "
+                f"(limit {MAX_FULL_PARAMS}); use hessian='kron' (Kronecker factors of size "
+                f"{self.n_classes}^2 and {self.n_features}^2) or 'diag'"
+            )
         self.n_data = 0
         self._fitted = False
 

@@ -157,8 +157,10 @@ class SWAG:
         if len(self._deviations) > self.rank:
             self._deviations.pop(0)
         # Buffers (BatchNorm statistics ...) of the latest snapshot, for samples without update_bn.
-        for (name, buf), (_, src) in zip(self._template.named_buffers(), model.named_buffers()):
-            buf.copy_(src)
+        sources = dict(model.named_buffers())
+        for name, buf in self._template.named_buffers():
+            if name in sources and sources[name].shape == buf.shape:
+                buf.copy_(sources[name])
 
     @property
     def mean(self) -> torch.Tensor:
@@ -282,6 +284,48 @@ class SWAG:
 
         logits = torch.func.vmap(forward)(params, buffers)
         return torch.softmax(logits, dim=-1)
+
+    # -- checkpointing ----------------------------------------------------------------
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        """The collected moments as a flat dict of tensors (safetensors- and weights_only-safe).
+
+        The model structure is not included: rebuild with ``SWAG(model, rank)`` and
+        :meth:`load_state_dict`. The template's buffers are included (``buffer.<name>``).
+        """
+        out = {
+            "rank": torch.tensor(self.rank),
+            "n_collected": torch.tensor(self.n_collected),
+            "mean": self._mean.clone(),
+            "sq_mean": self._sq_mean.clone(),
+            "deviations": torch.stack(self._deviations) if self._deviations else self._mean.new_zeros(0, self._mean.numel()),
+        }
+        out.update({f"buffer.{k}": v.clone() for k, v in self._template.named_buffers()})
+        return out
+
+    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        """Restore what :meth:`state_dict` returned (checked against this SWAG's model)."""
+        try:
+            rank, n = int(state["rank"]), int(state["n_collected"])
+            mean, sq_mean, deviations = state["mean"], state["sq_mean"], state["deviations"]
+        except (KeyError, TypeError) as exc:
+            raise InvalidArgumentError(f"not a SWAG state dict (missing {exc}); expected the output of SWAG.state_dict()") from None
+        if rank != self.rank:
+            raise InvalidArgumentError(f"state has rank {rank} but this SWAG has rank {self.rank}; create SWAG(model, rank={rank})")
+        dim = self._mean.numel()
+        if mean.shape != (dim,) or sq_mean.shape != (dim,) or deviations.dim() != 2 or deviations.shape[1] != dim:
+            raise InvalidArgumentError(f"state is for a model with {mean.numel()} parameters, this SWAG's model has {dim}")
+        if n < 0 or deviations.shape[0] != min(n, rank):
+            raise InvalidArgumentError(f"inconsistent SWAG state: {n} snapshots collected but {deviations.shape[0]} deviation columns")
+        device = self._mean.device
+        self.n_collected = n
+        self._mean = mean.to(device=device, dtype=torch.float64).clone()
+        self._sq_mean = sq_mean.to(device=device, dtype=torch.float64).clone()
+        self._deviations = [row.to(device=device, dtype=torch.float64).clone() for row in deviations]
+        with torch.no_grad():
+            for name, buf in self._template.named_buffers():
+                if f"buffer.{name}" in state:
+                    buf.copy_(state[f"buffer.{name}"])
 
     def __repr__(self) -> str:
         dim = self._mean.numel()

@@ -69,7 +69,7 @@ class NoiseNotSetError(SeedwiseError, RuntimeError):
     """A variational layer was asked for a random forward pass without a noise stream."""
 
 
-def _softplus_inv_check(name: str, value: object) -> float:
+def _check_real(name: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise InvalidTypeError(f"{name} must be a float, got {type(value).__name__} {value!r}")
     value = float(value)
@@ -215,10 +215,10 @@ def bayesianize(model: nn.Module, *, prior_std: float = 1.0, posterior_rho_init:
         posterior_rho_init: initial ``rho``; the posterior std is ``softplus(rho)``.
     """
     _check_module("model", model)
-    prior = _softplus_inv_check("prior_std", prior_std)
+    prior = _check_real("prior_std", prior_std)
     if prior <= 0:
         raise InvalidArgumentError(f"prior_std must be > 0, got {prior}")
-    rho = _softplus_inv_check("posterior_rho_init", posterior_rho_init)
+    rho = _check_real("posterior_rho_init", posterior_rho_init)
     for name, module in model.named_modules():
         if isinstance(module, _Variational):
             raise InvalidArgumentError(
@@ -314,7 +314,7 @@ def elbo_loss(
     (a common warm-up); 1 is the true ELBO.
     """
     n = check_int("n_data", n_data, low=1)
-    weight = _softplus_inv_check("kl_weight", kl_weight)
+    weight = _check_real("kl_weight", kl_weight)
     if weight < 0:
         raise InvalidArgumentError(f"kl_weight must be >= 0, got {weight}")
     if not isinstance(logits, torch.Tensor) or not isinstance(y, torch.Tensor):
