@@ -211,6 +211,21 @@ def test_rngstate_round_trips_tensorflow(tf, keep_tf_state, tmp_path):
     assert np.array_equal(tf.random.get_global_generator().normal([6]).numpy(), expected)
 
 
+def test_keyed_seeds_and_restores_tensorflow(tf, keep_tf_state):
+    g = tf.random.get_global_generator()
+    tfa.seed(1)
+    before = tfa.capture()
+    with sw.keyed(Seeds(4)["dropout"], 10):
+        inside = g.normal([4]).numpy()
+    after = g.normal([4]).numpy()
+    tfa.restore(before)
+    assert np.array_equal(g.normal([4]).numpy(), after)  # keyed left the global generator as it was
+    with sw.keyed(Seeds(4)["dropout"], 10):
+        assert np.array_equal(g.normal([4]).numpy(), inside)  # a pure function of (stream, step)
+    with sw.keyed(Seeds(4)["dropout"], 11):
+        assert not np.array_equal(g.normal([4]).numpy(), inside)
+
+
 def test_seed_everything_and_determinism_report(tf, keep_tf_state):
     report = sw.seed_everything(12, deterministic=True, frameworks=["tensorflow"])
     names = {s.name for s in report.settings if s.framework == "tensorflow"}
