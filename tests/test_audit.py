@@ -439,3 +439,19 @@ def test_cuda_tensors_and_generators():
     model = _net(nn.Dropout(0.5)).cuda()
     div = audit.first_divergence(lambda s: model(_batch(s)[0].cuda()), model)
     assert div.module == "middle"
+
+
+# -- the example --------------------------------------------------------------------------
+
+
+def test_the_example_shows_the_culprit_and_the_fix(capsys):
+    import runpy
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "examples" / "audit_dropout.py"
+    namespace = runpy.run_path(str(path), run_name="audit_example")
+    assert namespace["main"]() == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "train_step is NOT repeatable" in out
+    assert "first diverges at the output of drop (Dropout)" in out
+    assert "fixed_step is repeatable" in out
