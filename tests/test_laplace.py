@@ -304,3 +304,14 @@ def test_full_hessian_refuses_a_huge_last_layer():
         big = nn.Linear(2048, 1000, device="meta")
     with pytest.raises(InvalidArgumentError, match="kron"):
         LastLayerLaplace(nn.Sequential(big), hessian="full")
+
+
+def test_the_posterior_mean_is_the_last_layer_at_fit_time():
+    model, x, y = _small()
+    la = LastLayerLaplace(model, hessian="diag").fit((x, y))
+    before = la.predictive(x)
+    theta = la.theta_map.clone()
+    with torch.no_grad():
+        model[-1].weight.add_(1.0)  # training on after fit does not move the posterior
+    assert torch.equal(la.theta_map, theta)
+    assert torch.equal(la.predictive(x), before)

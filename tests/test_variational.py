@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 
 import numpy as np
@@ -87,7 +88,18 @@ def test_bayesianize_copies_and_starts_at_the_original_weights():
     bayes.eval()
     with torch.no_grad():  # eval mode without noise: the posterior mean, i.e. the original model
         torch.testing.assert_close(bayes(x), model(x), rtol=0, atol=0)
-    assert "BayesLinear(in_features=100, out_features=3" in repr(bayes)
+    assert "BayesLinear(in_features=100, out_features=3, bias=True, prior_std=1.0)" in repr(bayes)
+    assert "BayesConv(1, 4, kernel_size=(3, 3)" in repr(bayes)
+
+
+def test_kl_stays_finite_for_a_tiny_posterior_std():
+    layer = V.bayesianize(nn.Sequential(_mlp()[0]), posterior_rho_init=-60.0)[0]  # sigma ~ 1e-26
+    kl = layer.kl()
+    assert torch.isfinite(kl)
+    expected = 40 * (-math.log(float(F.softplus(torch.tensor(-60.0, dtype=torch.float64))))) + 0.5 * (
+        (layer.weight_mu.double() ** 2).sum() + (layer.bias_mu.double() ** 2).sum() - 40
+    )
+    torch.testing.assert_close(kl.double(), expected, rtol=1e-5, atol=1e-3)
 
 
 def test_training_without_noise_raises_and_eval_uses_the_mean():

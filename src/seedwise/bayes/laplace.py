@@ -133,6 +133,7 @@ class LastLayerLaplace:
             )
         self.n_data = 0
         self._fitted = False
+        self._theta: torch.Tensor | None = None
 
     # -- features -------------------------------------------------------------------
 
@@ -173,19 +174,27 @@ class LastLayerLaplace:
         # Logits recomputed in float64 from the features: the Hessian is then exact to float64.
         return phi, phi @ self.theta_map.to(phi.device).T
 
-    @property
-    def theta_map(self) -> torch.Tensor:
-        """The MAP last-layer weights ``[W | b]`` as a (C, F+1) float64 matrix."""
+    def _read_layer(self) -> torch.Tensor:
         w = self.last_layer.weight.detach().to(torch.float64)
         if self._has_bias:
             w = torch.cat([w, self.last_layer.bias.detach().to(torch.float64)[:, None]], dim=1)
         return w
+
+    @property
+    def theta_map(self) -> torch.Tensor:
+        """The posterior mean: the last layer's ``[W | b]`` when :meth:`fit` ran, (C, F+1) float64.
+
+        It is a copy taken by ``fit``: training the model further does not move it (refit).
+        Before ``fit``, the layer's current weights.
+        """
+        return self._theta if self._theta is not None else self._read_layer()
 
     # -- fitting --------------------------------------------------------------------
 
     def fit(self, data: Any) -> LastLayerLaplace:
         """Accumulate the GGN over ``data``: an ``(x, y)`` pair or an iterable of batches."""
         C, F1 = self.n_classes, self.n_features
+        self._fitted, self._theta = False, self._read_layer().clone()
         H = None
         n, nll = 0, 0.0
         for x, y in _pairs(data, "data"):

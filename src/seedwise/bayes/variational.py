@@ -80,8 +80,8 @@ def _check_real(name: str, value: object) -> float:
 
 def _gaussian_kl(mu: torch.Tensor, sigma: torch.Tensor, prior_std: float) -> torch.Tensor:
     """Sum over entries of KL(N(mu, sigma^2) || N(0, prior_std^2)), in closed form."""
-    var_ratio = (sigma / prior_std) ** 2
-    return 0.5 * (var_ratio + (mu / prior_std) ** 2 - 1.0 - torch.log(var_ratio)).sum()
+    log_ratio = torch.log(sigma) - math.log(prior_std)  # not log(ratio**2): that underflows for tiny sigma
+    return (0.5 * ((sigma / prior_std) ** 2 + (mu / prior_std) ** 2 - 1.0) - log_ratio).sum()
 
 
 class _Variational(nn.Module):
@@ -136,8 +136,11 @@ class _Variational(nn.Module):
             self._generator = self._noise.torch(device=like.device)
         return torch.randn(shape, generator=self._generator, device=like.device, dtype=like.dtype)
 
+    def _describe(self) -> str:
+        raise NotImplementedError
+
     def extra_repr(self) -> str:
-        return f"{super().extra_repr()}prior_std={self.prior_std}"
+        return f"{self._describe()}, prior_std={self.prior_std}"
 
 
 class BayesLinear(_Variational):
@@ -157,8 +160,8 @@ class BayesLinear(_Variational):
         var = F.linear(x * x, self.weight_sigma**2, bias_var)
         return mean + var.clamp_min(1e-30).sqrt() * eps
 
-    def extra_repr(self) -> str:
-        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias_mu is not None}, "
+    def _describe(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias_mu is not None}"
 
 
 class BayesConv(_Variational):
@@ -188,10 +191,10 @@ class BayesConv(_Variational):
             return conv(x, weight, bias, self.stride, 0, self.dilation, self.groups)
         return conv(x, weight, bias, self.stride, self.padding, self.dilation, self.groups)
 
-    def extra_repr(self) -> str:
+    def _describe(self) -> str:
         return (
             f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "
-            f"padding={self.padding}, dims={self.dims}, "
+            f"padding={self.padding}, dims={self.dims}"
         )
 
 
