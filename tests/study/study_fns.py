@@ -21,14 +21,18 @@ def synthetic(seeds: Seeds, config: dict) -> dict[str, float]:
 
 
 def counted(seeds: Seeds, config: dict) -> dict[str, float]:
-    """``synthetic``, appending one line per call to the file config['log'] (a side channel), then sleeping."""
+    """``synthetic``, appending one line per call to the file config['log'] (a side channel), then sleeping.
+
+    The sleep comes from the environment (``STUDY_TEST_SLEEP``), not the config, so that a
+    study resumed without sleeping is the same study.
+    """
     import time
 
     out = synthetic(seeds, config)
     with open(config["log"], "a") as f:
         f.write(f"{os.getpid()} {seeds.to_json()}\n")
         f.flush()
-    time.sleep(float(config.get("sleep", 0.0)))
+    time.sleep(float(os.environ.get("STUDY_TEST_SLEEP", "0")))
     return out
 
 
@@ -53,28 +57,36 @@ def bad_return(seeds: Seeds, config: dict):
     return [1.0]
 
 
-_DIGITS: tuple | None = None
+_DIGITS: dict = {}
 
 
-def _digits():
-    global _DIGITS
-    if _DIGITS is None:
+def digits_npz(path) -> str:
+    """Save scikit-learn's digits (inputs scaled to [0, 1]) and a fixed split to ``path``; return it.
+
+    Workers then load arrays instead of importing scikit-learn (seconds per process).
+    """
+    from sklearn.datasets import load_digits
+
+    data = load_digits()
+    split = Seeds(0)["split"].numpy().permutation(len(data.target))  # fixed, not a studied source
+    np.savez(path, x=(data.data / 16.0).astype(np.float32), y=data.target, train=split[:1200], test=split[1200:])
+    return str(path)
+
+
+def _digits(path: str):
+    if path not in _DIGITS:
         import torch
-        from sklearn.datasets import load_digits
 
-        data = load_digits()
-        x = torch.tensor(data.data / 16.0, dtype=torch.float32)
-        y = torch.tensor(data.target)
-        split = Seeds(0)["split"].numpy().permutation(len(y))  # a fixed split, not a studied source
-        _DIGITS = (x, y, torch.tensor(split[:1200]), torch.tensor(split[1200:]))
-    return _DIGITS
+        with np.load(path, allow_pickle=False) as f:
+            _DIGITS[path] = tuple(torch.from_numpy(f[k]) for k in ("x", "y", "train", "test"))
+    return _DIGITS[path]
 
 
 def digits_mlp(seeds: Seeds, config: dict, report) -> dict[str, float]:
     """A small MLP on scikit-learn digits: init, data order, augmentation noise and dropout seeded by name."""
     import torch
 
-    x, y, train_idx, test_idx = _digits()
+    x, y, train_idx, test_idx = _digits(config["data"])
     hidden = int(config.get("hidden", 32))
     g_init = seeds["init"].torch()
     w1 = torch.randn(64, hidden, generator=g_init) * (2 / 64) ** 0.5

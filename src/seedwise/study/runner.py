@@ -26,6 +26,7 @@ import concurrent.futures as cf
 import multiprocessing as mp
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -85,18 +86,36 @@ class _InProcess:
         pass
 
 
-def _init_worker() -> None:
+def _init_worker(driver_pid: int) -> None:
     # The driver handles Ctrl-C; one thread per worker (set before torch is imported).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ.setdefault(var, "1")
+    threading.Thread(target=_watch_driver, args=(driver_pid,), name="seedwise-watchdog", daemon=True).start()
+
+
+def _watch_driver(driver_pid: int) -> None:
+    """Exit when the driver is gone (SIGKILL): an orphaned worker would run on, holding the pool's pipes."""
+    while True:
+        time.sleep(0.5)
+        try:
+            os.kill(driver_pid, 0)
+        except ProcessLookupError:
+            os._exit(1)
+        except OSError:  # pragma: no cover - alive, another user's
+            pass
+
+
+#: Heavy modules a worker needs anyway when the driver has them loaded: the forkserver
+#: imports them once and every worker forks with them ready (importing them starts no threads).
+_PRELOADABLE = ("numpy", "scipy", "pandas", "sklearn", "torch")
 
 
 def _mp_context() -> mp.context.BaseContext:
     if "forkserver" in mp.get_all_start_methods():
         context = mp.get_context("forkserver")
-        # Workers fork from a server that has seedwise loaded already (but not torch).
-        context.set_forkserver_preload(["seedwise.study.train"])
+        # Takes effect when the forkserver starts (the first pool of this process).
+        context.set_forkserver_preload(["seedwise.study.train", *(m for m in _PRELOADABLE if m in sys.modules)])
         return context
     return mp.get_context("spawn")
 
@@ -110,7 +129,9 @@ class _LocalPool:
         self.pool = self._new_pool()
 
     def _new_pool(self) -> cf.ProcessPoolExecutor:
-        return cf.ProcessPoolExecutor(self.capacity, mp_context=_mp_context(), initializer=_init_worker)
+        return cf.ProcessPoolExecutor(
+            self.capacity, mp_context=_mp_context(), initializer=_init_worker, initargs=(os.getpid(),)
+        )
 
     def submit(self, claim: Claim) -> Any:
         future = self.pool.submit(execute, self.spec, claim.seeds, claim.config)

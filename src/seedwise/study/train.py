@@ -219,20 +219,42 @@ _FINGERPRINT: dict[str, Any] | None = None
 
 
 def worker_fingerprint() -> dict[str, Any]:
-    """The environment of this worker process (computed once per process)."""
+    """The environment of this process (computed once per process, after its first run).
+
+    :func:`seedwise.fingerprint` in full when PyTorch is loaded already (``train`` uses
+    it); otherwise the same fields without importing PyTorch, which would cost seconds
+    per worker for nothing.
+    """
     global _FINGERPRINT
     if _FINGERPRINT is None:
-        try:
+        if "torch" in sys.modules:
             from seedwise.fingerprint import fingerprint
 
-            _FINGERPRINT = dict(fingerprint())
-        except ImportError:  # pragma: no cover - until seedwise.fingerprint lands everywhere
-            _FINGERPRINT = {"python": sys.version.split()[0], "platform": platform.platform()}
-            torch = sys.modules.get("torch")
-            if torch is not None:
-                _FINGERPRINT["torch"] = torch.__version__
-        _FINGERPRINT = {**_FINGERPRINT, "host": socket.gethostname(), "pid": os.getpid()}
+            data = dict(fingerprint())
+        else:
+            data = _light_fingerprint()
+        _FINGERPRINT = {**data, "host": socket.gethostname(), "pid": os.getpid()}
     return _FINGERPRINT
+
+
+def _light_fingerprint() -> dict[str, Any]:
+    from seedwise._version import __version__
+    from seedwise.fingerprint import NUMERIC_ENV_VARS
+    from seedwise.frameworks._base import distribution_version
+
+    versions: dict[str, str | None] = {"seedwise": __version__}
+    for name in ("numpy", "torch", "scipy", "ray"):
+        versions[name] = distribution_version(name)
+    return {
+        "python": {"version": platform.python_version(), "implementation": platform.python_implementation(),
+                   "executable": sys.executable},
+        "os": {"system": platform.system(), "release": platform.release(), "machine": platform.machine(),
+               "node": platform.node()},
+        "cpu": {"count": os.cpu_count()},
+        "versions": versions,
+        "env": {name: os.environ.get(name) for name in NUMERIC_ENV_VARS},
+        "torch_loaded": False,
+    }  # fmt: skip
 
 
 @contextmanager
