@@ -14,6 +14,7 @@ sample's noise image never depends on the other samples of its batch.
 
 from __future__ import annotations
 
+import functools
 import numbers
 from collections.abc import Sequence
 from typing import Any
@@ -32,6 +33,8 @@ def positions(indices: Any, epoch: Any) -> tuple[np.ndarray, np.uint64, bool]:
 
     Returns ``(indices as 1-D uint64, epoch as uint64, was_scalar)``.
     """
+    if type(indices) is int and type(epoch) is int and 0 <= indices < 2**64 and 0 <= epoch < 2**64:
+        return np.array([indices], dtype=np.uint64), np.uint64(epoch), True  # the per-sample fast path
     if isinstance(epoch, bool) or not isinstance(epoch, numbers.Integral):
         if hasattr(epoch, "item") and getattr(epoch, "ndim", 1) == 0:
             epoch = epoch.item()
@@ -80,15 +83,23 @@ _W0, _W1 = 0x9E3779B97F4A7C15, 0xBB67AE8584CAA73B
 _ROUNDS = 10
 
 
+@functools.lru_cache(maxsize=1024)
+def _round_keys(k0: int, k1: int) -> tuple[tuple[int, int], ...]:
+    """The key of each of the ten rounds (the Weyl sequence of the key schedule)."""
+    out = []
+    for _ in range(_ROUNDS):
+        out.append((k0, k1))
+        k0, k1 = (k0 + _W0) & _MASK, (k1 + _W1) & _MASK
+    return tuple(out)
+
+
 def _philox_block(c0: int, c1: int, c2: int, c3: int, k0: int, k1: int) -> tuple[int, int, int, int]:
     """Philox-4x64-10 on Python ints: the same bijection as :func:`seedwise.stateless.philox`."""
-    for r in range(_ROUNDS):
-        if r:
-            k0 = (k0 + _W0) & _MASK
-            k1 = (k1 + _W1) & _MASK
-        p0 = _M0 * c0
-        p1 = _M1 * c2
-        c0, c1, c2, c3 = ((p1 >> 64) ^ c1 ^ k0), p1 & _MASK, ((p0 >> 64) ^ c3 ^ k1), p0 & _MASK
+    mask = _MASK
+    for r0, r1 in _round_keys(k0, k1):
+        p0 = 0xD2E7470EE14C6C93 * c0
+        p1 = 0xCA5A826395121157 * c2
+        c0, c1, c2, c3 = (p1 >> 64) ^ c1 ^ r0, p1 & mask, (p0 >> 64) ^ c3 ^ r1, p0 & mask
     return c0, c1, c2, c3
 
 

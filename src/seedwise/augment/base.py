@@ -59,12 +59,10 @@ class Transform:
         """
         stream = as_seeds(seeds)
         idx, ep, _ = _draw.positions(indices, epoch)
-        requests = [(stream["params"], len(self.param_names))]
-        if 0.0 < self.p < 1.0:
-            requests.append((stream["apply"], 1))
-        drawn = _draw.uniforms(requests, ep, idx)
-        applied = self._coin(drawn[1][:, 0] if len(drawn) > 1 else None, idx.shape[0])
-        return self._from_uniforms(drawn[0], applied, indices=idx, dataset_size=dataset_size)
+        n = idx.shape[0]
+        u = _draw.uniforms([(stream["params"], len(self.param_names))], ep, idx)[0] if self.param_names else np.empty((n, 0))
+        coin = _draw.uniforms([(stream["apply"], 1)], ep, idx)[0][:, 0] if 0.0 < self.p < 1.0 else None
+        return self._from_uniforms(u, self._coin(coin, n), indices=idx, dataset_size=dataset_size)
 
     def _coin(self, u: np.ndarray | None, n: int) -> np.ndarray:
         """Apply/skip per sample from the ``apply`` stream's uniforms (not drawn when p is 0 or 1)."""

@@ -111,13 +111,14 @@ class ColorJitter(Color):
         self.saturation = factor_range("saturation", saturation)
         self.hue = symmetric_range("hue", hue, limit=0.5)
         self.needs_mean = self.contrast != (1.0, 1.0)
+        #: False when the map is a gain and an offset (the CPU path then uses a LUT).
+        self.mixes_channels = self.saturation != (1.0, 1.0) or self.hue != (0.0, 0.0)
+        self._low = np.array([r[0] for r in (self.brightness, self.contrast, self.saturation, self.hue)])
+        self._span = np.array([r[1] - r[0] for r in (self.brightness, self.contrast, self.saturation, self.hue)])
 
     def _from_uniforms(self, u: np.ndarray, applied: np.ndarray, *, indices: np.ndarray, dataset_size: int | None) -> Params:
-        out: Params = {"applied": applied}
-        for col, name in enumerate(self.param_names):
-            lo, hi = getattr(self, name)
-            out[name] = lo + (hi - lo) * u[:, col]
-        return out
+        v = self._low + self._span * u  # (B, 4): one vectorised lerp
+        return {"applied": applied, "brightness": v[:, 0], "contrast": v[:, 1], "saturation": v[:, 2], "hue": v[:, 3]}
 
     def affine(self, params: Params, mean: np.ndarray) -> np.ndarray:
         n, c = mean.shape
@@ -129,7 +130,10 @@ class ColorJitter(Color):
             # hue(theta) @ saturation(s) = sum_k coef_k * _BASIS[k] (see _BASIS)
             s, theta = params["saturation"], 2.0 * np.pi * params["hue"]
             cos, sin = np.cos(theta), np.sin(theta)
-            coef = np.stack([s, 1.0 - s, cos * s, cos * (1.0 - s), sin * s, sin * (1.0 - s)], axis=1)
+            coef = np.empty((n, 6))
+            coef[:, 0], coef[:, 1] = s, 1.0 - s
+            coef[:, 2:4] = coef[:, :2] * cos[:, None]
+            coef[:, 4:6] = coef[:, :2] * sin[:, None]
             colour = (coef @ _BASIS).reshape(n, 3, 3)
             out = np.empty((n, 3, 4))
             out[:, :, :3] = colour * gain[:, None, None]
@@ -137,7 +141,8 @@ class ColorJitter(Color):
         else:
             out = np.empty((n, 1, 2))
             out[:, 0, 0], out[:, 0, 1] = gain, offset
-        out[~params["applied"]] = _identity(1, c)[0]
+        if not params["applied"].all():
+            out[~params["applied"]] = _identity(1, c)[0]
         return out
 
     def _repr_args(self) -> dict[str, Any]:

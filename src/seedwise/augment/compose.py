@@ -222,7 +222,7 @@ class Compose(Container):
 
         def visit(node: _Node) -> None:
             item = node.item
-            if isinstance(item, Transform):
+            if isinstance(item, Transform) and item.param_names:
                 node.params_slot = len(requests)
                 requests.append((node.stream["params"], len(item.param_names)))
             if isinstance(item, (Transform, RandomApply, OneOf)) and 0.0 < item.p < 1.0:
@@ -299,7 +299,8 @@ class Compose(Container):
             item = node.item
             if isinstance(item, Transform):
                 coin = item._coin(drawn[node.apply_slot][:, 0] if node.apply_slot >= 0 else None, n)
-                params = item._from_uniforms(drawn[node.params_slot], coin & gate, indices=idx, dataset_size=dataset_size)
+                u = drawn[node.params_slot] if node.params_slot >= 0 else np.empty((n, 0))
+                params = item._from_uniforms(u, coin & gate, indices=idx, dataset_size=dataset_size)
                 steps.append((item, params, node.stream))
                 return params
             if isinstance(item, Compose):

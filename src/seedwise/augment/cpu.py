@@ -75,14 +75,22 @@ def compose_color(program: Program, stage: Stage, mean: np.ndarray) -> np.ndarra
     return out
 
 
+def stage_applied(program: Program, stage: Stage) -> np.ndarray:
+    """Per sample: is any transform of the stage applied? (If not, the stage leaves it alone.)"""
+    out = program.steps[stage.positions[0]][1]["applied"]
+    for pos in stage.positions[1:]:
+        out = out | program.steps[pos][1]["applied"]
+    return out
+
+
 def integral(m: np.ndarray, atol: float = 1e-9) -> np.ndarray:
     """Per sample: does the map send pixel centres exactly to pixel centres?"""
-    return np.all(np.abs(m - np.rint(m)) < atol, axis=(1, 2))
+    return np.logical_and.reduce((np.abs(m - np.rint(m)) < atol).reshape(len(m), -1), axis=1)
 
 
 def is_identity(m: np.ndarray, atol: float = 1e-12) -> np.ndarray:
     eye = np.eye(m.shape[-2], m.shape[-1])
-    return np.all(np.abs(m - eye) < atol, axis=(1, 2))
+    return np.logical_and.reduce((np.abs(m - eye) < atol).reshape(len(m), -1), axis=1)
 
 
 def _hwc(img: np.ndarray, channels: int) -> np.ndarray:
@@ -133,23 +141,23 @@ class CpuBackend:
         cv2 = _cv2()
         n, h, w, c = x.shape
         m, (oh, ow) = compose_geometric(program, stage, (h, w))
-        ident = is_identity(m) & ((oh, ow) == (h, w))
-        if ident.all():
+        active = stage_applied(program, stage) | ((oh, ow) != (h, w))
+        if not active.any():
             return x
         exact = integral(m)
-        inv = affine_inverse(m)[:, :2]
         border = (round(stage.fill * 255),) * 4
 
         def warp(i: int) -> np.ndarray:
             flags = (cv2.INTER_NEAREST if exact[i] else cv2.INTER_LINEAR) | cv2.WARP_INVERSE_MAP
-            res = cv2.warpAffine(x[i], inv[i], (ow, oh), flags=flags, borderMode=cv2.BORDER_CONSTANT, borderValue=border)
+            inv = cv2.invertAffineTransform(m[i, :2])
+            res = cv2.warpAffine(x[i], inv, (ow, oh), flags=flags, borderMode=cv2.BORDER_CONSTANT, borderValue=border)
             return _hwc(res, c)
 
         if n == 1:
             return warp(0)[None]
         out = np.empty((n, oh, ow, c), dtype=np.uint8)
         for i in range(n):
-            out[i] = x[i] if ident[i] else warp(i)
+            out[i] = warp(i) if active[i] else x[i]
         return out
 
     def _color(self, program: Program, stage: Stage, x: np.ndarray) -> np.ndarray:
@@ -157,24 +165,22 @@ class CpuBackend:
         n, h, w, c = x.shape
         if c not in (1, 3):
             raise InvalidArgumentError(f"colour transforms take images with 1 or 3 (RGB) channels, got {c}")
-        needs_mean = any(getattr(program.steps[p][0], "needs_mean", False) for p in stage.positions)
+        active = stage_applied(program, stage)
+        if not active.any():
+            return x
+        leaves = [program.steps[p][0] for p in stage.positions]
         mean = np.zeros((n, c))
-        if needs_mean:
+        if any(getattr(leaf, "needs_mean", False) for leaf in leaves):
             for i in range(n):
                 mean[i] = np.asarray(cv2.mean(x[i])[:c]) / 255.0
         maps = compose_color(program, stage, mean)
         maps[..., -1] *= 255.0
-        ident = is_identity(maps)
-        if ident.all():
-            return x
-        lin = maps[:, :, :c]
-        scalar = np.all(np.abs(lin - lin[:, :1, :1] * np.eye(c)) < 1e-12, axis=(1, 2)) & np.all(
-            np.abs(maps[:, :, c] - maps[:, :1, c]) < 1e-9, axis=1
-        )
+        # a gain and an offset only (no channel mixing): a 256-entry lookup table per image
+        scalar = c == 1 or not any(getattr(leaf, "mixes_channels", True) for leaf in leaves)
         maps32 = maps.astype(np.float32)
 
         def colour(i: int) -> np.ndarray:
-            if scalar[i]:  # a gain and an offset: a 256-entry lookup table
+            if scalar:
                 lut = np.clip(np.rint(maps[i, 0, 0] * _ARANGE + maps[i, 0, c]), 0, 255).astype(np.uint8)
                 return _hwc(cv2.LUT(x[i], lut), c)
             return cv2.transform(x[i], maps32[i])
@@ -183,7 +189,7 @@ class CpuBackend:
             return colour(0)[None]
         out = np.empty_like(x)
         for i in range(n):
-            out[i] = x[i] if ident[i] else colour(i)
+            out[i] = colour(i) if active[i] else x[i]
         return out
 
     def _pixel(self, program: Program, pos: int, x: np.ndarray) -> np.ndarray:

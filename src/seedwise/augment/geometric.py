@@ -31,7 +31,7 @@ _EYE = np.eye(3)
 
 
 def _eye(n: int) -> np.ndarray:
-    return np.broadcast_to(_EYE, (n, 3, 3)).copy()
+    return np.repeat(_EYE[None], n, axis=0)
 
 
 def _translation(tx: np.ndarray, ty: np.ndarray) -> np.ndarray:
@@ -172,19 +172,14 @@ class Affine(Geometric):
         self.shear_x, self.shear_y = _shear_ranges(shear)
 
     def _from_uniforms(self, u: np.ndarray, applied: np.ndarray, *, indices: np.ndarray, dataset_size: int | None) -> Params:
-        def lerp(col: int, lo: float, hi: float) -> np.ndarray:
-            return lo + (hi - lo) * u[:, col]
-
         fx, fy = self.translate
-        return {
-            "applied": applied,
-            "angle": lerp(0, *self.degrees),
-            "translate_x": lerp(1, -fx, fx),
-            "translate_y": lerp(2, -fy, fy),
-            "scale": lerp(3, *self.scale),
-            "shear_x": lerp(4, *self.shear_x),
-            "shear_y": lerp(5, *self.shear_y),
-        }
+        bounds = (self.degrees, (-fx, fx), (-fy, fy), self.scale, self.shear_x, self.shear_y)
+        low = np.array([b[0] for b in bounds])
+        v = low + (np.array([b[1] for b in bounds]) - low) * u  # (B, 6): one vectorised lerp
+        out: Params = {"applied": applied}
+        for col, name in enumerate(self.param_names):
+            out[name] = v[:, col]
+        return out
 
     def matrices(self, params: Params, size: tuple[int, int]) -> tuple[np.ndarray, tuple[int, int]]:
         h, w = size

@@ -99,23 +99,29 @@ class TorchBackend:
         th = torch.as_tensor(theta[:, :2], dtype=x.dtype, device=x.device)[:, :, :, None, None]  # (B, 2, 3, 1, 1)
         gx = ((torch.arange(ow, device=x.device, dtype=x.dtype) * 2 + 1) / ow - 1)[None, :]  # output coords, normalised
         gy = ((torch.arange(oh, device=x.device, dtype=x.dtype) * 2 + 1) / oh - 1)[:, None]
-        grid = torch.stack([th[:, k, 0] * gx + th[:, k, 1] * gy + th[:, k, 2] for k in range(2)], dim=-1)
+        grid = x.new_empty((n, oh, ow, 2))
+        for k in range(2):  # elementwise, so each sample's grid is the same in any batch
+            torch.add(th[:, k, 0] * gx, th[:, k, 1] * gy + th[:, k, 2], out=grid[..., k])
         exact = integral(m)
-        out = x.new_empty((n, c, oh, ow))
         fill = stage.fill * scale
-        for mode, rows in (("nearest", exact & ~ident), ("bilinear", ~exact & ~ident), (None, ident)):
-            sel = np.flatnonzero(rows)
-            if sel.size == 0:
-                continue
-            r = torch.as_tensor(sel, device=x.device)
+        groups = [(mode, np.flatnonzero(rows)) for mode, rows in (("nearest", exact & ~ident), ("bilinear", ~exact & ~ident), (None, ident))]
+        groups = [(mode, sel) for mode, sel in groups if sel.size]
+
+        def sample(mode: str | None, xs: Any, gs: Any) -> Any:
             if mode is None:
-                out[r] = x[r]
-                continue
-            res = F.grid_sample(x[r], grid[r], mode=mode, padding_mode="zeros", align_corners=False)
+                return xs
+            res = F.grid_sample(xs, gs, mode=mode, padding_mode="zeros", align_corners=False)
             if fill:
-                inside = F.grid_sample(torch.ones_like(x[r][:, :1]), grid[r], mode=mode, padding_mode="zeros", align_corners=False)
+                inside = F.grid_sample(torch.ones_like(xs[:, :1]), gs, mode=mode, padding_mode="zeros", align_corners=False)
                 res = res + (1.0 - inside) * fill
-            out[r] = res
+            return res
+
+        if len(groups) == 1:  # the common case: one call for the whole batch
+            return sample(groups[0][0], x, grid)
+        out = x.new_empty((n, c, oh, ow))
+        for mode, sel in groups:
+            r = torch.as_tensor(sel, device=x.device)
+            out[r] = sample(mode, x[r], grid[r])
         return out
 
     def _color(self, program: Program, stage: Stage, x: Any, scale: float) -> Any:
@@ -126,7 +132,8 @@ class TorchBackend:
             raise InvalidArgumentError(f"colour transforms take images with 1 or 3 (RGB) channels, got {c}")
         needs_mean = any(getattr(program.steps[p][0], "needs_mean", False) for p in stage.positions)
         if needs_mean:
-            mean = torch.stack([x[i].double().mean(dim=(1, 2)) for i in range(n)]).cpu().numpy() / scale
+            # per-sample reductions: the same summation order in any batch
+            mean = torch.stack([x[i].mean(dim=(1, 2), dtype=torch.float64) for i in range(n)]).cpu().numpy() / scale
         else:
             mean = np.zeros((n, c))
         maps = compose_color(program, stage, mean)
@@ -134,9 +141,14 @@ class TorchBackend:
             return x
         maps[..., -1] *= scale
         a = torch.as_tensor(maps, dtype=x.dtype, device=x.device)[:, :, :, None, None]  # (B, C, C+1, 1, 1)
-        out = a[:, :, c] + a[:, :, 0] * x[:, 0:1]
+        # separate multiplies and adds (no fused multiply-add, whose use could vary with the
+        # position of an element in the tensor, and so with the batch)
+        out = torch.mul(x[:, 0:1], a[:, :, 0])
+        out += a[:, :, c]
+        tmp = torch.empty_like(out) if c > 1 else None
         for j in range(1, c):
-            out += a[:, :, j] * x[:, j : j + 1]
+            torch.mul(x[:, j : j + 1], a[:, :, j], out=tmp)
+            out += tmp
         return out.clamp_(0.0, scale)
 
     def _pixel(self, program: Program, pos: int, x: Any, scale: float) -> Any:
