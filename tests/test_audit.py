@@ -455,3 +455,9 @@ def test_the_example_shows_the_culprit_and_the_fix(capsys):
     assert "train_step is NOT repeatable" in out
     assert "first diverges at the output of drop (Dropout)" in out
     assert "fixed_step is repeatable" in out
+
+
+def test_a_model_that_fn_does_not_run_is_an_error():
+    other = nn.Linear(2, 2)
+    with pytest.raises(InvalidArgumentError, match="no module of the given model ran during"):
+        audit.first_divergence(lambda seeds: torch.ones(2), other)

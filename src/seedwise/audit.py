@@ -910,6 +910,11 @@ def first_divergence(
                 v.copy_(saved[k])
         for p in model.parameters():
             p.grad = grads[id(p)]
+    if not recorder.reference:
+        raise InvalidArgumentError(
+            f"no module of the given model ran during {_call_name(fn)}: pass the model that fn calls "
+            "(first_divergence hooks its modules)"
+        )
     return DivergenceReport(
         _call_name(fn),
         repr(seeds),

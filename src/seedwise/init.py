@@ -46,6 +46,7 @@ Rules (the contract):
 from __future__ import annotations
 
 import fnmatch
+import functools
 import math
 import numbers
 from collections.abc import Callable, Iterator, Mapping
@@ -480,7 +481,8 @@ def _prelu_rules(m) -> dict[str, _Rule]:
     return {"weight": _const_rule(float(m.init))}
 
 
-def _registry() -> list[tuple[type, str, Callable[[Any], dict[str, _Rule]]]]:
+@functools.lru_cache(maxsize=1)
+def _registry() -> dict[type, tuple[str, Callable[[Any], dict[str, _Rule]]]]:
     """(module class, name of its init method, rule) — a subclass overriding the method is not covered."""
     import torch.nn as nn
     from torch.nn.modules.batchnorm import _NormBase
@@ -503,12 +505,12 @@ def _registry() -> list[tuple[type, str, Callable[[Any], dict[str, _Rule]]]]:
     ]
     if hasattr(nn, "RMSNorm"):
         reg.append((nn.RMSNorm, "reset_parameters", _affine_norm_rules))
-    return reg
+    return {cls: (method, rule) for cls, method, rule in reg}
 
 
 def _default_rules(module) -> dict[str, _Rule] | None:
     """The per-tensor rules reproducing ``module``'s own init, or None if seedwise has none."""
-    registry = {cls: (method, rule) for cls, method, rule in _registry()}
+    registry = _registry()
     for cls in type(module).__mro__:
         if cls in registry:
             method, rule = registry[cls]
