@@ -133,3 +133,13 @@ def test_fill_colours_pixels_from_outside():
     for name, out in both(pipe, img):
         assert out[0, 0].tolist() == [255, 255, 255], name
         assert out[5, 5].tolist() == [100, 100, 100], name
+
+
+def test_a_transform_can_run_alone_with_its_own_stream():
+    img = gradient()
+    assert np.array_equal(A.HorizontalFlip(p=1.0)(img, indices=0, seeds=Seeds(0)), img[:, ::-1])
+    rot = A.Rotate(20)
+    out = rot(np.stack([img, img]), indices=[4, 5], epoch=1, seeds=Seeds(3))
+    params = rot.sample([4, 5], 1, seeds=Seeds(3))
+    same = A.Compose([A.Rotate((params["angle"][1],) * 2)], seeds=Seeds(0))(img, indices=5)
+    assert np.array_equal(out[1], same)

@@ -156,3 +156,14 @@ def test_one_of_mixup_or_cutmix():
         j = p["transforms"][chosen]["partner"][i]
         assert set(np.unique(img)) <= {np.uint8(10 * i), np.uint8(10 * j)} or chosen == "mixup"
         assert abs(float(soft.sum()) - 1.0) < 1e-6
+
+
+def test_a_pickled_dataset_gives_the_same_items():
+    """Worker processes started with 'spawn' receive the dataset pickled."""
+    import pickle
+
+    ds = A.AugmentedDataset(Images(), A.Compose([A.Affine(degrees=10), A.GaussianNoise(p=1.0), A.CutMix()], seeds=Seeds(5)), num_classes=4)
+    copy = pickle.loads(pickle.dumps(ds))
+    for key in ((0, 3), (7, 11)):
+        (a, sa), (b, sb) = ds[key], copy[key]
+        assert np.array_equal(a, b) and np.array_equal(sa, sb)
