@@ -21,12 +21,15 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from seedwise.errors import InvalidArgumentError, MissingDependencyError, check_int
 from seedwise.frameworks._base import Setting, State, distribution_version, module_available
+
+if TYPE_CHECKING:  # pragma: no cover
+    from seedwise.seeds import SeedLike
 
 __all__ = [
     "NAME",
@@ -165,14 +168,14 @@ def _key_shape(impl: str | None) -> tuple[Any, tuple[int, ...]]:
     return jax, _KEY_SHAPES[name]
 
 
-def _data(seeds: Any, shape: tuple[int, ...]) -> np.ndarray:
+def _data(seeds: SeedLike, shape: tuple[int, ...]) -> np.ndarray:
     from seedwise.seeds import as_seeds
 
     n_words = int(np.prod(shape))
     return as_seeds(seeds)._purpose("jax").generate_state(n_words, np.uint32).reshape(shape)
 
 
-def key_from_seeds(seeds: Any, impl: str | None = None) -> Any:
+def key_from_seeds(seeds: SeedLike, impl: str | None = None) -> Any:
     """The typed JAX key (``jax.random.key`` style) of the stream ``seeds``.
 
     Args:
@@ -185,7 +188,7 @@ def key_from_seeds(seeds: Any, impl: str | None = None) -> Any:
     return jax.random.wrap_key_data(_data(seeds, shape), impl=impl)
 
 
-def member_keys(seeds: Any, k: int, *, impl: str | None = None) -> Any:
+def member_keys(seeds: SeedLike, k: int, *, impl: str | None = None) -> Any:
     """A key array of shape ``(k,)``: entry ``i`` is ``key_from_seeds(seeds[i])``.
 
     Made for ``jax.vmap`` over ensemble members; member ``i`` gets the same key whatever
@@ -200,7 +203,7 @@ def member_keys(seeds: Any, k: int, *, impl: str | None = None) -> Any:
     return jax.random.wrap_key_data(data, impl=impl)
 
 
-def step_key(seeds: Any, step: int, *, impl: str | None = None) -> Any:
+def step_key(seeds: SeedLike, step: int, *, impl: str | None = None) -> Any:
     """The key of ``seeds[step]``: a pure function of the stream and the step.
 
     A resumed run asks for the key of step 1000 and gets it without replaying 999 splits.

@@ -22,12 +22,15 @@ order changes which variable gets which numbers (use one stream per variable, e.
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from seedwise.errors import MissingDependencyError
 from seedwise.frameworks._base import Setting, State, distribution_version, module_available
+
+if TYPE_CHECKING:  # pragma: no cover
+    from seedwise.seeds import SeedLike
 
 __all__ = [
     "NAME",
@@ -95,14 +98,14 @@ def deterministic(enable: bool) -> list[Setting]:
 # -- conversions from Seeds -----------------------------------------------------------
 
 
-def _entropy(seeds: Any, purpose: str) -> list[int]:
+def _entropy(seeds: SeedLike, purpose: str) -> list[int]:
     """128 bits from the stream, as the int list a ``SeedSequence`` takes as entropy."""
     from seedwise.seeds import as_seeds
 
     return [int(w) for w in as_seeds(seeds)._purpose(purpose).generate_state(4, np.uint32)]
 
 
-def random_stream_from_seeds(seeds: Any) -> Any:
+def random_stream_from_seeds(seeds: SeedLike) -> Any:
     """A ``pytensor.tensor.random.utils.RandomStream`` seeded from the stream ``seeds``.
 
     ``rs.normal(size=5)`` compiled with ``pytensor.function`` returns the same draws in
@@ -121,7 +124,7 @@ def random_stream_from_seeds(seeds: Any) -> Any:
         return RandomStream(seed=entropy)
 
 
-def shared_rng(seeds: Any, *, name: str | None = None) -> Any:
+def shared_rng(seeds: SeedLike, *, name: str | None = None) -> Any:
     """A shared random generator variable seeded from the stream ``seeds``.
 
     PyTensor 3 style::

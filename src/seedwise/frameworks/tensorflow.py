@@ -26,12 +26,15 @@ at all when it has not been imported yet (there is no TensorFlow state to captur
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from seedwise.errors import MissingDependencyError, check_choice
 from seedwise.frameworks._base import Setting, State, distribution_version, module_available
+
+if TYPE_CHECKING:  # pragma: no cover
+    from seedwise.seeds import SeedLike
 
 __all__ = [
     "NAME",
@@ -135,7 +138,8 @@ def seed(seed: int) -> list[Setting]:
 
 
 def _keras_seed_generator(create: bool) -> Any:
-    if "keras" not in sys.modules:
+    """Keras's global SeedGenerator; None if Keras is not loaded (or, unless ``create``, it has none)."""
+    if "keras" not in sys.modules and not create:
         return None
     try:
         from keras.src.backend.common import global_state
@@ -191,8 +195,6 @@ def restore(state: State) -> None:
 def deterministic(enable: bool) -> list[Setting]:
     """``tf.config.experimental.enable_op_determinism()`` (or its undo)."""
     tf = _tf("TensorFlow deterministic mode")
-    from tensorflow.python.framework import config as tf_config
-
     if enable:
         tf.config.experimental.enable_op_determinism()
         return [
@@ -204,6 +206,8 @@ def deterministic(enable: bool) -> list[Setting]:
                 "ops without a deterministic kernel raise UnimplementedError",
             )
         ]
+    from tensorflow.python.framework import config as tf_config  # no public undo in tf.config
+
     disable = getattr(tf_config, "disable_op_determinism", None)
     if disable is None:  # pragma: no cover - depends on the TF version
         return [Setting(NAME, "op determinism", "unchanged", ok=False, note="this TensorFlow cannot switch it off")]
@@ -214,13 +218,13 @@ def deterministic(enable: bool) -> list[Setting]:
 # -- conversions from Seeds -----------------------------------------------------------
 
 
-def _words(seeds: Any, purpose: str, n: int) -> np.ndarray:
+def _words(seeds: SeedLike, purpose: str, n: int) -> np.ndarray:
     from seedwise.seeds import as_seeds
 
     return as_seeds(seeds)._purpose(purpose).generate_state(n, np.uint64)
 
 
-def generator_from_seeds(seeds: Any) -> Any:
+def generator_from_seeds(seeds: SeedLike) -> Any:
     """A fresh Philox ``tf.random.Generator`` keyed by ``seeds`` (counter at zero).
 
     Different streams get different Philox keys, so their generators never overlap
@@ -232,7 +236,7 @@ def generator_from_seeds(seeds: Any) -> Any:
     return tf.random.Generator.from_key_counter(key=key, counter=[0, 0], alg="philox")
 
 
-def stateless_seed(seeds: Any, *, dtype: str = "int64") -> Any:
+def stateless_seed(seeds: SeedLike, *, dtype: str = "int64") -> Any:
     """The ``seed`` pair for ``tf.random.stateless_*`` ops: a shape-[2] tensor from ``seeds``.
 
     ``tf.random.stateless_normal(shape, seed=stateless_seed(seeds["noise"][step]))`` is a
@@ -247,7 +251,7 @@ def stateless_seed(seeds: Any, *, dtype: str = "int64") -> Any:
     return tf.constant(pair, dtype=getattr(tf, dtype))
 
 
-def initializer_seed(seeds: Any, name: str) -> int:
+def initializer_seed(seeds: SeedLike, name: str) -> int:
     """The 32-bit int seed that :func:`initializer` gives Keras for parameter ``name``.
 
     Keras turns an int seed into the pair ``[seed, 0]`` of 32-bit words, so 32 bits is all
@@ -263,7 +267,7 @@ def initializer_seed(seeds: Any, name: str) -> int:
     return int(stream._purpose("keras-initializer").generate_state(1, np.uint32)[0])
 
 
-def initializer(seeds: Any, name: str, scheme: str = "glorot_uniform", **kwargs: Any) -> Any:
+def initializer(seeds: SeedLike, name: str, scheme: str = "glorot_uniform", **kwargs: Any) -> Any:
     """A Keras initialiser for parameter ``name``, seeded from ``seeds[name]``.
 
     ``Dense(4, kernel_initializer=initializer(seeds["init"], "dense/kernel"))`` gets the
