@@ -29,7 +29,9 @@ class Adjusted(Result):
     Attributes:
         method: ``"holm"`` or ``"benjamini-hochberg"``.
         pvalues: the raw p-values; adjusted: the adjusted ones.
-        reject: ``adjusted <= alpha``; alpha: the error rate controlled.
+        reject: the hypotheses rejected at ``alpha`` (``adjusted <= alpha`` up to rounding:
+            decided on the raw p-values against the step thresholds, as statsmodels does).
+        alpha: the error rate controlled.
     """
 
     method: str
@@ -82,7 +84,10 @@ def holm(pvalues: Any, *, alpha: float = 0.05) -> Adjusted:
     steps = np.minimum(1.0, (m - np.arange(m)) * p[order])
     adjusted = np.empty(m)
     adjusted[order] = np.maximum.accumulate(steps)
-    return _result("holm", alpha, p, adjusted)
+    # Reject by comparing the raw p-values with the thresholds (exact, no rounding of m * p).
+    passed = p[order] <= alpha / (m - np.arange(m))
+    k = m if passed.all() else int(np.argmin(passed))
+    return _result("holm", alpha, p, adjusted, order[:k])
 
 
 def benjamini_hochberg(pvalues: Any, *, alpha: float = 0.05) -> Adjusted:
@@ -97,14 +102,18 @@ def benjamini_hochberg(pvalues: Any, *, alpha: float = 0.05) -> Adjusted:
     steps = np.minimum(1.0, m * p[order] / np.arange(1, m + 1))
     adjusted = np.empty(m)
     adjusted[order] = np.minimum.accumulate(steps[::-1])[::-1]
-    return _result("benjamini-hochberg", alpha, p, adjusted)
+    passed = np.flatnonzero(p[order] <= alpha * np.arange(1, m + 1) / m)
+    k = int(passed[-1]) + 1 if passed.size else 0
+    return _result("benjamini-hochberg", alpha, p, adjusted, order[:k])
 
 
-def _result(method: str, alpha: float, p: np.ndarray, adjusted: np.ndarray) -> Adjusted:
+def _result(method: str, alpha: float, p: np.ndarray, adjusted: np.ndarray, rejected: np.ndarray) -> Adjusted:
+    reject = np.zeros(p.size, dtype=bool)
+    reject[rejected] = True
     return Adjusted(
         method=method,
         alpha=alpha,
         pvalues=tuple(float(v) for v in p),
         adjusted=tuple(float(v) for v in adjusted),
-        reject=tuple(bool(v <= alpha) for v in adjusted),
+        reject=tuple(bool(v) for v in reject),
     )
