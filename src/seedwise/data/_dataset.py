@@ -71,32 +71,43 @@ class EpochIndexedDataset(torch.utils.data.Dataset):
         if self._worker_id is not None and epoch != self._seeded_epoch:
             self._seedwise_seed_worker(epoch, self._worker_id)
 
+    def _fetch(self, key: tuple[int, int]) -> Any:
+        return self.dataset[key] if self.keyed else self.dataset[key[1]]
+
     def __getitem__(self, key: tuple[int, int]) -> Any:
-        epoch, index = key
-        self._enter(epoch)
+        self._enter(key[0])
         if self.sample_seeds is not None:
             from seedwise.everything import keyed
 
-            with keyed(self.sample_seeds, (epoch, index)):
-                return self.dataset[key] if self.keyed else self.dataset[index]
-        return self.dataset[key] if self.keyed else self.dataset[index]
+            with keyed(self.sample_seeds, key):
+                return self._fetch(key)
+        return self._fetch(key)
 
     @property
-    def __getitems__(self) -> Callable[[Sequence[tuple[int, int]]], list[Any]] | None:  # type: ignore[override]
-        """Batched fetching, forwarded when the wrapped dataset has it (torch checks truthiness).
+    def __getitems__(self) -> Callable[[Sequence[tuple[int, int]]], list[Any]]:  # type: ignore[override]
+        """Fetch a whole batch in one call (torch's fetcher uses it when present).
 
-        Not with per-sample global seeding, which must set the globals for each sample.
+        One call per batch keeps the view's cost per sample at that of a list
+        comprehension; a wrapped dataset's own ``__getitems__`` is forwarded.
         """
-        inner = getattr(self.dataset, "__getitems__", None)
-        if not inner or self.sample_seeds is not None:
-            return None
+        return self._getitems
 
-        def getitems(keys: Sequence[tuple[int, int]]) -> list[Any]:
-            if keys:
-                self._enter(keys[0][0])
-            return inner(list(keys) if self.keyed else [index for _, index in keys])
-
-        return getitems
+    def _getitems(self, keys: Sequence[tuple[int, int]]) -> list[Any]:
+        if not keys:
+            return []
+        self._enter(keys[0][0])  # a batch never spans two epochs
+        if self.sample_seeds is not None:  # the globals are set per sample
+            return [self[key] for key in keys]
+        batched = getattr(self.dataset, "__getitems__", None)
+        if self.keyed:
+            if batched:
+                return batched(list(keys))
+            get = self.dataset.__getitem__
+            return [get(key) for key in keys]
+        if batched:
+            return batched([index for _, index in keys])
+        get = self.dataset.__getitem__
+        return [get(index) for _, index in keys]
 
     def __len__(self) -> int:
         return len(self.dataset)
