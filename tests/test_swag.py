@@ -142,6 +142,8 @@ def test_predict_is_vectorised_keyed_and_matches_the_samples():
     assert torch.equal(probs, again)
     assert not torch.equal(probs, other)
     torch.testing.assert_close(probs.sum(-1), torch.ones(4, 5))
+    chunked = swag.predict(x, samples=4, seeds=Seeds(9), chunk_size=3)
+    torch.testing.assert_close(chunked, probs, rtol=1e-6, atol=1e-7)
     for s in range(4):  # draw s of the batched pass is the model sample(seeds[s])
         with torch.no_grad():
             expected = torch.softmax(swag.sample(seeds=Seeds(9)[s])(x), -1)
@@ -189,7 +191,13 @@ def test_predict_with_loader_for_bn_refreshes_each_sample():
             for p in net.parameters():
                 p.add_(0.2 * torch.randn(p.shape, generator=g))
             swag.collect(net)
+    plain = swag.predict(x[:8], samples=2, seeds=Seeds(1))  # buffers of the last collected model
+    for s in range(2):
+        with torch.no_grad():
+            expected = torch.softmax(swag.sample(seeds=Seeds(1)[s])(x[:8]), -1)
+        torch.testing.assert_close(plain[s], expected, rtol=1e-5, atol=1e-6)
     probs = swag.predict(x[:8], samples=2, seeds=Seeds(1), loader_for_bn=x)
+    assert not torch.allclose(probs, plain)  # the refreshed statistics matter
     for s in range(2):
         sample = update_bn(swag.sample(seeds=Seeds(1)[s]), x)
         with torch.no_grad():

@@ -249,6 +249,15 @@ class SWAG:
         self._check_collected(1)
         return self._module_from(self._mean)
 
+    def _unflatten(self, vectors: torch.Tensor) -> dict[str, torch.Tensor]:
+        """(k, d) float64 weight vectors -> {name: (k, *shape)} in each parameter's dtype."""
+        out, offset = {}, 0
+        for name, p in self._template.named_parameters():
+            n = p.numel()
+            out[name] = vectors[:, offset : offset + n].reshape(-1, *p.shape).to(dtype=p.dtype, device=p.device)
+            offset += n
+        return out
+
     @torch.no_grad()
     def predict(
         self,
@@ -259,31 +268,44 @@ class SWAG:
         scale: float = 0.5,
         cov: str = "full",
         loader_for_bn: Any = None,
+        chunk_size: int | None = None,
     ) -> torch.Tensor:
         """Class probabilities of ``samples`` posterior draws, shape (S, B, C).
 
-        Draw ``s`` uses ``seeds[s]``, so it is the same for any ``samples``. All draws run
-        in one vectorised forward pass (``torch.func.vmap`` over the stacked weights), in
-        eval mode. With ``loader_for_bn``, each draw's BatchNorm statistics are first
-        recomputed over that loader (:func:`update_bn`).
+        Draw ``s`` uses ``seeds[s]``, so it is the same for any ``samples``. The draws run
+        vectorised (``torch.func.vmap`` of ``functional_call`` over the stacked weights), in
+        eval mode, ``chunk_size`` draws at a time (all at once by default; lower it when S
+        copies of the weights and activations do not fit in memory). With
+        ``loader_for_bn``, each draw's BatchNorm statistics are first recomputed over that
+        loader (:func:`update_bn`); otherwise every draw uses the buffers of the last
+        collected model.
         """
         if not isinstance(x, torch.Tensor):
             raise InvalidTypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
         n = check_int("samples", samples, low=1)
+        chunk = n if chunk_size is None else check_int("chunk_size", chunk_size, low=1)
         if not isinstance(seeds, Seeds):
             raise InvalidTypeError(f"seeds must be a seedwise.Seeds, got {type(seeds).__name__} {seeds!r}")
-        models = [self.sample(seeds=seeds[s], scale=scale, cov=cov) for s in range(n)]
-        if loader_for_bn is not None:
-            for model in models:
-                update_bn(model, loader_for_bn)
-        params = {k: torch.stack([dict(m.named_parameters())[k] for m in models]) for k in self._names}
-        buffers = {k: torch.stack([dict(m.named_buffers())[k] for m in models]) for k, _ in self._template.named_buffers()}
+        buffer_names = [k for k, _ in self._template.named_buffers()]
+        shared_buffers = dict(self._template.named_buffers())
 
         def forward(p: dict, b: dict) -> torch.Tensor:
             return torch.func.functional_call(self._template, (p, b), (x,))
 
-        logits = torch.func.vmap(forward)(params, buffers)
-        return torch.softmax(logits, dim=-1)
+        out = []
+        for start in range(0, n, chunk):
+            vectors = torch.stack(
+                [self.sample_vector(seeds=seeds[s], scale=scale, cov=cov) for s in range(start, min(n, start + chunk))]
+            )
+            params = self._unflatten(vectors)
+            if loader_for_bn is not None and buffer_names:
+                models = [update_bn(self._module_from(v), loader_for_bn) for v in vectors]
+                buffers = {k: torch.stack([dict(m.named_buffers())[k] for m in models]) for k in buffer_names}
+                logits = torch.func.vmap(forward)(params, buffers)
+            else:
+                logits = torch.func.vmap(forward, in_dims=(0, None))(params, shared_buffers)
+            out.append(torch.softmax(logits, dim=-1))
+        return torch.cat(out)
 
     # -- checkpointing ----------------------------------------------------------------
 
