@@ -161,6 +161,8 @@ class RNGUse:
 def _compare_states(before: dict[str, State], after: dict[str, State]) -> list[RNGUse]:
     out: list[RNGUse] = []
     for name, state_after in after.items():
+        if not state_after.arrays:
+            continue  # no global RNG state to compare (JAX has none; TensorFlow not loaded)
         parts_after = _state_parts(state_after)
         parts_before = _state_parts(before[name]) if name in before else {}
         for key, part in parts_after.items():
@@ -300,7 +302,8 @@ class Difference:
         kind: ``"value"``, ``"shape"``, ``"dtype"``, ``"type"``, ``"missing"`` (in this
             run, not in run 0) or ``"extra"`` (in this run only).
         max_abs_diff: the largest absolute difference (``inf`` where a NaN meets a number;
-            ``0.0`` when only bits differ, as ``0.0`` and ``-0.0`` do); None unless ``kind`` is "value".
+            ``0.0`` when only bits differ, as ``0.0`` and ``-0.0`` do; ``nan`` for arrays of
+            strings); None unless ``kind`` is "value".
         n_diff: how many elements differ in their bits (None unless ``kind`` is "value").
         numel: how many elements the entry has.
         detail: a human-readable account.
@@ -355,6 +358,25 @@ def _tensor_diff(a: torch.Tensor, b: torch.Tensor) -> tuple[int, float]:
     return n_diff, float(d.max())
 
 
+def _array_diff(a: np.ndarray, b: np.ndarray) -> tuple[int, float]:
+    """As :func:`_tensor_diff`, for NumPy arrays (``nan`` max difference for non-numeric dtypes)."""
+    if a.size == 0:
+        return 0, 0.0
+    bits_a = np.ascontiguousarray(a).reshape(-1).view(np.uint8).reshape(a.size, -1)
+    bits_b = np.ascontiguousarray(b).reshape(-1).view(np.uint8).reshape(b.size, -1)
+    mask = (bits_a != bits_b).any(axis=1)
+    n_diff = int(mask.sum())
+    if n_diff == 0:
+        return 0, 0.0
+    if a.dtype.kind not in "biufc":
+        return n_diff, math.nan
+    wide = np.complex128 if a.dtype.kind == "c" else np.float64
+    with np.errstate(invalid="ignore", over="ignore"):
+        d = np.abs(a.reshape(-1)[mask].astype(wide) - b.reshape(-1)[mask].astype(wide))
+    d = np.where(np.isnan(d), math.inf, d)
+    return n_diff, float(d.max())
+
+
 def _compare_leaf(a: Any, b: Any, entry: str, run: int) -> Difference | None:
     torch = sys.modules.get("torch")
     if type(a) is not type(b) and not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)):
@@ -370,11 +392,7 @@ def _compare_leaf(a: Any, b: Any, entry: str, run: int) -> Difference | None:
             return Difference(entry, run, "dtype", numel=a.size, detail=f"{a.dtype} in run 0, {b.dtype} in run {run}")
         if a.shape != b.shape:
             return Difference(entry, run, "shape", numel=a.size, detail=f"{a.shape} in run 0, {b.shape} in run {run}")
-        if torch is not None and a.dtype.kind in "biufc" and a.dtype.isnative:
-            n_diff, max_diff = _tensor_diff(torch.from_numpy(np.ascontiguousarray(a)), torch.from_numpy(np.ascontiguousarray(b)))
-        else:
-            mask = np.ascontiguousarray(a).view(np.uint8).reshape(a.size, -1) != np.ascontiguousarray(b).view(np.uint8).reshape(b.size, -1)
-            n_diff, max_diff = int(mask.any(axis=1).sum()), math.nan
+        n_diff, max_diff = _array_diff(a, b)
     elif isinstance(a, float) or isinstance(a, complex):
         same = struct.pack("<2d", a.real, a.imag) == struct.pack("<2d", b.real, b.imag)
         d = abs(a - b)
