@@ -263,3 +263,21 @@ def test_variational_improves_nll_over_the_single_model_on_digits():
         opt.step()
     probs = V.predict(bayes, test[0], samples=20, seeds=Seeds(0)["vi"])
     assert metrics.nll(probs, test[1]) < 0.98 * single
+
+
+def test_multihead_attention_is_left_deterministic():
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            with torch.random.fork_rng(devices=[]):
+                self.attn = nn.MultiheadAttention(8, 2, batch_first=True)
+                self.head = nn.Linear(8, 3)
+
+        def forward(self, x):
+            return self.head(self.attn(x, x, x, need_weights=False)[0])
+
+    bayes = V.bayesianize(Net())
+    assert isinstance(bayes.attn.out_proj, nn.Linear) and isinstance(bayes.head, V.BayesLinear)
+    x = torch.randn(2, 4, 8, generator=Seeds(0).torch())
+    with torch.no_grad(), V.sampling(bayes, Seeds(0), 0):
+        assert bayes(x).shape == (2, 4, 3)

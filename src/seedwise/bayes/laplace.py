@@ -157,7 +157,9 @@ class LastLayerLaplace:
             for m, mode in modes.items():
                 m.training = mode
         if "phi" not in captured:
-            raise InvalidArgumentError("the last layer was not called in model(x); pass last_layer= the layer that makes the logits")
+            raise InvalidArgumentError(
+                "the last layer was not called in model(x); pass last_layer= the layer that makes the logits"
+            )
         out = captured["out"]
         same = isinstance(logits, torch.Tensor) and (logits is out or (logits.shape == out.shape and torch.equal(logits, out)))
         if not same:
@@ -203,7 +205,9 @@ class LastLayerLaplace:
             if y.dim() != 1 or y.shape[0] != phi.shape[0]:
                 raise InvalidArgumentError(f"labels must be a (batch,) tensor matching x, got shape {tuple(y.shape)}")
             if y.dtype.is_floating_point or y.min() < 0 or y.max() >= C:
-                raise InvalidArgumentError(f"labels must be integer classes in [0, {C}), got {y.dtype} in [{y.min()}, {y.max()}]")
+                raise InvalidArgumentError(
+                    f"labels must be integer classes in [0, {C}), got {y.dtype} in [{y.min()}, {y.max()}]"
+                )
             p = torch.softmax(logits, dim=-1)
             lam = torch.diag_embed(p) - p[:, :, None] * p[:, None, :]  # (B, C, C) output Hessians
             if self.hessian == "full":
@@ -323,7 +327,8 @@ class LastLayerLaplace:
         logits = torch.cat([p[1] for p in parts])
         y_val = torch.cat([torch.as_tensor(p[2]).reshape(-1) for p in parts])
         # The full structure's projection is (B, C, P): precompute it once unless it is large.
-        proj = self._project(phi, diagonal_only=True) if phi.shape[0] * self.n_params * self.n_classes <= _CHUNK_ELEMENTS else None
+        small = phi.shape[0] * self.n_params * self.n_classes <= _CHUNK_ELEMENTS
+        proj = self._project(phi, diagonal_only=True) if small else None
         best, best_nll = values[0], math.inf
         for delta in values:
             var = self._logit_var(phi, delta) if proj is None else self._logit_cov(proj, delta, diagonal_only=True)
@@ -416,7 +421,10 @@ class LastLayerLaplace:
         root = vec * eig.clamp_min(0).sqrt()[:, None, :]  # (B, C, C): root @ root^T = cov
         device = logits.device
         z = torch.stack(
-            [torch.randn(logits.shape, generator=seeds[s].torch(device=device), dtype=logits.dtype, device=device) for s in range(n)]
+            [
+                torch.randn(logits.shape, generator=seeds[s].torch(device=device), dtype=logits.dtype, device=device)
+                for s in range(n)
+            ]
         )
         draws = logits + (root[None] @ z[..., None])[..., 0]  # (S, B, C): one matrix-vector product per draw
         return torch.softmax(draws, dim=-1).to(self.last_layer.weight.dtype)

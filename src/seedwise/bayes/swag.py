@@ -64,7 +64,9 @@ def _batches(loader: Any, where: str) -> Iterable[torch.Tensor]:
     try:
         iterator = iter(loader)
     except TypeError:
-        raise InvalidTypeError(f"{where} must be a tensor, an (x, y) pair or an iterable of batches, got {type(loader).__name__}") from None
+        raise InvalidTypeError(
+            f"{where} must be a tensor, an (x, y) pair or an iterable of batches, got {type(loader).__name__}"
+        ) from None
     return (_first_tensor(b, where) for b in iterator)
 
 
@@ -331,14 +333,20 @@ class SWAG:
             rank, n = int(state["rank"]), int(state["n_collected"])
             mean, sq_mean, deviations = state["mean"], state["sq_mean"], state["deviations"]
         except (KeyError, TypeError) as exc:
-            raise InvalidArgumentError(f"not a SWAG state dict (missing {exc}); expected the output of SWAG.state_dict()") from None
+            raise InvalidArgumentError(
+                f"not a SWAG state dict (missing {exc}); expected the output of SWAG.state_dict()"
+            ) from None
         if rank != self.rank:
-            raise InvalidArgumentError(f"state has rank {rank} but this SWAG has rank {self.rank}; create SWAG(model, rank={rank})")
+            raise InvalidArgumentError(
+                f"state has rank {rank} but this SWAG has rank {self.rank}; create SWAG(model, rank={rank})"
+            )
         dim = self._mean.numel()
         if mean.shape != (dim,) or sq_mean.shape != (dim,) or deviations.dim() != 2 or deviations.shape[1] != dim:
             raise InvalidArgumentError(f"state is for a model with {mean.numel()} parameters, this SWAG's model has {dim}")
         if n < 0 or deviations.shape[0] != min(n, rank):
-            raise InvalidArgumentError(f"inconsistent SWAG state: {n} snapshots collected but {deviations.shape[0]} deviation columns")
+            raise InvalidArgumentError(
+                f"inconsistent SWAG state: {n} snapshots collected but {deviations.shape[0]} deviation columns"
+            )
         device = self._mean.device
         self.n_collected = n
         self._mean = mean.to(device=device, dtype=torch.float64).clone()

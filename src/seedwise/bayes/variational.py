@@ -210,7 +210,10 @@ def bayesianize(model: nn.Module, *, prior_std: float = 1.0, posterior_rho_init:
     Each posterior mean starts at the original weight (so a trained model is a good
     start), each posterior std at ``softplus(posterior_rho_init)`` (about 0.0067 for the
     default -5). The original model is not modified. Other layers (BatchNorm, activations,
-    ...) are copied unchanged.
+    ...) are copied unchanged, and so is ``nn.MultiheadAttention`` (it uses its projection
+    weights directly, not through ``nn.Linear.forward``). Layers are found by type, so
+    code that reads a converted layer's ``.weight`` attribute (PyTorch's fused
+    Transformer fast path does) will fail: it has ``weight_mu`` and ``weight_rho`` instead.
 
     Args:
         model: the network to convert.
@@ -236,6 +239,8 @@ def bayesianize(model: nn.Module, *, prior_std: float = 1.0, posterior_rho_init:
     new = copy.deepcopy(model)
 
     def convert(module: nn.Module) -> nn.Module:
+        if isinstance(module, nn.MultiheadAttention):
+            return module  # reads its out_proj's weight directly: converting it would break it
         if isinstance(module, nn.Linear):
             return BayesLinear(module, prior_std=prior, posterior_rho_init=rho)
         if isinstance(module, (nn.Conv1d, nn.Conv2d, nn.Conv3d)):
