@@ -311,6 +311,14 @@ class Results:
         else:
             import pandas as pd
 
+            missing = [r["cell"] for r in self.runs() if r["group"] == "factorial" and r["arm"] == arm
+                       and not math.isfinite(float((r["metrics"] or {}).get(metric, math.nan)))]  # fmt: skip
+            if missing:
+                raise InvalidArgumentError(
+                    f"variance components need every cell of the factorial design, and {len(missing)} run(s) have no "
+                    f"{metric!r} (failed or unfinished, e.g. {missing[0]}); finish them, or retry failed runs with "
+                    "study.run(retry_failed=True)"
+                )
             rows = [
                 {**run["levels"], metric: float(run["metrics"][metric])}
                 for run in self.runs()
