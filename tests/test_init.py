@@ -486,3 +486,17 @@ def test_report_repr_table_and_json():
     assert "1.running_mean" in console.export_text()
     with pytest.raises(KeyError, match="no tensor named 'nope'"):
         report["nope"]
+
+
+def test_an_extra_parameter_on_a_known_module_is_not_silently_skipped():
+    class ScaledLinear(nn.Linear):  # inherits Linear.reset_parameters, which never draws `scale`
+        def __init__(self, *args):
+            super().__init__(*args)
+            self.scale = nn.Parameter(torch.full((args[1],), 3.0))
+
+    model = nn.Sequential(ScaledLinear(2, 3))
+    with pytest.raises(InvalidArgumentError, match=r"'0.scale' \(a parameter of ScaledLinear '0', whose seedwise rule does not cover it\)"):
+        initialize(model, sw.Seeds(0))
+    report = initialize(model, sw.Seeds(0), rules={"*.scale": "ones"})
+    assert torch.equal(model[0].scale, torch.ones(3))
+    assert report["0.weight"].scheme == "kaiming_uniform(a=sqrt(5))"

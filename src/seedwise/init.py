@@ -705,19 +705,20 @@ def initialize(
     modules = dict(model.named_modules())
     default: dict[str, _Rule | None] = {}
     owner: dict[str, tuple[str, Any]] = {}
-    resettable: dict[str, bool] = {}
     for mname, module in modules.items():
-        claims = _default_rules(module) or {}
-        for local, rule in claims.items():
+        claims = _default_rules(module)
+        for local, rule in (claims or {}).items():
             default.setdefault(_join(mname, local), rule)
+        # A module seedwise has no rule for is drawn by its own reset_parameters(); one it
+        # has a rule for is not (that method would not draw a parameter the rule does not know).
+        generic = claims is None and callable(getattr(module, "reset_parameters", None))
         for local, p in module.named_parameters(recurse=False):
             qname = _join(mname, local)
             if canonical_params.get(id(p)) != qname:
                 continue  # a tied parameter: drawn under its first name
             owner[qname] = (mname, module)
-            if qname not in default and callable(getattr(module, "reset_parameters", None)):
+            if qname not in default and generic:
                 default[qname] = None  # drawn by the module's reset_parameters()
-        resettable[mname] = callable(getattr(module, "reset_parameters", None))
 
     # 2. the rule of every parameter: explicit rule > scheme (where defined) > default.
     plans: list[_Plan] = []
@@ -733,10 +734,12 @@ def initialize(
         elif qname in default:
             choice = default[qname]
         else:
-            missing.append(
-                f"{qname!r} (a parameter of {type(module).__name__} {mname or '<model>'!r}, which has no "
-                "reset_parameters() and no seedwise rule)"
+            why = (
+                "whose seedwise rule does not cover it"
+                if _default_rules(module) is not None
+                else "which has no reset_parameters() and no seedwise rule"
             )
+            missing.append(f"{qname!r} (a parameter of {type(module).__name__} {mname or '<model>'!r}, {why})")
             continue
         plans.append(_Plan(qname, "parameter", p, mname, type(module).__name__, choice))
     if missing:
