@@ -26,6 +26,7 @@ def _metrics(results) -> dict[str, dict[str, float]]:
     return {r["cell"]: r["metrics"] for r in results.runs()}
 
 
+@pytest.mark.slow
 def test_digits_mlp_identical_in_process_and_on_2_workers(tmp_path):
     data = study_fns.digits_npz(tmp_path / "digits.npz")
     kwargs = dict(name="mlp", sources=("init", "data_order", "dropout"), design="all", seeds=3,

@@ -108,7 +108,7 @@ def _watch_driver(driver_pid: int) -> None:
 
 #: Heavy modules a worker needs anyway when the driver has them loaded: the forkserver
 #: imports them once and every worker forks with them ready (importing them starts no threads).
-_PRELOADABLE = ("numpy", "scipy", "pandas", "sklearn", "torch")
+_PRELOADABLE = ("numpy", "torch")
 
 
 def _mp_context() -> mp.context.BaseContext:

@@ -1,0 +1,141 @@
+"""Study runner benchmarks: worker scaling and per-run overhead, local processes and Ray.
+
+Claims measured (goals from issue #5):
+
+1. throughput of 2 local workers vs 1 on a CPU-bound train function (goal >= 1.8x on 2 cores);
+2. per-run overhead of the runner + SQLite store, excluding training (goal <= 50 ms/run
+   locally): a no-op train over many runs, ``(T(n_big) - T(n_small)) / (n_big - n_small)``
+   so that pool start-up cancels out; printed next to the peer, a bare
+   ``ProcessPoolExecutor.map`` over the same no-op (no store, no claims);
+3. the same on Ray, against bare Ray tasks.
+
+Run: ``OMP_NUM_THREADS=1 python benchmarks/study.py [--quick] [--no-ray]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures as cf
+import multiprocessing as mp
+import os
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+from seedwise import Seeds  # noqa: E402
+from seedwise.study import Study  # noqa: E402
+
+
+def cpu_train(seeds: Seeds, config: dict) -> dict[str, float]:
+    """CPU-bound: a pure-Python loop of config['work'] iterations seeded by the init stream."""
+    x = int(seeds["init"]) % 1000
+    for i in range(int(config["work"])):
+        x = (x * 1103515245 + 12345 + i) % 2147483648
+    return {"x": float(x)}
+
+
+def noop_train(seeds: Seeds, config: dict) -> dict[str, float]:
+    return {"x": 0.0}
+
+
+def _noop(_: int) -> dict[str, float]:
+    return {"x": 0.0}
+
+
+def _study(fn, name: str, n: int, store: Path, config: dict | None = None) -> Study:
+    return Study(fn, name=name, sources=("init",), design="all", seeds=n, store=store, config=config)
+
+
+def _time_study(fn, name, n, store, config=None, **run) -> float:
+    study = _study(fn, name, n, store, config)
+    start = time.perf_counter()
+    results = study.run(progress=False, **run)
+    elapsed = time.perf_counter() - start
+    assert results.counts()["done"] == n, results.counts()
+    return elapsed
+
+
+def scaling(tmp: Path, runs: int, work: int, **run) -> tuple[float, float]:
+    label = run.get("backend", "local")
+    t1 = _time_study(cpu_train, f"{label}-scale-1", runs, tmp / f"{label}-s1.sqlite", {"work": work}, workers=1, **run)
+    t2 = _time_study(cpu_train, f"{label}-scale-2", runs, tmp / f"{label}-s2.sqlite", {"work": work}, workers=2, **run)
+    return t1, t2
+
+
+def overhead(tmp: Path, small: int, big: int, **run) -> float:
+    label = f"{run.get('backend', 'local')}-{run.get('workers')}"
+    ts = _time_study(noop_train, f"{label}-small", small, tmp / f"{label}-o1.sqlite", **run)
+    tb = _time_study(noop_train, f"{label}-big", big, tmp / f"{label}-o2.sqlite", **run)
+    return (tb - ts) / (big - small)
+
+
+def peer_pool_overhead(small: int, big: int, workers: int) -> float:
+    ctx = mp.get_context("forkserver")
+
+    def timed(n: int) -> float:
+        start = time.perf_counter()
+        with cf.ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+            list(pool.map(_noop, range(n)))
+        return time.perf_counter() - start
+
+    return (timed(big) - timed(small)) / (big - small)
+
+
+def peer_ray_overhead(small: int, big: int) -> float:
+    import ray
+
+    task = ray.remote(num_cpus=1)(_noop)
+
+    def timed(n: int) -> float:
+        start = time.perf_counter()
+        ray.get([task.remote(i) for i in range(n)])
+        return time.perf_counter() - start
+
+    timed(4)  # warm the workers
+    return (timed(big) - timed(small)) / (big - small)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer runs")
+    parser.add_argument("--no-ray", action="store_true", help="skip the Ray measurements")
+    args = parser.parse_args()
+    runs, work = (8, 2_000_000) if args.quick else (16, 4_000_000)
+    small, big = (20, 120) if args.quick else (20, 320)
+    with tempfile.TemporaryDirectory() as folder:
+        tmp = Path(folder)
+        start = time.perf_counter()
+        cpu_train(Seeds(0), {"work": work})
+        print(f"one CPU-bound run: {time.perf_counter() - start:.2f} s; {runs} runs per measurement")
+        t1, t2 = scaling(tmp, runs, work)
+        print(f"local  throughput: 1 worker {runs / t1:.2f} runs/s, 2 workers {runs / t2:.2f} runs/s -> "
+              f"speed-up {t1 / t2:.2f}x (goal >= 1.8x)")
+        for workers in (0, 2):
+            ours = overhead(tmp, small, big, workers=workers)
+            line = f"local  overhead, workers={workers}: {ours * 1e3:.2f} ms/run (goal <= 50 ms)"
+            if workers:
+                peer = peer_pool_overhead(small, big, workers)
+                line += f"; bare ProcessPoolExecutor.map {peer * 1e3:.2f} ms/run -> ratio {ours / peer:.1f}x"
+            print(line)
+        if args.no_ray:
+            return
+        import ray
+
+        ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
+        try:
+            _time_study(noop_train, "ray-warm", 4, tmp / "ray-warm.sqlite", backend="ray", workers=2)
+            t1, t2 = scaling(tmp, runs, work, backend="ray")
+            print(f"ray    throughput: 1 task {runs / t1:.2f} runs/s, 2 tasks {runs / t2:.2f} runs/s -> "
+                  f"speed-up {t1 / t2:.2f}x")
+            ours = overhead(tmp, small, big, backend="ray", workers=2)
+            peer = peer_ray_overhead(small, big)
+            print(f"ray    overhead, 2 tasks at once: {ours * 1e3:.2f} ms/run; bare ray.get over all tasks "
+                  f"{peer * 1e3:.2f} ms/run -> ratio {ours / peer:.1f}x")
+        finally:
+            ray.shutdown()
+
+
+if __name__ == "__main__":
+    main()
