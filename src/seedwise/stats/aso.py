@@ -19,11 +19,12 @@ deepsig (Ulmer et al. 2022). Higher scores are better.
 
       eps_min = eps_W2 + z_confidence * sigma_hat / sqrt(n m / (n + m))
 
-  where ``sigma_hat`` is the standard deviation of ``sqrt(N / 2) (eps*_W2 - eps_W2)``
-  over bootstrap pairs of resamples of size ``N`` (``resample_size``) drawn with
-  replacement from each sample (deepsig's estimator: ``num_samples=1000``,
-  ``num_bootstrap_iterations=1000``), clipped to ``[0, 1]``. The resamples are drawn
-  from the given seeds only.
+  where ``sigma_hat`` is the standard deviation of ``sqrt(n m / (n + m)) (eps*_W2 - eps_W2)``
+  over bootstrap pairs of resamples drawn with replacement from each sample, of the
+  samples' own sizes ``n`` and ``m`` (deepsig >= 1.2.4; ``resample_size=N`` instead
+  resamples ``N`` scores from each and scales by ``sqrt(N / 2)``, the estimator of deepsig
+  < 1.2 with ``num_samples=N``), clipped to ``[0, 1]``. The resamples are drawn from the
+  given seeds only (deepsig reseeds NumPy's global RNG with ``seed + i`` per iteration).
 
 A is declared almost stochastically dominant when ``eps_min < threshold``; deepsig
 recommends ``threshold = 0.2`` (0.5 is the weakest meaningful bound).
@@ -59,7 +60,8 @@ class ASOResult(Result):
         threshold: the bound ``eps_min`` must stay under to declare A better.
         dominant: ``eps_min < threshold``.
         sigma: the bootstrap estimate of the asymptotic standard deviation of the ratio.
-        confidence, n_resamples, resample_size: the settings of the bootstrap.
+        confidence, n_resamples, resample_size: the settings of the bootstrap
+            (``resample_size=None``: each sample's own size).
     """
 
     violation_ratio: float
@@ -69,7 +71,7 @@ class ASOResult(Result):
     sigma: float
     confidence: float
     n_resamples: int
-    resample_size: int
+    resample_size: int | None
 
     @property
     def verdict(self) -> str:
@@ -105,25 +107,24 @@ def violation_ratio(a: Any, b: Any) -> float:
     return _ratio_exact(a, b)
 
 
-def _ratio_exact(a: np.ndarray, b: np.ndarray) -> float:
-    n, m = a.size, b.size
+def _pieces(n: int, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Where the two step quantile functions are constant: (widths, index into a, index into b)."""
     # The quantile functions are steps at k/n and k/m: integrate piece by piece.
     t = np.unique(np.concatenate([np.arange(1, n + 1) / n, np.arange(1, m + 1) / m]))
     left = np.concatenate([[0.0], t[:-1]])
-    width = t - left
     mid = (left + t) / 2.0
-    diff = b[np.minimum((mid * m).astype(np.int64), m - 1)] - a[np.minimum((mid * n).astype(np.int64), n - 1)]
-    total = float(np.sum(width * diff * diff))
-    if total == 0.0:
-        return 0.5
-    return min(1.0, float(np.sum(width * np.maximum(diff, 0.0) ** 2)) / total)
+    return t - left, np.minimum((mid * n).astype(np.int64), n - 1), np.minimum((mid * m).astype(np.int64), m - 1)
 
 
-def _ratio_equal_size(a_sorted: np.ndarray, b_sorted: np.ndarray) -> np.ndarray:
-    """Row-wise violation ratios of samples of equal size (rows already sorted)."""
-    diff = b_sorted - a_sorted
-    total = np.sum(diff * diff, axis=-1)
-    viol = np.sum(np.maximum(diff, 0.0) ** 2, axis=-1)
+def _ratio_exact(a: np.ndarray, b: np.ndarray) -> float:
+    return float(_ratios(a[None, :], b[None, :], *_pieces(a.size, b.size))[0])
+
+
+def _ratios(a_sorted: np.ndarray, b_sorted: np.ndarray, width: np.ndarray, ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
+    """Row-wise violation ratios of sorted samples (0.5 where the quantile functions coincide)."""
+    diff = b_sorted[:, ib] - a_sorted[:, ia]
+    total = np.sum(width * diff * diff, axis=-1)
+    viol = np.sum(width * np.maximum(diff, 0.0) ** 2, axis=-1)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(total > 0, np.minimum(1.0, viol / np.where(total > 0, total, 1.0)), 0.5)
 
@@ -136,7 +137,7 @@ def aso(
     confidence: float = 0.95,
     threshold: float = ASO_THRESHOLD,
     n_resamples: int = 1000,
-    resample_size: int = 1000,
+    resample_size: int | None = None,
     nan_policy: str = "raise",
 ) -> ASOResult:
     """Almost Stochastic Order test that A (higher is better) dominates B.
@@ -147,27 +148,34 @@ def aso(
         confidence: confidence of the upper bound ``eps_min`` (deepsig's
             ``confidence_level=0.05`` is ``confidence=0.95`` here).
         threshold: declare A better when ``eps_min < threshold`` (0.2 recommended).
-        n_resamples: bootstrap iterations; resample_size: scores per resample.
+        n_resamples: bootstrap iterations.
+        resample_size: scores drawn from each sample per iteration; ``None`` (default)
+            draws as many as each sample has, as deepsig >= 1.2.4 does.
         nan_policy: ``"raise"`` on NaN (failed runs) or ``"omit"`` them.
     """
     seeds = seeds_arg(seeds, "aso")
     confidence = confidence_level(confidence)
     threshold = open_unit("threshold", threshold, "0.2")
     count = check_resamples(n_resamples)
-    size = check_int("resample_size", resample_size, low=2)
     x = np.sort(finite("a", a, min_n=2, nan_policy=nan_policy, why=" for ASO"))
     y = np.sort(finite("b", b, min_n=2, nan_policy=nan_policy, why=" for ASO"))
+    scale = math.sqrt(x.size * y.size / (x.size + y.size))
+    if resample_size is None:
+        n_a, n_b, boot_scale = x.size, y.size, scale
+    else:
+        n_a = n_b = check_int("resample_size", resample_size, low=2)
+        boot_scale = math.sqrt(n_a / 2.0)
     ratio = _ratio_exact(x, y)
+    pieces = _pieces(n_a, n_b)
     rng = seeds["aso"].numpy()
     samples = np.empty(count)
-    chunk = max(1, 2_000_000 // size)
+    chunk = max(1, 2_000_000 // (n_a + n_b + pieces[0].size))
     for start in range(0, count, chunk):
         stop = min(count, start + chunk)
-        xa = np.sort(x[rng.integers(0, x.size, size=(stop - start, size))], axis=1)
-        yb = np.sort(y[rng.integers(0, y.size, size=(stop - start, size))], axis=1)
-        samples[start:stop] = _ratio_equal_size(xa, yb)
-    sigma = float(np.std(math.sqrt(size / 2.0) * (samples - ratio)))
-    scale = math.sqrt(x.size * y.size / (x.size + y.size))
+        xa = np.sort(x[rng.integers(0, x.size, size=(stop - start, n_a))], axis=1)
+        yb = np.sort(y[rng.integers(0, y.size, size=(stop - start, n_b))], axis=1)
+        samples[start:stop] = _ratios(xa, yb, *pieces)
+    sigma = float(np.std(boot_scale * (samples - ratio)))
     eps_min = min(max(ratio + float(scipy.stats.norm.ppf(confidence)) * sigma / scale, 0.0), 1.0)
     return ASOResult(
         violation_ratio=ratio,
@@ -177,5 +185,5 @@ def aso(
         sigma=sigma,
         confidence=confidence,
         n_resamples=count,
-        resample_size=size,
+        resample_size=resample_size,
     )
