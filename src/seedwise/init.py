@@ -54,7 +54,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING, Any, ClassVar, Union
 
 from seedwise.errors import InvalidArgumentError, InvalidTypeError
-from seedwise.seeds import Seeds, SeedLike, as_seeds
+from seedwise.seeds import SeedLike, as_seeds
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -773,18 +773,18 @@ def initialize(
             else:
                 stream = seeds[plan.name]
                 label = plan.rule.label
-                random = not isinstance(plan.rule, (Constant,)) and getattr(plan.rule, "random", True)
+                draws = not isinstance(plan.rule, Constant) and getattr(plan.rule, "random", True)
                 if tensor.numel() == 0 or tensor.is_meta:
                     label += " (empty: nothing drawn)" if tensor.numel() == 0 else " (meta: nothing drawn)"
-                    random = False
+                    draws = False
                 else:
                     rule = plan.rule
-                    generator = stream.torch(device=tensor.device) if random else None
+                    generator = stream.torch(device=tensor.device) if draws else None
                     if isinstance(rule, Scheme):
                         _fill(tensor, lambda t, rule=rule, name=plan.name, g=generator: rule(name, t, g))
                     else:
                         _fill(tensor, lambda t, rule=rule, g=generator: rule.fill(t, g))
-                if not random:
+                if not draws:
                     stream = None
             report.entries.append(
                 InitEntry(plan.name, plan.kind, tuple(tensor.shape), label, repr(stream) if stream is not None else None)
