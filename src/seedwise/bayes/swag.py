@@ -132,6 +132,7 @@ class SWAG:
         self._mean = torch.zeros(dim, dtype=torch.float64, device=ref.device)
         self._sq_mean = torch.zeros(dim, dtype=torch.float64, device=ref.device)
         self._deviations: list[torch.Tensor] = []
+        self._factors_cache: tuple[torch.Tensor, torch.Tensor] | None = None
 
     # -- collection ----------------------------------------------------------------
 
@@ -158,6 +159,7 @@ class SWAG:
         self._deviations.append(w - self._mean)
         if len(self._deviations) > self.rank:
             self._deviations.pop(0)
+        self._factors_cache = None
         # Buffers (BatchNorm statistics ...) of the latest snapshot, for samples without update_bn.
         sources = dict(model.named_buffers())
         for name, buf in self._template.named_buffers():
@@ -170,6 +172,14 @@ class SWAG:
         self._check_collected(1)
         return self._mean.clone()
 
+    def _factors(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(sqrt(var), D), computed once per collection and reused by every sample."""
+        self._check_collected(1)
+        if self._factors_cache is None:
+            std = (self._sq_mean - self._mean**2).clamp_min(1e-30).sqrt()
+            self._factors_cache = (std, torch.stack(self._deviations, dim=1))
+        return self._factors_cache
+
     @property
     def variance(self) -> torch.Tensor:
         """The diagonal variance ``mean(w^2) - mean(w)^2`` (float64, clamped at 1e-30)."""
@@ -179,8 +189,7 @@ class SWAG:
     @property
     def deviations(self) -> torch.Tensor:
         """The deviation matrix ``D``: (d, K) with ``K = min(n_collected, rank)`` (float64)."""
-        self._check_collected(1)
-        return torch.stack(self._deviations, dim=1)
+        return self._factors()[1].clone()
 
     def covariance(self, *, cov: str = "full", scale: float = 0.5) -> torch.Tensor:
         """The (d, d) covariance that :meth:`sample` draws from (dense: for small models and tests)."""
@@ -219,10 +228,10 @@ class SWAG:
         self._check_collected(2 if cov == "full" else 1)
         device = self._mean.device
         generator = seeds.torch(device=device)
+        std, d = self._factors()
         z1 = torch.randn(self._mean.shape, generator=generator, dtype=torch.float64, device=device)
-        noise = self.variance.sqrt() * z1
+        noise = std * z1
         if cov == "full":
-            d = self.deviations
             z2 = torch.randn(d.shape[1], generator=generator, dtype=torch.float64, device=device)
             noise = noise + d @ z2 / (d.shape[1] - 1) ** 0.5
         return self._mean + scale**0.5 * noise
@@ -352,6 +361,7 @@ class SWAG:
         self._mean = mean.to(device=device, dtype=torch.float64).clone()
         self._sq_mean = sq_mean.to(device=device, dtype=torch.float64).clone()
         self._deviations = [row.to(device=device, dtype=torch.float64).clone() for row in deviations]
+        self._factors_cache = None
         with torch.no_grad():
             for name, buf in self._template.named_buffers():
                 if f"buffer.{name}" in state:
