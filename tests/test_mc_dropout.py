@@ -12,7 +12,7 @@ from torch import nn
 
 from seedwise import Seeds, metrics
 from seedwise.bayes import keyed_dropout, mc_dropout
-from seedwise.bayes.dropout import KeyedDropoutMode, _keep_mask, _mix, key_words
+from seedwise.bayes.dropout import KeyedDropoutMode, _keep_mask, _mix, host_key, key_words
 from seedwise.errors import InvalidArgumentError, InvalidTypeError
 from seedwise.init import initialize
 
@@ -48,6 +48,12 @@ def test_known_answer_masks():
     assert key.tolist() == [-1309310889, -1361092913, 1371264366, -951061792]
     assert _bits(_keep_mask(key, 0, 0, (32,), 0.5, "cpu")) == "11010011111101111110101000111011"
     assert _bits(_keep_mask(key, 7, 3, (32,), 0.5, "cpu")) == "00000010111000110001100001001101"
+    # the host path (Python ints, used outside vmap) and the torch path (inside vmap) agree
+    host = host_key(Seeds(0)["dropout"])
+    assert _bits(_keep_mask(host, 7, 3, (32,), 0.5, "cpu")) == "00000010111000110001100001001101"
+    positions = np.arange(5, 9)
+    assert torch.equal(_keep_mask(host, positions, 2, (4, 100), 0.3, "cpu"),
+                       _keep_mask(key, positions, 2, (4, 100), 0.3, "cpu"))  # fmt: skip
 
 
 def test_keep_rate_and_independence():

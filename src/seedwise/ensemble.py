@@ -345,9 +345,10 @@ class Ensemble:
             self._base.train(train)
             return vmapped_forward(self._base, self.params, self.buffers, x, keys=keys, position=pos, per_member=per_member)
         outs = []
+        host = None if keys is None else keys.cpu().numpy().view(np.uint32)
         for i, member in enumerate(self._members):  # type: ignore[arg-type]
             member.train(train)
-            with KeyedDropoutMode(None if keys is None else keys[i], pos):
+            with KeyedDropoutMode(None if host is None else host[i], pos):
                 outs.append(member(x[i] if per_member else x))
         return torch.stack(outs)
 
@@ -400,10 +401,11 @@ class Ensemble:
             self.optimizer.step()  # type: ignore[union-attr]
         else:
             keys = self._keys(seeds)
+            host = None if keys is None else keys.cpu().numpy().view(np.uint32)
             losses_list = []
             for i, (member, opt) in enumerate(zip(self._members, self._optimizers)):  # type: ignore[arg-type]
                 member.train(True)
-                with KeyedDropoutMode(None if keys is None else keys[i], self.step):
+                with KeyedDropoutMode(None if host is None else host[i], self.step):
                     out = member(x[i] if per_member else x)
                 loss = self._loss_fn(out, y[i] if per_member else y)
                 opt.zero_grad(set_to_none=True)

@@ -45,6 +45,7 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any, Literal
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch.overrides import TorchFunctionMode
@@ -52,7 +53,7 @@ from torch.overrides import TorchFunctionMode
 from seedwise.errors import InvalidArgumentError, InvalidTypeError, check_choice, check_int
 from seedwise.seeds import Seeds, SeedLike, as_seeds
 
-__all__ = ["mc_dropout", "keyed_dropout", "KeyedDropoutMode", "key_words", "DEFAULT_MAX_ROWS"]
+__all__ = ["mc_dropout", "keyed_dropout", "KeyedDropoutMode", "key_words", "host_key", "DEFAULT_MAX_ROWS"]
 
 #: With ``chunk_size=None``, :func:`mc_dropout` runs as many samples per forward as fit in
 #: this many rows (``samples_per_forward * batch <= DEFAULT_MAX_ROWS``).
@@ -97,8 +98,16 @@ def key_words(seeds: SeedLike, device: Any = "cpu") -> torch.Tensor:
     return torch.tensor(words, dtype=torch.int32, device=device)
 
 
+def host_key(seeds: SeedLike) -> np.ndarray:
+    """The same four key words as :func:`key_words`, as a NumPy uint32 array (host path)."""
+    return key_words(seeds).numpy().view(np.uint32)
+
+
 def _call_seeds(key: torch.Tensor, position: torch.Tensor | int, call: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """The 64-bit seed ``(a, b)`` of one dropout call, from key words, position and call index."""
+    """The 64-bit seed ``(a, b)`` of one dropout call, from key words, position and call index.
+
+    Torch ops, so that it works on a key batched by ``vmap``.
+    """
     k0, k1, k2, k3 = key[..., 0], key[..., 1], key[..., 2], key[..., 3]
     a = _mix(_mix(k0 ^ _SALT_A) ^ k1)
     b = _mix(_mix(k2 ^ _SALT_B) ^ k3)
@@ -107,14 +116,50 @@ def _call_seeds(key: torch.Tensor, position: torch.Tensor | int, call: int) -> t
     return a, b
 
 
-def _keep_mask(key: torch.Tensor, positions: torch.Tensor | int, call: int, shape: tuple[int, ...], p: float, device: Any) -> torch.Tensor:
-    """Boolean keep mask of ``shape``; with a positions vector, one slab per position along dim 0."""
-    if isinstance(positions, int):
-        n = 1
+def _mix_int(x: int) -> int:
+    """:func:`_mix` on one Python int in ``[0, 2**32)``."""
+    x ^= x >> 16
+    x = (x * 0x7FEB352D) & 0xFFFFFFFF
+    x ^= x >> 15
+    x = (x * 0x846CA68B) & 0xFFFFFFFF
+    return x ^ (x >> 16)
+
+
+def _call_seeds_host(key: np.ndarray, positions: list[int], call: int) -> tuple[list[int], list[int]]:
+    """:func:`_call_seeds` on the host with Python ints, bit for bit (no kernel launches)."""
+    k0, k1, k2, k3 = (int(w) for w in key)
+    a0 = _mix_int(_mix_int(k0 ^ (_SALT_A & 0xFFFFFFFF)) ^ k1)
+    b0 = _mix_int(_mix_int(k2 ^ (_SALT_B & 0xFFFFFFFF)) ^ k3)
+    ca, cb = call & 0xFFFFFFFF, (call ^ _SALT_A) & 0xFFFFFFFF
+    a = [_mix_int(_mix_int(a0 ^ pos) ^ ca) for pos in positions]
+    b = [_mix_int(_mix_int(b0 ^ pos) ^ cb) for pos in positions]
+    return a, b
+
+
+def _keep_mask(
+    key: torch.Tensor | np.ndarray,
+    positions: torch.Tensor | np.ndarray | int,
+    call: int,
+    shape: tuple[int, ...],
+    p: float,
+    device: Any,
+) -> torch.Tensor:
+    """Boolean keep mask of ``shape``; with a positions vector, one slab per position along dim 0.
+
+    ``key`` is a uint32 NumPy array (host path) or an int32 tensor (inside ``vmap``); the
+    two give identical masks.
+    """
+    n = 1 if isinstance(positions, int) else int(positions.shape[0])
+    if isinstance(key, np.ndarray):
+        pos = [positions] if isinstance(positions, int) else [int(v) for v in np.asarray(positions).reshape(-1)]
+        a_list, b_list = _call_seeds_host(key, pos, call)
+        shape_ab = () if isinstance(positions, int) else (n, 1)
+        a = torch.tensor([_signed32(v) for v in a_list], dtype=torch.int32, device=device).reshape(shape_ab)
+        b = torch.tensor([_signed32(v) for v in b_list], dtype=torch.int32, device=device).reshape(shape_ab)
+    elif isinstance(positions, int):
         a, b = _call_seeds(key, positions, call)
     else:
-        n = positions.shape[0]
-        a, b = _call_seeds(key, positions.view(n, 1), call)
+        a, b = _call_seeds(key, torch.as_tensor(positions, dtype=torch.int32, device=device).view(n, 1), call)
     numel = 1
     for s in shape:
         numel *= s
@@ -173,10 +218,12 @@ class KeyedDropoutMode(TorchFunctionMode):
     """Torch function mode that computes every dropout mask from (key, position, call index).
 
     Args:
-        key: int32 tensor of shape ``(4,)`` (:func:`key_words`); inside ``vmap`` a batched
-            one, giving each member its own masks. ``None``: no stream, and any dropout call
+        key: the four key words: a uint32 NumPy array (:func:`host_key`; the per-call
+            seeds are then computed on the host) or an int32 tensor (:func:`key_words`;
+            inside ``vmap`` a batched one, giving each member its own masks). Both give
+            the same masks. ``None``: no stream, and any dropout call
             that would drop something raises (a model without dropout runs normally).
-        position: an int in ``[0, 2**31)`` (the step), or an int32 tensor of shape ``(n,)``
+        position: an int in ``[0, 2**31)`` (the step), or an integer array of shape ``(n,)``
             giving the positions of ``n`` equal slabs along every dropout input's first
             dimension (the MC samples stacked in one batch).
         force: apply dropout even when the call says ``training=False`` (MC dropout runs the
@@ -187,7 +234,7 @@ class KeyedDropoutMode(TorchFunctionMode):
     public for training loops written by hand. ``calls`` counts the dropout calls made.
     """
 
-    def __init__(self, key: torch.Tensor | None, position: int | torch.Tensor, *, force: bool = False):
+    def __init__(self, key: torch.Tensor | np.ndarray | None, position: int | np.ndarray, *, force: bool = False):
         super().__init__()
         self.key = key
         self.position = position
@@ -265,7 +312,7 @@ def keyed_dropout(seeds: SeedLike, position: int, *, force: bool = False) -> Ite
     resumed run at step ``s`` sees the masks of step ``s``. The global RNGs are untouched.
     Yields the mode (its ``calls`` counts the dropout calls made).
     """
-    key = key_words(as_seeds(seeds))
+    key = host_key(as_seeds(seeds))
     mode = KeyedDropoutMode(key, _check_position(position), force=force)
     with mode:
         yield mode
@@ -322,7 +369,7 @@ def mc_dropout(
         chunk = check_int("chunk_size", chunk_size, low=1)
         chunk = min(chunk, n_samples)
 
-    key = key_words(stream, device=x.device)
+    key = host_key(stream)
     modes = {m: m.training for m in model.modules()}
     outputs = []
     try:
@@ -330,7 +377,7 @@ def mc_dropout(
         with torch.no_grad():
             for start in range(0, n_samples, chunk):
                 n = min(chunk, n_samples - start)
-                positions = torch.arange(start, start + n, dtype=torch.int32, device=x.device)
+                positions = np.arange(start, start + n, dtype=np.uint32)
                 stacked = x.repeat((n,) + (1,) * (x.dim() - 1))
                 with KeyedDropoutMode(key, positions, force=True):
                     out = model(stacked)
