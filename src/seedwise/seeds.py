@@ -22,7 +22,7 @@ import hashlib
 import json
 import numbers
 from collections.abc import Iterator, Mapping
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
@@ -79,9 +79,18 @@ def _check_element(element: object) -> PathElement:
     return index
 
 
+@lru_cache(maxsize=1 << 16)
 def _words(tag: bytes, payload: bytes) -> tuple[int, int, int, int]:
     digest = hashlib.blake2b(tag + payload, digest_size=16).digest()
     return tuple(int.from_bytes(digest[i : i + 4], "little") for i in range(0, 16, 4))  # type: ignore[return-value]
+
+
+@lru_cache(maxsize=1 << 14)
+def _philox_key(entropy: int, spawn_words: tuple[int, ...]) -> np.ndarray:
+    ss = np.random.SeedSequence(entropy, spawn_key=spawn_words + _use("philox"))
+    key = ss.generate_state(2, np.uint64)
+    key.setflags(write=False)
+    return key
 
 
 def _encode(element: PathElement) -> tuple[int, int, int, int]:
@@ -203,17 +212,19 @@ class Seeds:
         return entropy, path
 
     @cached_property
+    def _spawn_words(self) -> tuple[int, ...]:
+        words: list[int] = []
+        for element in self._path:
+            words.extend(_encode(element))
+        return tuple(words)
+
+    @property
     def seed_sequence(self) -> np.random.SeedSequence:
         """This stream's :class:`numpy.random.SeedSequence` (its spawn key encodes the path)."""
-        entropy, path = self._effective()
-        words: list[int] = []
-        for element in path:
-            words.extend(_encode(element))
-        return np.random.SeedSequence(entropy, spawn_key=tuple(words))
+        return np.random.SeedSequence(self._effective()[0], spawn_key=self._spawn_words)
 
     def _purpose(self, purpose: str) -> np.random.SeedSequence:
-        ss = self.seed_sequence
-        return np.random.SeedSequence(ss.entropy, spawn_key=tuple(ss.spawn_key) + _use(purpose))
+        return np.random.SeedSequence(self._effective()[0], spawn_key=self._spawn_words + _use(purpose))
 
     @cached_property
     def key(self) -> np.ndarray:
@@ -222,9 +233,7 @@ class Seeds:
         ``numpy.random.Philox(key=seeds.key)`` is the same generator that
         :mod:`seedwise.stateless` evaluates at explicit counters.
         """
-        key = self._purpose("philox").generate_state(2, np.uint64)
-        key.setflags(write=False)
-        return key
+        return _philox_key(self._effective()[0], self._spawn_words)
 
     def __int__(self) -> int:
         """A 64-bit int derived from this stream, for APIs that take an integer seed."""
