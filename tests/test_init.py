@@ -500,3 +500,19 @@ def test_an_extra_parameter_on_a_known_module_is_not_silently_skipped():
     report = initialize(model, sw.Seeds(0), rules={"*.scale": "ones"})
     assert torch.equal(model[0].scale, torch.ones(3))
     assert report["0.weight"].scheme == "kaiming_uniform(a=sqrt(5))"
+
+
+def test_a_model_built_on_the_meta_device_then_materialised_gets_the_same_weights():
+    """The large-model recipe: build without memory, allocate once, initialise in place."""
+
+    def build():
+        return nn.Sequential(nn.Linear(8, 16), nn.LayerNorm(16), nn.Embedding(10, 16))
+
+    with torch.device("meta"):
+        big = build()
+    big = big.to_empty(device="cpu")
+    initialize(big, sw.Seeds(3))
+    normal = build()
+    initialize(normal, sw.Seeds(3))
+    sb, sn = _state(big), _state(normal)
+    _assert_same(sb, sn, sn)
