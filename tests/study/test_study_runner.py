@@ -73,6 +73,20 @@ def test_failing_train_is_recorded_and_the_rest_finish():
     assert again.counts()["failed"] == len(failed)
 
 
+def test_run_that_kills_its_worker_fails_alone():
+    study = Study(study_fns.crashing, name="crash", sources=("init",), design="all", seeds=6, store=None)
+    culprits = {c.key for c in study.cells if int(c.seeds["init"]) % 3 == 0}
+    assert 0 < len(culprits) < 6
+    runs = {r["cell"]: r for r in study.run(workers=2, progress=False).runs()}
+    for cell, run in runs.items():
+        if cell in culprits:
+            assert run["status"] == "failed" and "worker process died" in run["error"] and run["attempts"] == 3
+        else:  # innocent runs that shared the pool with a culprit are retried and finish
+            assert run["status"] == "done" and run["metrics"] == study_fns.synthetic(
+                next(c.seeds for c in study.cells if c.key == cell), {}
+            )
+
+
 def test_bad_return_value_is_a_failed_run():
     results = Study(study_fns.bad_return, name="bad", sources=SOURCES, design="all", seeds=2, store=None).run(
         workers=0, progress=False

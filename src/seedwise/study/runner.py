@@ -23,6 +23,7 @@ backend and the number of workers.
 from __future__ import annotations
 
 import concurrent.futures as cf
+from concurrent.futures.process import BrokenProcessPool
 import multiprocessing as mp
 import os
 import signal
@@ -145,7 +146,7 @@ class _LocalPool:
             rowid = self.pending.pop(future)
             try:
                 out.append((rowid, future.result()))
-            except cf.process.BrokenProcessPool as exc:
+            except BrokenProcessPool as exc:
                 broken = True
                 out.append((rowid, _lost(f"a worker process died ({exc}){_MAIN_HINT}")))
         if broken:  # every run in flight was lost with the pool
@@ -300,11 +301,14 @@ def run_pending(
     inflight: dict[Any, Claim] = {}
     last_reclaim = 0.0
     failed = counts["failed"]
+    # After a worker died with several runs in flight, nobody knows which run killed it: those
+    # runs are retried one at a time (attempt not counted), so only the culprit fails.
+    isolate = 0
     try:
         with bar:
             store.reclaim_stale(name)
             while True:
-                while len(inflight) < executor.capacity:
+                while len(inflight) < (1 if isolate else executor.capacity):
                     claim = store.claim(name, token)
                     if claim is None and time.monotonic() - last_reclaim > (_RECLAIM_EVERY_S if inflight else 0):
                         last_reclaim = time.monotonic()
@@ -315,14 +319,21 @@ def run_pending(
                     inflight[executor.submit(claim)] = claim
                 if not inflight:
                     break
-                for handle, outcome in executor.wait(_POLL_S):
+                outcomes = executor.wait(_POLL_S)
+                n_lost = sum(outcome["status"] == "lost" for _, outcome in outcomes)
+                for handle, outcome in outcomes:
                     claim = inflight.pop(handle)
                     if outcome["status"] == "lost":
-                        if claim.attempt >= MAX_ATTEMPTS:
-                            outcome = {**outcome, "status": "failed", "error": outcome["error"] + f" ({claim.attempt} times)"}
-                        else:  # the attempt counts: this may be the run that kills its workers
-                            store.requeue(claim, token)
+                        if n_lost > 1:
+                            store.release(token, [claim.rowid])
+                            isolate = max(isolate, n_lost)
                             continue
+                        if claim.attempt < MAX_ATTEMPTS:  # the attempt counts: this run may kill its workers
+                            store.requeue(claim, token)
+                            isolate = max(0, isolate - 1)
+                            continue
+                        outcome = {**outcome, "status": "failed", "error": f"{outcome['error']} ({claim.attempt} times)"}
+                    isolate = max(0, isolate - 1)
                     if store.finish(claim, token, outcome) and outcome["status"] == "failed":
                         failed += 1
                     bar.update(task, advance=1, failed=failed)
