@@ -33,15 +33,19 @@ from seedwise import Seeds  # noqa: E402
 from seedwise import augment as A  # noqa: E402
 
 
-def best_rate(fn, n_images: int, repeats: int) -> float:
-    """Images per second: the best of ``repeats`` timed runs (after one warm-up run)."""
-    fn()
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
+def best_rates(fns: dict, n_images: int, repeats: int) -> dict[str, float]:
+    """Images per second of each function: the best of ``repeats`` timed runs after one
+    warm-up run, taken round-robin (every method once per round), so that a change in the
+    machine's load during the run affects all methods alike."""
+    for fn in fns.values():
         fn()
-        best = min(best, time.perf_counter() - t0)
-    return n_images / best
+    best = {name: float("inf") for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            best[name] = min(best[name], time.perf_counter() - t0)
+    return {name: n_images / t for name, t in best.items()}
 
 
 def main() -> None:
@@ -82,7 +86,6 @@ def main() -> None:
 
         return run
 
-    rates: dict[str, float] = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import albumentations as alb
@@ -111,16 +114,20 @@ def main() -> None:
                 for s in range(0, n, bs):
                     kornia_pipe(chw_f32[s : s + bs])
 
-        for name, fn in [
-            ("albumentations (per image, uint8)", alb_per_image),
-            ("kornia (batched, float32)", kornia_batched),
-            ("seedwise CPU (per image, uint8)", sw_cpu_per_image),
-            ("seedwise CPU (NHWC batch, uint8)", sw_cpu_batched),
-            ("seedwise torch (batched, float32)", sw_torch(chw_f32)),
-            ("seedwise torch (batched, uint8)", sw_torch(chw_u8)),
-        ]:
-            rates[name] = best_rate(fn, n, args.repeats)
-            print(f"{name:38s} {rates[name]:9.1f} images/s", flush=True)
+        rates = best_rates(
+            {
+                "albumentations (per image, uint8)": alb_per_image,
+                "kornia (batched, float32)": kornia_batched,
+                "seedwise CPU (per image, uint8)": sw_cpu_per_image,
+                "seedwise CPU (NHWC batch, uint8)": sw_cpu_batched,
+                "seedwise torch (batched, float32)": sw_torch(chw_f32),
+                "seedwise torch (batched, uint8)": sw_torch(chw_u8),
+            },
+            n,
+            args.repeats,
+        )
+        for name, rate in rates.items():
+            print(f"{name:38s} {rate:9.1f} images/s", flush=True)
 
     alb_rate = rates["albumentations (per image, uint8)"]
     kornia_rate = rates["kornia (batched, float32)"]

@@ -69,8 +69,8 @@ def uniforms(requests: Sequence[tuple[Seeds, int]], epoch: np.uint64, indices: n
         return []
     sizes = [int(size) for _, size in requests]
     blocks = [max(1, -(-size // 4)) for size in sizes]
-    keys = np.stack([stream.key for stream, _ in requests])  # (K, 2)
     if b * sum(blocks) <= _SCALAR_BLOCKS:
+        keys = [_key_ints(stream) for stream, _ in requests]
         return _uniforms_scalar(keys, int(epoch), indices, sizes, blocks)
     return [S.uniform(stream, (epoch, indices), size=size).reshape(b, size) for stream, size in requests]
 
@@ -103,13 +103,18 @@ def _philox_block(c0: int, c1: int, c2: int, c3: int, k0: int, k1: int) -> tuple
     return c0, c1, c2, c3
 
 
+def _key_ints(stream: Seeds) -> tuple[int, int]:
+    key = stream.key
+    return int(key[0]), int(key[1])
+
+
 def _uniforms_scalar(
-    keys: np.ndarray, epoch: int, indices: np.ndarray, sizes: list[int], blocks: list[int]
+    keys: list[tuple[int, int]], epoch: int, indices: np.ndarray, sizes: list[int], blocks: list[int]
 ) -> list[np.ndarray]:
     scale = 1.0 / 9007199254740992.0
     index_list = indices.tolist()
     out = []
-    for (k0, k1), size, nb in zip(keys.tolist(), sizes, blocks):
+    for (k0, k1), size, nb in zip(keys, sizes, blocks):
         values = [
             [(w >> 11) * scale for blk in range(nb) for w in _philox_block(blk, epoch, index, 0, k0, k1)][:size]
             for index in index_list

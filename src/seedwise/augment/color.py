@@ -20,6 +20,7 @@ single-channel images get brightness and contrast only.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -47,6 +48,8 @@ _GREY = np.outer(np.ones(3), GREY_WEIGHTS)  # c -> grey(c) in every channel
 # hue(theta) @ (s I + (1 - s) GREY) expands into six constant matrices with coefficients
 # (s, 1 - s, cos s, cos (1 - s), sin s, sin (1 - s)): one small matmul for the whole batch.
 _BASIS = np.stack([part @ m for part in _hue_parts() for m in (np.eye(3), _GREY)]).reshape(6, 9)
+_BASIS_LIST = _BASIS.tolist()
+_GREY_LIST = GREY_WEIGHTS.tolist()
 
 
 class Color(Transform):
@@ -55,6 +58,12 @@ class Color(Transform):
     kind = "color"
     #: True when the map depends on the image's mean colour (contrast).
     needs_mean: bool = False
+
+    def affine_one(self, p: dict[str, Any], mean: list[float]) -> list[list[float]]:
+        """One sample's map ``[A | t]`` as ``C`` rows of ``C + 1`` floats, from its parameters
+        as Python scalars and its mean colour (the CPU path's per-image form); the default
+        evaluates :meth:`affine`."""
+        return self.affine({k: np.array([v]) for k, v in p.items()}, np.array([mean]))[0].tolist()
 
     def affine(self, params: Params, mean: np.ndarray) -> np.ndarray:
         """Per-sample ``(B, C, C + 1)`` maps ``[A | t]`` (``t`` in units of full intensity, 1.0).
@@ -144,6 +153,23 @@ class ColorJitter(Color):
         if not params["applied"].all():
             out[~params["applied"]] = _identity(1, c)[0]
         return out
+
+    def affine_one(self, p: dict[str, Any], mean: list[float]) -> list[list[float]]:
+        c = len(mean)
+        if not p["applied"]:
+            return [[1.0 if j == i else 0.0 for j in range(c + 1)] for i in range(c)]
+        b, k = p["brightness"], p["contrast"]
+        gain = k * b
+        grey = sum(wt * m for wt, m in zip(_GREY_LIST, mean)) if c == 3 else mean[0]
+        offset = (1.0 - k) * b * grey
+        if c != 3:
+            return [[gain, offset]]
+        s, theta = p["saturation"], 2.0 * math.pi * p["hue"]
+        cos, sin = math.cos(theta), math.sin(theta)
+        coef = (s, 1.0 - s, cos * s, cos * (1.0 - s), sin * s, sin * (1.0 - s))
+        colour = [sum(cf * basis[e] for cf, basis in zip(coef, _BASIS_LIST)) for e in range(9)]
+        return [[colour[3 * i] * gain, colour[3 * i + 1] * gain, colour[3 * i + 2] * gain,
+                 (colour[3 * i] + colour[3 * i + 1] + colour[3 * i + 2]) * offset] for i in range(3)]
 
     def _repr_args(self) -> dict[str, Any]:
         return {

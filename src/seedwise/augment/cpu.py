@@ -17,7 +17,7 @@ import numpy as np
 
 from seedwise.augment.color import Color, apply_affine_to_mean, compose_affine
 from seedwise.augment.compose import Program, Stage
-from seedwise.augment.geometric import Geometric
+from seedwise.augment.geometric import IDENTITY_2X3, Geometric
 from seedwise.augment.mixing import CutMix, MixUp
 from seedwise.augment.pixel import Context, GaussianBlur, GaussianNoise, RandomErasing
 from seedwise.errors import InvalidArgumentError, InvalidTypeError
@@ -73,6 +73,31 @@ def compose_color(program: Program, stage: Stage, mean: np.ndarray) -> np.ndarra
         assert isinstance(leaf, Color)
         out = compose_affine(leaf.affine(params, apply_affine_to_mean(out, mean)), out)
     return out
+
+
+def _per_sample(program: Program, stage: Stage) -> list[tuple[Any, dict[str, list]]]:
+    """The stage's leaves with their parameters as Python lists (cheap to index per image)."""
+    return [(program.steps[p][0], {k: v.tolist() for k, v in program.steps[p][1].items()}) for p in stage.positions]
+
+
+def _compose_2x3(second: tuple, first: tuple) -> tuple:
+    """``second o first`` for affine maps given as six floats (row-major 2x3)."""
+    a2, b2, c2, d2, e2, f2 = second
+    a1, b1, c1, d1, e1, f1 = first
+    return (
+        a2 * a1 + b2 * d1, a2 * b1 + b2 * e1, a2 * c1 + b2 * f1 + c2,
+        d2 * a1 + e2 * d1, d2 * b1 + e2 * e1, d2 * c1 + e2 * f1 + f2,
+    )
+
+
+def _compose_colour(second: list[list[float]], first: list[list[float]]) -> list[list[float]]:
+    """``second o first`` for colour maps given as C rows of C + 1 floats."""
+    c = len(first)
+    return [
+        [sum(r2[k] * first[k][j] for k in range(c)) for j in range(c)]
+        + [sum(r2[k] * first[k][c] for k in range(c)) + r2[c]]
+        for r2 in second
+    ]
 
 
 def stage_applied(program: Program, stage: Stage) -> np.ndarray:
@@ -140,24 +165,30 @@ class CpuBackend:
     def _geometric(self, program: Program, stage: Stage, x: np.ndarray) -> np.ndarray:
         cv2 = _cv2()
         n, h, w, c = x.shape
-        m, (oh, ow) = compose_geometric(program, stage, (h, w))
-        active = stage_applied(program, stage) | ((oh, ow) != (h, w))
-        if not active.any():
-            return x
-        exact = integral(m)
+        leaves = _per_sample(program, stage)
         border = (round(stage.fill * 255),) * 4
-
-        def warp(i: int) -> np.ndarray:
-            flags = (cv2.INTER_NEAREST if exact[i] else cv2.INTER_LINEAR) | cv2.WARP_INVERSE_MAP
-            inv = cv2.invertAffineTransform(m[i, :2])
-            res = cv2.warpAffine(x[i], inv, (ow, oh), flags=flags, borderMode=cv2.BORDER_CONSTANT, borderValue=border)
-            return _hwc(res, c)
-
-        if n == 1:
-            return warp(0)[None]
-        out = np.empty((n, oh, ow, c), dtype=np.uint8)
+        out: np.ndarray | None = None
         for i in range(n):
-            out[i] = warp(i) if active[i] else x[i]
+            m, size = IDENTITY_2X3, (h, w)
+            for leaf, rows in leaves:
+                if rows["applied"][i] or leaf.changes_size:
+                    step, size = leaf.matrix_one({k: v[i] for k, v in rows.items()}, size)
+                    m = _compose_2x3(step, m)
+            oh, ow = size
+            if out is None:
+                if n == 1 and m == IDENTITY_2X3 and size == (h, w):
+                    return x
+                out = np.empty((n, oh, ow, c), dtype=np.uint8)
+            if m == IDENTITY_2X3 and size == (h, w):
+                out[i] = x[i]
+                continue
+            # nearest is exact when pixel centres land on pixel centres (flips, integer crops, quarter turns)
+            exact = all(abs(v - round(v)) < 1e-9 for v in m)
+            flags = (cv2.INTER_NEAREST if exact else cv2.INTER_LINEAR) | cv2.WARP_INVERSE_MAP
+            inv = cv2.invertAffineTransform(np.array(m, dtype=np.float64).reshape(2, 3))
+            res = cv2.warpAffine(x[i], inv, (ow, oh), flags=flags, borderMode=cv2.BORDER_CONSTANT, borderValue=border)
+            out[i] = _hwc(res, c)
+        assert out is not None
         return out
 
     def _color(self, program: Program, stage: Stage, x: np.ndarray) -> np.ndarray:
@@ -165,31 +196,33 @@ class CpuBackend:
         n, h, w, c = x.shape
         if c not in (1, 3):
             raise InvalidArgumentError(f"colour transforms take images with 1 or 3 (RGB) channels, got {c}")
-        active = stage_applied(program, stage)
-        if not active.any():
-            return x
-        leaves = [program.steps[p][0] for p in stage.positions]
-        mean = np.zeros((n, c))
-        if any(getattr(leaf, "needs_mean", False) for leaf in leaves):
-            for i in range(n):
-                mean[i] = np.asarray(cv2.mean(x[i])[:c]) / 255.0
-        maps = compose_color(program, stage, mean)
-        maps[..., -1] *= 255.0
+        leaves = _per_sample(program, stage)
+        needs_mean = any(getattr(leaf, "needs_mean", False) for leaf, _ in leaves)
         # a gain and an offset only (no channel mixing): a 256-entry lookup table per image
-        scalar = c == 1 or not any(getattr(leaf, "mixes_channels", True) for leaf in leaves)
-        maps32 = maps.astype(np.float32)
-
-        def colour(i: int) -> np.ndarray:
-            if scalar:
-                lut = np.clip(np.rint(maps[i, 0, 0] * _ARANGE + maps[i, 0, c]), 0, 255).astype(np.uint8)
-                return _hwc(cv2.LUT(x[i], lut), c)
-            return cv2.transform(x[i], maps32[i])
-
-        if n == 1:
-            return colour(0)[None]
-        out = np.empty_like(x)
+        scalar = c == 1 or not any(getattr(leaf, "mixes_channels", True) for leaf, _ in leaves)
+        out = x if n == 1 else np.empty_like(x)
         for i in range(n):
-            out[i] = colour(i) if active[i] else x[i]
+            active = [(leaf, rows) for leaf, rows in leaves if rows["applied"][i]]
+            if not active:
+                if n > 1:
+                    out[i] = x[i]
+                continue
+            mean = [v / 255.0 for v in cv2.mean(x[i])[:c]] if needs_mean else [0.0] * c
+            amap = [[1.0 if j == k else 0.0 for j in range(c + 1)] for k in range(c)]
+            for leaf, rows in active:
+                step = leaf.affine_one({k: v[i] for k, v in rows.items()}, mean)
+                amap = _compose_colour(step, amap)
+                mean = [sum(r[j] * mean[j] for j in range(c)) + r[c] for r in step]
+            for r in amap:
+                r[c] *= 255.0
+            if scalar:
+                lut = np.clip(np.rint(amap[0][0] * _ARANGE + amap[0][c]), 0, 255).astype(np.uint8)
+                res = _hwc(cv2.LUT(x[i], lut), c)
+            else:
+                res = cv2.transform(x[i], np.array(amap, dtype=np.float32))
+            if n == 1:
+                return res[None]
+            out[i] = res
         return out
 
     def _pixel(self, program: Program, pos: int, x: np.ndarray) -> np.ndarray:

@@ -18,6 +18,9 @@ import math
 import numbers
 from typing import Any
 
+Affine2x3 = tuple[float, float, float, float, float, float]
+IDENTITY_2X3: Affine2x3 = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
+
 import numpy as np
 
 from seedwise.augment._ranges import real, size_hw, symmetric_range, value_range
@@ -65,6 +68,16 @@ class Geometric(Transform):
         """
         raise NotImplementedError
 
+    def matrix_one(self, p: dict[str, Any], size: tuple[int, int]) -> tuple[Affine2x3, tuple[int, int]]:
+        """One sample's forward map as the six floats ``(a, b, c, d, e, f)`` of
+        ``[[a, b, c], [d, e, f]]``, from its parameters as Python scalars.
+
+        The CPU path uses this per image (Python floats are much cheaper than NumPy
+        calls on arrays of one element); the default evaluates :meth:`matrices`.
+        """
+        m, out = self.matrices({k: np.array([v]) for k, v in p.items()}, size)
+        return tuple(m[0, :2].ravel().tolist()), out  # type: ignore[return-value]
+
     def _masked(self, m: np.ndarray, applied: np.ndarray) -> np.ndarray:
         if not applied.all():
             m[~applied] = _EYE
@@ -83,6 +96,9 @@ class HorizontalFlip(Geometric):
         m[:, 0, 0], m[:, 0, 2] = -1.0, w - 1.0
         return self._masked(m, params["applied"]), size
 
+    def matrix_one(self, p: dict[str, Any], size: tuple[int, int]) -> tuple[Affine2x3, tuple[int, int]]:
+        return ((-1.0, 0.0, size[1] - 1.0, 0.0, 1.0, 0.0) if p["applied"] else IDENTITY_2X3), size
+
     def _repr_args(self) -> dict[str, Any]:
         return {"p": self.p}
 
@@ -98,6 +114,9 @@ class VerticalFlip(Geometric):
         m = _eye(len(params["applied"]))
         m[:, 1, 1], m[:, 1, 2] = -1.0, h - 1.0
         return self._masked(m, params["applied"]), size
+
+    def matrix_one(self, p: dict[str, Any], size: tuple[int, int]) -> tuple[Affine2x3, tuple[int, int]]:
+        return ((1.0, 0.0, 0.0, 0.0, -1.0, size[0] - 1.0) if p["applied"] else IDENTITY_2X3), size
 
     def _repr_args(self) -> dict[str, Any]:
         return {"p": self.p}
@@ -170,12 +189,13 @@ class Affine(Geometric):
         self.translate = _translate_range(translate)
         self.scale = _scale_range(scale)
         self.shear_x, self.shear_y = _shear_ranges(shear)
-
-    def _from_uniforms(self, u: np.ndarray, applied: np.ndarray, *, indices: np.ndarray, dataset_size: int | None) -> Params:
         fx, fy = self.translate
         bounds = (self.degrees, (-fx, fx), (-fy, fy), self.scale, self.shear_x, self.shear_y)
-        low = np.array([b[0] for b in bounds])
-        v = low + (np.array([b[1] for b in bounds]) - low) * u  # (B, 6): one vectorised lerp
+        self._low = np.array([b[0] for b in bounds])
+        self._span = np.array([b[1] for b in bounds]) - self._low
+
+    def _from_uniforms(self, u: np.ndarray, applied: np.ndarray, *, indices: np.ndarray, dataset_size: int | None) -> Params:
+        v = self._low + self._span * u  # (B, 6): one vectorised lerp
         out: Params = {"applied": applied}
         for col, name in enumerate(self.param_names):
             out[name] = v[:, col]
@@ -197,6 +217,21 @@ class Affine(Geometric):
         m[:, 0, 2] = cx + params["translate_x"] * w - (m00 * cx + m01 * cy)
         m[:, 1, 2] = cy + params["translate_y"] * h - (m10 * cx + m11 * cy)
         return self._masked(m, params["applied"]), size
+
+    def matrix_one(self, p: dict[str, Any], size: tuple[int, int]) -> tuple[Affine2x3, tuple[int, int]]:
+        if not p["applied"]:
+            return IDENTITY_2X3, size
+        h, w = size
+        cx, cy = (w - 1) / 2.0, (h - 1) / 2.0
+        a = math.radians(p["angle"])
+        cos, sin = math.cos(a), math.sin(a)
+        kx, ky = math.tan(math.radians(p["shear_x"])), math.tan(math.radians(p["shear_y"]))
+        s = p["scale"]
+        m00, m01 = (cos + sin * ky) * s, (cos * kx + sin) * s
+        m10, m11 = (cos * ky - sin) * s, (cos - sin * kx) * s
+        tx = cx + p["translate_x"] * w - (m00 * cx + m01 * cy)
+        ty = cy + p["translate_y"] * h - (m10 * cx + m11 * cy)
+        return (m00, m01, tx, m10, m11, ty), size
 
     def _repr_args(self) -> dict[str, Any]:
         out: dict[str, Any] = {"degrees": self.degrees, "translate": self.translate, "scale": self.scale}
