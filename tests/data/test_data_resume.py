@@ -194,3 +194,12 @@ def test_persistent_workers_resume_break_and_restart(test_seed):
         if k == 1:
             break
     _assert_same(list(loader), reference[1])
+
+
+def test_an_abandoned_pass_cannot_steal_from_the_next(test_seed):
+    loader = DataLoader(Tiny(12), batch_size=3, shuffle=True, seeds=sw.Seeds(test_seed))
+    old = iter(loader)
+    next(old)
+    new = iter(loader)
+    assert list(old) == []  # superseded: it stops instead of moving the position
+    assert len(list(new)) == 4 and loader.state_dict()["samples"] == 12

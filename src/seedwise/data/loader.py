@@ -271,13 +271,18 @@ class DataLoader:
         return self._run(iter(self.torch_loader), ends, self._pass)
 
     def _run(self, batches: Iterator[Any], ends: list[int], token: int) -> Iterator[Any]:
-        for k, batch in enumerate(batches):
-            if token != self._pass:  # a newer iteration has taken over the state
+        for end in ends:
+            if token != self._pass:  # a newer pass has started (and may share torch's iterator)
                 return
-            self._position = ends[k]
+            try:
+                batch = next(batches)
+            except StopIteration:  # pragma: no cover - torch yields exactly len(ends) batches
+                break
+            self._position = end
             self._consumed_batches += 1
             yield batch
         if token == self._pass:
+            next(batches, None)  # let torch reach the end of its pass (it then shuts its workers down)
             self._finish()
 
     def _finish(self) -> None:
