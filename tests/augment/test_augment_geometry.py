@@ -143,3 +143,29 @@ def test_a_transform_can_run_alone_with_its_own_stream():
     params = rot.sample([4, 5], 1, seeds=Seeds(3))
     same = A.Compose([A.Rotate((params["angle"][1],) * 2)], seeds=Seeds(0))(img, indices=5)
     assert np.array_equal(out[1], same)
+
+
+def test_per_image_maps_equal_the_vectorised_maps():
+    """The CPU path's scalar forms (matrix_one / affine_one) agree with the batched forms."""
+    from seedwise.augment.color import ColorJitter
+
+    pipe = A.Compose(
+        {"h": A.HorizontalFlip(), "v": A.VerticalFlip(), "aff": A.Affine(30, 0.2, (0.5, 1.5), (-10, 10, -5, 5), p=0.7),
+         "crop": A.RandomResizedCrop(16), "pad": A.RandomCrop(12, padding=3), "cj": ColorJitter(0.5, 0.5, 0.5, 0.3, p=0.6)},
+        seeds=Seeds(12),
+    )
+    params = pipe.sample(indices=np.arange(40), epoch=2)
+    mean = Seeds(0)["mean"].numpy().random((40, 3))
+    for name, (_, leaf) in zip(params, pipe.items):
+        p = params[name]
+        rows = [{k: v[i].item() for k, v in p.items()} for i in range(40)]
+        if name == "cj":
+            vec = leaf.affine(p, mean)
+            for i in range(40):
+                assert np.allclose(leaf.affine_one(rows[i], mean[i].tolist()), vec[i], rtol=0, atol=1e-12)
+            continue
+        vec, size = leaf.matrices(p, (20, 24))
+        for i in range(40):
+            one, size_one = leaf.matrix_one(rows[i], (20, 24))
+            assert size_one == size
+            assert np.allclose(np.array(one).reshape(2, 3), vec[i, :2], rtol=0, atol=1e-9), name
