@@ -244,3 +244,15 @@ def test_mc_dropout_improves_nll_on_digits():
     nll_mc = metrics.nll(samples, y_test)
     assert nll_mc < nll_det and nll_mc < nll_plain, (nll_plain, nll_det, nll_mc)
     assert metrics.mutual_information(samples) > 0
+
+
+def test_bayes_package_exports_lazily():
+    import seedwise
+    import seedwise.bayes as bayes
+    from seedwise.bayes import dropout
+
+    assert bayes.mc_dropout is dropout.mc_dropout and seedwise.bayes.mc_dropout is mc_dropout
+    assert callable(bayes.keyed_dropout)
+    assert {"mc_dropout", "bayesianize", "kl_divergence", "elbo_loss", "SWAG", "LastLayerLaplace"} <= set(bayes.__all__)
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        bayes.nope  # noqa: B018
