@@ -72,17 +72,22 @@ def files(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def test_repeatable_step_exits_0_json(files):
-    proc = _audit("audit", "steps.py:keyed", "--model", "model", "--json", "--runs", "3", "--seed", "5", cwd=files)
-    assert proc.returncode == 0, proc.stderr
-    data = json.loads(proc.stdout)
+def test_repeatable_step_exits_0_json(files, monkeypatch, capsys):
+    # In process (the subprocess path is covered below): saves a torch import per test.
+    from seedwise.cli import main
+
+    monkeypatch.chdir(files)
+    code = main(["audit", "steps.py:keyed", "--model", "model", "--json", "--runs", "3", "--seed", "5"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    data = json.loads(out)
     assert data["ok"] is True and data["seed"] == 5
     assert data["repeatability"]["runs"] == 3 and data["repeatability"]["seeds"] == "Seeds(5)"
     assert data["repeatability"]["entries"] == 2 and data["repeatability"]["differences"] == []
     assert data["first_divergence"]["ok"] is True and data["first_divergence"]["module"] is None
     assert data["first_divergence"]["values"] > 10
     assert data["global_rng_use"]["used"] == []
-    assert proc.stderr == ""
+    assert err == ""
 
 
 def test_unrepeatable_step_exits_1_and_names_the_module(files):
