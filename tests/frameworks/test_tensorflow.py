@@ -7,6 +7,7 @@ that need it pay for its import (5-25 s); the absence test runs without it.
 from __future__ import annotations
 
 import os
+import random
 import subprocess
 import sys
 import textwrap
@@ -20,12 +21,36 @@ from seedwise.errors import InvalidArgumentError, InvalidTypeError
 from seedwise.frameworks import tensorflow as tfa
 
 
+# Whether this module's first import of TensorFlow (through the adapter) left Python's and
+# NumPy's global RNGs as they were; None when TensorFlow was already imported.
+_FIRST_IMPORT_KEPT_GLOBALS: bool | None = None
+
+
+def _global_states():
+    name, keys, pos, has_gauss, cached = np.random.get_state()  # global-rng-ok: compares the global state
+    return random.getstate(), (name, keys.tobytes(), pos, has_gauss, cached)
+
+
 @pytest.fixture(scope="module")
 def tf():
-    tf = pytest.importorskip("tensorflow", reason="needs the tensorflow extra: pip install 'seedwise[tensorflow]'")
+    global _FIRST_IMPORT_KEPT_GLOBALS
+    if not tfa.available():
+        pytest.skip("needs the tensorflow extra: pip install 'seedwise[tensorflow]'")
+    first = "tensorflow" not in sys.modules
+    before = _global_states()
+    tf = tfa._tf("the tests")  # the adapter's import, as seed_everything does it
+    if first:
+        _FIRST_IMPORT_KEPT_GLOBALS = _global_states() == before
     import keras  # noqa: F401  (Keras 3 ships with TensorFlow >= 2.16)
 
     return tf
+
+
+def test_first_import_keeps_python_and_numpy_global_rngs(tf):
+    """Importing TensorFlow draws from random and np.random; seed_everything must not lose its seeds to it."""
+    if _FIRST_IMPORT_KEPT_GLOBALS is None:
+        pytest.skip("TensorFlow was imported before this module ran")
+    assert _FIRST_IMPORT_KEPT_GLOBALS
 
 
 @pytest.fixture

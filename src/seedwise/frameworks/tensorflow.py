@@ -25,6 +25,7 @@ at all when it has not been imported yet (there is no TensorFlow state to captur
 
 from __future__ import annotations
 
+import random
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -74,11 +75,23 @@ INITIALIZERS = (
 
 
 def _tf(feature: str) -> Any:
-    """Import TensorFlow, or raise :class:`MissingDependencyError` naming the extra."""
+    """Import TensorFlow, or raise :class:`MissingDependencyError` naming the extra.
+
+    Importing TensorFlow draws from Python's and NumPy's global RNGs; a first import here
+    puts both back as they were, so ``seed_everything`` (which seeds them before this
+    adapter runs) gives the same numbers as ``random.seed`` / ``np.random.seed``.
+    """
+    if "tensorflow" in sys.modules and sys.modules["tensorflow"] is not None:
+        return sys.modules["tensorflow"]
+    python_state = random.getstate()
+    numpy_state = np.random.get_state()  # global-rng-ok: saved to undo the import's draws
     try:
         import tensorflow as tf
     except ImportError:
         raise MissingDependencyError("tensorflow", _EXTRA, feature) from None
+    finally:
+        random.setstate(python_state)
+        np.random.set_state(numpy_state)  # global-rng-ok
     return tf
 
 
