@@ -186,6 +186,18 @@ def test_global_rng_use_inside_the_model_raises():
     with pytest.raises(InvalidArgumentError, match="no dropout stream"):
         with KeyedDropoutMode(None, 0):
             F.dropout(torch.ones(3), 0.5)
+    # attention dropout happens inside torch, out of the mode's reach: refused, not silently global
+    attention = nn.MultiheadAttention(8, 2, dropout=0.5, batch_first=True)
+    x = torch.ones(2, 3, 8)
+    with pytest.raises(InvalidArgumentError, match="attention dropout"):
+        with keyed_dropout(Seeds(0), 0):
+            attention(x, x, x)
+    attention.eval()
+    with keyed_dropout(Seeds(0), 0):
+        attention(x, x, x)  # in eval mode attention dropout is off: fine
+    with pytest.raises(InvalidArgumentError, match="scaled_dot_product_attention"):
+        with keyed_dropout(Seeds(0), 0):
+            F.scaled_dot_product_attention(x, x, x, dropout_p=0.1)
 
 
 def test_bad_arguments():

@@ -33,6 +33,14 @@ global RNG. Anything else in the model that draws from a global RNG (``torch.ran
 :class:`~seedwise.errors.InvalidArgumentError` under this mode instead of silently making
 the result irreproducible.
 
+Not keyable: randomness drawn *inside* a torch function, out of the mode's sight --
+attention dropout in ``nn.MultiheadAttention``/``nn.Transformer*`` layers (in training
+mode), ``F.scaled_dot_product_attention(dropout_p > 0)``, ``F.rrelu`` in training mode,
+``F.gumbel_softmax`` -- raises :class:`~seedwise.errors.InvalidArgumentError` rather than
+running on the global RNG. (In eval mode attention layers turn their dropout off
+themselves, so MC dropout samples the model's ``nn.Dropout`` layers but not attention
+dropout.)
+
 Supported layouts: dropout inputs must have the batch as their first dimension (as every
 ``nn`` layer's batch-first input does); :func:`mc_dropout` checks that it divides by the
 number of samples in a forward. Sequence-first layers (``batch_first=False``) are not
@@ -211,7 +219,15 @@ _GLOBAL_RNG = {
     for n in ("bernoulli", "bernoulli_", "uniform_", "normal_", "random_", "exponential_", "geometric_",
               "cauchy_", "log_normal_", "multinomial")
     if hasattr(torch.Tensor, n)
-}  # fmt: skip
+} | {F.gumbel_softmax}  # fmt: skip
+
+#: composite functions that draw dropout masks from the global RNG *inside* torch, where
+#: the mode cannot see them: function -> (index of dropout_p, index of training or None)
+_INNER_DROPOUT: dict[Any, tuple[int, int | None, str]] = {
+    F.multi_head_attention_forward: (10, 13, "attention dropout (nn.MultiheadAttention / nn.Transformer*)"),
+    F.scaled_dot_product_attention: (4, None, "F.scaled_dot_product_attention(dropout_p > 0)"),
+    F.rrelu: (-1, 3, "F.rrelu / nn.RReLU in training mode"),
+}
 
 
 class KeyedDropoutMode(TorchFunctionMode):
@@ -250,6 +266,9 @@ class KeyedDropoutMode(TorchFunctionMode):
         spec = _DROPOUT.get(func)
         if spec is not None:
             return self._dropout(spec, args, kwargs)
+        inner = _INNER_DROPOUT.get(func)
+        if inner is not None:
+            self._check_inner(func, inner, args, kwargs)
         if func in _GLOBAL_RNG and kwargs.get("generator") is None:
             name = getattr(func, "__qualname__", None) or getattr(func, "__name__", repr(func))
             raise InvalidArgumentError(
@@ -258,6 +277,22 @@ class KeyedDropoutMode(TorchFunctionMode):
                 "(e.g. seeds['noise'].torch()) or move the draw out of the forward"
             )
         return func(*args, **kwargs)
+
+    def _check_inner(self, func: Any, spec: tuple[int, int | None, str], args: tuple, kwargs: dict) -> None:
+        p_index, train_index, what = spec
+        if func is F.rrelu:
+            active = bool(args[3] if len(args) > 3 else kwargs.get("training", False))
+        else:
+            p = args[p_index] if len(args) > p_index else kwargs.get("dropout_p", 0.0)
+            training = True
+            if train_index is not None:
+                training = bool(args[train_index] if len(args) > train_index else kwargs.get("training", True))
+            active = float(p) > 0.0 and training
+        if active:
+            raise InvalidArgumentError(
+                f"{what} draws its randomness from the global RNG inside torch, where seedwise cannot key it; "
+                "set that dropout to 0 (keep nn.Dropout layers, which are keyed) or run the model without seedwise's keyed dropout"
+            )
 
     def _dropout(self, spec: tuple[str, bool, int, bool, bool], args: tuple, kwargs: dict) -> torch.Tensor:
         name, channel, batched_ndim, alpha, default_training = spec
