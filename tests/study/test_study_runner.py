@@ -268,3 +268,18 @@ def test_ctrl_c_keeps_finished_runs_and_requeues_the_rest(tmp_path):
     assert {c: m["score"] for c, m in _metrics(results).items()} == _reference()
     assert not math.isnan(results.table()["score"].sum())
     assert os.path.exists(store_path)
+
+
+def test_reporter_steps():
+    from seedwise.study.train import Reporter
+
+    report = Reporter()
+    report(0, loss=1.0)
+    report(epoch=1, loss=0.5, acc=0.7)
+    report(loss=0.25)
+    assert report.curves == {"loss": {"step": [0, 1, 2], "value": [1.0, 0.5, 0.25]},
+                             "acc": {"step": [1], "value": [0.7]}}  # fmt: skip
+    with pytest.raises(TypeError, match="number"):
+        report(3, loss="low")
+    with pytest.raises(ValueError, match="at least one"):
+        report(4)

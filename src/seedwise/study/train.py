@@ -171,14 +171,20 @@ def takes_report(fn: TrainFn) -> bool:
 class Reporter:
     """The ``report`` callback handed to ``train``: ``report(step, loss=0.3, accuracy=0.9)``.
 
-    Records learning curves: for each name, the steps and values reported. ``step``
-    defaults to the number of values already reported for that name.
+    Records learning curves: for each name, the steps and values reported. The step may
+    also be given as ``epoch=`` or ``step=``; it defaults to the number of values already
+    reported for that name.
     """
 
     def __init__(self) -> None:
         self.curves: dict[str, dict[str, list[float]]] = {}
 
     def __call__(self, step: int | None = None, /, **values: float) -> None:
+        if step is None:  # report(epoch=3, loss=0.2) works too
+            for key in ("step", "epoch"):
+                if key in values:
+                    step = values.pop(key)  # type: ignore[assignment]
+                    break
         if step is not None and (isinstance(step, bool) or not isinstance(step, numbers.Integral)):
             raise InvalidTypeError(f"report(step, **values): step must be an int, got {type(step).__name__}")
         if not values:
