@@ -25,6 +25,7 @@ at all when it has not been imported yet (there is no TensorFlow state to captur
 
 from __future__ import annotations
 
+import importlib
 import random
 import sys
 from typing import TYPE_CHECKING, Any
@@ -74,25 +75,39 @@ INITIALIZERS = (
 )
 
 
-def _tf(feature: str) -> Any:
-    """Import TensorFlow, or raise :class:`MissingDependencyError` naming the extra.
+def _import_keeping_globals(module: str) -> Any:
+    """``import module``, then put Python's and NumPy's global RNG states back.
 
-    Importing TensorFlow draws from Python's and NumPy's global RNGs; a first import here
-    puts both back as they were, so ``seed_everything`` (which seeds them before this
-    adapter runs) gives the same numbers as ``random.seed`` / ``np.random.seed``.
+    Importing TensorFlow (and Keras) draws from both; undoing that here means
+    ``seed_everything`` (which seeds them before this adapter runs) and
+    ``RNGState.restore`` (which restores them first) are not undone by an import.
     """
-    if "tensorflow" in sys.modules and sys.modules["tensorflow"] is not None:
-        return sys.modules["tensorflow"]
+    loaded = sys.modules.get(module)
+    if loaded is not None:
+        return loaded
     python_state = random.getstate()
     numpy_state = np.random.get_state()  # global-rng-ok: saved to undo the import's draws
     try:
-        import tensorflow as tf
-    except ImportError:
-        raise MissingDependencyError("tensorflow", _EXTRA, feature) from None
+        return importlib.import_module(module)
     finally:
         random.setstate(python_state)
         np.random.set_state(numpy_state)  # global-rng-ok
-    return tf
+
+
+def _tf(feature: str) -> Any:
+    """Import TensorFlow (keeping the global RNGs), or raise :class:`MissingDependencyError`."""
+    try:
+        return _import_keeping_globals("tensorflow")
+    except ImportError:
+        raise MissingDependencyError("tensorflow", _EXTRA, feature) from None
+
+
+def _keras(feature: str) -> Any:
+    """Import Keras (keeping the global RNGs), or raise :class:`MissingDependencyError`."""
+    try:
+        return _import_keeping_globals("keras")
+    except ImportError:
+        raise MissingDependencyError("keras", _EXTRA, feature) from None
 
 
 def _as_int64(value: int) -> int:
@@ -135,7 +150,7 @@ def seed(seed: int) -> list[Setting]:
     settings.append(
         Setting(NAME, "tf.random.get_global_generator", f"key={_as_int64(seed)}, counter=0", note="re-keyed in place")
     )
-    if "keras" in sys.modules:
+    if sys.modules.get("keras") is not None:
         try:
             from keras.src.backend.common import global_state
 
@@ -152,8 +167,9 @@ def seed(seed: int) -> list[Setting]:
 
 def _keras_seed_generator(create: bool) -> Any:
     """Keras's global SeedGenerator; None if Keras is not loaded (or, unless ``create``, it has none)."""
-    if "keras" not in sys.modules and not create:
+    if sys.modules.get("keras") is None and not create:
         return None
+    _keras("restoring Keras's RNG state")
     try:
         from keras.src.backend.common import global_state
         from keras.src.random import seed_generator
@@ -166,9 +182,9 @@ def _keras_seed_generator(create: bool) -> Any:
 
 def capture() -> State:
     """The global generator's state (and Keras's global SeedGenerator's, if it exists)."""
-    if "tensorflow" not in sys.modules:
+    tf = sys.modules.get("tensorflow")
+    if tf is None:
         return State(NAME, meta={"loaded": False})
-    tf = sys.modules["tensorflow"]
     generator = tf.random.get_global_generator()
     arrays = {"global_generator": np.asarray(generator.state.numpy(), dtype=np.int64).copy()}
     meta: dict[str, Any] = {
@@ -199,7 +215,7 @@ def restore(state: State) -> None:
         keras_generator = _keras_seed_generator(create=True)
         if keras_generator is not None:
             keras_generator.state.assign(state.arrays["keras_seed_generator"])
-    elif "keras" in sys.modules:
+    elif sys.modules.get("keras") is not None:
         from keras.src.backend.common import global_state
 
         global_state.set_global_attribute(_KERAS_GLOBAL, None)
@@ -298,10 +314,7 @@ def initializer(seeds: SeedLike, name: str, scheme: str = "glorot_uniform", **kw
     """
     check_choice("scheme", scheme, INITIALIZERS)
     seed_value = initializer_seed(seeds, name)
-    try:
-        import keras
-    except ImportError:
-        raise MissingDependencyError("keras", _EXTRA, "seedwise.frameworks.tensorflow.initializer") from None
+    keras = _keras("seedwise.frameworks.tensorflow.initializer")
 
     config = dict(kwargs, seed=seed_value)
     return keras.initializers.get({"class_name": scheme, "config": config})
