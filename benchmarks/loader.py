@@ -9,10 +9,14 @@ seeding and the position tracking that makes ``state_dict`` exact.
 
 Measured, for num_workers 0 and 2, in one process with the two loaders alternating:
 
-* time per epoch (median of the rounds) and the ratio seedwise / torch (goal <= 1.05);
-* peak memory of all processes together (the main process plus its workers, RSS
-  summed over the process tree, sampled every 5 ms in a thread) and the ratio
-  (goal <= 1.10).
+* time per epoch (median of the rounds) and the ratio seedwise / torch (goal <= 1.05),
+  as wall time and as CPU time of all processes together (this process plus its
+  reaped workers, from ``os.times()``); on a shared, loaded machine the CPU time is
+  the steadier of the two, since wall time also counts waiting for other people's work;
+* peak memory of all processes together (the main process plus its workers: PSS,
+  which splits pages shared after fork between the processes sharing them, summed over
+  the process tree, sampled every 10 ms in a thread; the median over rounds of each
+  round's peak) and the ratio (goal <= 1.10).
 
 A last row prices the opt-in ``global_rngs="sample"`` mode (each sample made inside
 ``seedwise.keyed``), which has no goal: it is the cost of making third-party global-RNG
@@ -64,10 +68,19 @@ class Images(torch.utils.data.Dataset):
         return torch.from_numpy(out).permute(2, 0, 1), i % 10
 
 
-class TreeMemory:
-    """Peak RSS of this process and all its descendants, summed, sampled in a thread."""
+def _footprint(process: psutil.Process) -> int:
+    """PSS where Linux reports it (shared pages split between the processes sharing them,
+    so forked workers are not counted as full copies of the parent), else RSS."""
+    try:
+        return process.memory_full_info().pss
+    except (AttributeError, psutil.AccessDenied):
+        return process.memory_info().rss
 
-    def __init__(self, interval: float = 0.005):
+
+class TreeMemory:
+    """Peak memory of this process and all its descendants, summed, sampled in a thread."""
+
+    def __init__(self, interval: float = 0.01):
         self.interval = interval
         self.peak = 0
         self._stop = threading.Event()
@@ -75,10 +88,10 @@ class TreeMemory:
 
     def _total(self) -> int:
         me = psutil.Process()
-        total = me.memory_info().rss
+        total = _footprint(me)
         for child in me.children(recursive=True):
             try:
-                total += child.memory_info().rss
+                total += _footprint(child)
             except psutil.Error:  # a worker that just exited
                 pass
         return total
@@ -98,20 +111,27 @@ class TreeMemory:
         self._thread.join()
 
 
-def run_epochs(loader, epochs: int, seedwise: bool) -> tuple[float, int, int]:
-    """Seconds per epoch, peak tree memory, and batches seen."""
+def _cpu() -> float:
+    """CPU seconds of this process plus its reaped children (the workers of finished epochs)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+def run_epochs(loader, epochs: int, seedwise: bool) -> tuple[float, float, int, int]:
+    """Wall seconds per epoch, CPU seconds per epoch (all processes), peak tree memory, batches seen."""
     gc.collect()
     batches = 0
     with TreeMemory() as memory:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), _cpu()
         for epoch in range(epochs):
             if seedwise:
                 loader.set_epoch(epoch)
             for x, _ in loader:
                 batches += 1
                 x.float().mean()  # touch the batch, as a training step would
-        elapsed = time.perf_counter() - t0
-    return elapsed / epochs, memory.peak, batches
+        elapsed, cpu = time.perf_counter() - t0, _cpu() - c0
+    # The memory sampler thread's own CPU time is the same for both loaders.
+    return elapsed / epochs, cpu / epochs, memory.peak, batches
 
 
 def main() -> None:
@@ -132,8 +152,9 @@ def main() -> None:
     seeds = sw.Seeds(2026)
     print(f"seedwise {sw.__version__}, torch {torch.__version__}, {os.cpu_count()} CPUs, "
           f"{args.samples} samples of 96x96x3 uint8, batch {args.batch}, {args.epochs} epochs x {args.rounds} rounds")
-    print(f"{'workers':>7} {'global_rngs':>11} {'torch s/epoch':>14} {'seedwise s/epoch':>17} {'time ratio':>10} "
-          f"{'torch peak MiB':>15} {'seedwise peak MiB':>18} {'memory ratio':>12}")
+    print(f"{'workers':>7} {'global_rngs':>11} {'torch wall s':>12} {'seedwise wall s':>15} {'wall ratio':>10} "
+          f"{'torch CPU s':>11} {'seedwise CPU s':>14} {'CPU ratio':>9} "
+          f"{'torch peak MiB':>14} {'seedwise peak MiB':>17} {'memory ratio':>12}")
     for num_workers, mode in configs:
         plain = torch.utils.data.DataLoader(
             dataset, batch_size=args.batch, shuffle=True, num_workers=num_workers,
@@ -145,20 +166,24 @@ def main() -> None:
         run_epochs(plain, 1, False)
         run_epochs(ours, 1, True)
         times: dict[str, list[float]] = {"torch": [], "seedwise": []}
+        cpus: dict[str, list[float]] = {"torch": [], "seedwise": []}
         peaks: dict[str, list[int]] = {"torch": [], "seedwise": []}
         for r in range(args.rounds):
             order = [("torch", plain, False), ("seedwise", ours, True)]
             if r % 2:
                 order.reverse()
             for name, loader, is_ours in order:
-                t, peak, batches = run_epochs(loader, args.epochs, is_ours)
+                t, cpu, peak, batches = run_epochs(loader, args.epochs, is_ours)
                 assert batches == args.epochs * len(loader)
                 times[name].append(t)
+                cpus[name].append(cpu)
                 peaks[name].append(peak)
         t_torch, t_ours = statistics.median(times["torch"]), statistics.median(times["seedwise"])
-        m_torch, m_ours = max(peaks["torch"]), max(peaks["seedwise"])
-        print(f"{num_workers:>7} {mode:>11} {t_torch:>14.3f} {t_ours:>17.3f} {t_ours / t_torch:>10.3f} "
-              f"{m_torch / 2**20:>15.1f} {m_ours / 2**20:>18.1f} {m_ours / m_torch:>12.3f}")
+        c_torch, c_ours = statistics.median(cpus["torch"]), statistics.median(cpus["seedwise"])
+        m_torch, m_ours = statistics.median(peaks["torch"]), statistics.median(peaks["seedwise"])
+        print(f"{num_workers:>7} {mode:>11} {t_torch:>12.3f} {t_ours:>15.3f} {t_ours / t_torch:>10.3f} "
+              f"{c_torch:>11.3f} {c_ours:>14.3f} {c_ours / c_torch:>9.3f} "
+              f"{m_torch / 2**20:>14.1f} {m_ours / 2**20:>17.1f} {m_ours / m_torch:>12.3f}")
 
 
 if __name__ == "__main__":
