@@ -148,7 +148,7 @@ class XavierUniform(Scheme):
     def __post_init__(self) -> None:
         _check_real("XavierUniform.gain", self.gain, positive=True)
 
-    def fill_(self, tensor, generator):
+    def fill_(self, tensor: torch.Tensor, generator: torch.Generator | None) -> None:
         import torch.nn.init as I
 
         I.xavier_uniform_(tensor, gain=self.gain, generator=generator)
@@ -165,7 +165,7 @@ class XavierNormal(Scheme):
     def __post_init__(self) -> None:
         _check_real("XavierNormal.gain", self.gain, positive=True)
 
-    def fill_(self, tensor, generator):
+    def fill_(self, tensor: torch.Tensor, generator: torch.Generator | None) -> None:
         import torch.nn.init as I
 
         I.xavier_normal_(tensor, gain=self.gain, generator=generator)
@@ -192,7 +192,7 @@ class KaimingUniform(_Kaiming):
 
     name: ClassVar[str] = "kaiming_uniform"
 
-    def fill_(self, tensor, generator):
+    def fill_(self, tensor: torch.Tensor, generator: torch.Generator | None) -> None:
         import torch.nn.init as I
 
         I.kaiming_uniform_(tensor, a=self.a, mode=self.mode, nonlinearity=self.nonlinearity, generator=generator)
@@ -204,7 +204,7 @@ class KaimingNormal(_Kaiming):
 
     name: ClassVar[str] = "kaiming_normal"
 
-    def fill_(self, tensor, generator):
+    def fill_(self, tensor: torch.Tensor, generator: torch.Generator | None) -> None:
         import torch.nn.init as I
 
         I.kaiming_normal_(tensor, a=self.a, mode=self.mode, nonlinearity=self.nonlinearity, generator=generator)
@@ -221,7 +221,7 @@ class Orthogonal(Scheme):
     def __post_init__(self) -> None:
         _check_real("Orthogonal.gain", self.gain, positive=True)
 
-    def fill_(self, tensor, generator):
+    def fill_(self, tensor: torch.Tensor, generator: torch.Generator | None) -> None:
         import torch.nn.init as I
 
         I.orthogonal_(tensor, gain=self.gain, generator=generator)
@@ -247,7 +247,7 @@ class TruncNormal(Scheme):
         _check_real("TruncNormal.mean", self.mean)
         _check_real("TruncNormal.cutoff", self.cutoff, positive=True)
 
-    def fill_(self, tensor, generator):
+    def fill_(self, tensor: torch.Tensor, generator: torch.Generator | None) -> None:
         import torch.nn.init as I
 
         half = self.cutoff * self.std
@@ -266,7 +266,7 @@ class Normal(Scheme):
         _check_real("Normal.std", self.std, positive=True)
         _check_real("Normal.mean", self.mean)
 
-    def fill_(self, tensor, generator):
+    def fill_(self, tensor: torch.Tensor, generator: torch.Generator | None) -> None:
         tensor.normal_(self.mean, self.std, generator=generator)
 
 
@@ -283,7 +283,7 @@ class Uniform(Scheme):
         if not low < high:
             raise InvalidArgumentError(f"Uniform needs low < high, got low={low}, high={high}")
 
-    def fill_(self, tensor, generator):
+    def fill_(self, tensor: torch.Tensor, generator: torch.Generator | None) -> None:
         tensor.uniform_(self.low, self.high, generator=generator)
 
 
@@ -297,7 +297,7 @@ class Constant(Scheme):
     def __post_init__(self) -> None:
         _check_real("Constant.value", self.value)
 
-    def fill_(self, tensor, generator):
+    def fill_(self, tensor: torch.Tensor, generator: torch.Generator | None) -> None:
         tensor.fill_(self.value)
 
     @property
@@ -316,7 +316,7 @@ class Custom(Scheme):
         if not callable(self.fn):
             raise InvalidTypeError(f"Custom needs a callable (name, tensor, generator) -> None, got {self.fn!r}")
 
-    def __call__(self, name, tensor, generator):
+    def __call__(self, name: str, tensor: torch.Tensor, generator: torch.Generator | None) -> None:
         self.fn(name, tensor, generator)
 
     @property
