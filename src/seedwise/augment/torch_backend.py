@@ -24,14 +24,13 @@ from typing import Any
 
 import numpy as np
 
-from seedwise.augment.color import GREY_WEIGHTS  # noqa: F401  (documented in color)
 from seedwise.augment.compose import Program, Stage
-from seedwise.augment.cpu import affine_inverse, compose_color, compose_geometric, integral, is_identity
+from seedwise.augment._maps import affine_inverse, compose_color, compose_geometric, integral, is_identity
 from seedwise.augment.mixing import CutMix, MixUp
 from seedwise.augment.pixel import Context, GaussianBlur, GaussianNoise, RandomErasing, gaussian_kernel
 from seedwise.errors import InvalidArgumentError, InvalidTypeError
 
-__all__ = ["BACKEND", "pixel_to_normalised"]
+__all__ = ["BACKEND", "TorchBackend", "pixel_to_normalised"]
 
 
 def pixel_to_normalised(h: int, w: int) -> np.ndarray:
