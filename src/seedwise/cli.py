@@ -64,4 +64,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    # Run the importable module's main: command modules raise *its* UsageError, not
+    # that of this __main__ copy.
+    from seedwise.cli import main as _main
+
+    sys.exit(_main())

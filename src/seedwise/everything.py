@@ -34,7 +34,7 @@ def global_seed(seed: int | Seeds) -> int:
     """The 64-bit int that :func:`seed_everything` gives every framework for ``seed``.
 
     An int below 2**64 is used as it is, so ``seed_everything(42)`` draws the same
-    numbers as ``torch.manual_seed(42)`` / ``random.seed(42)`` (and as Lightning's and
+    numbers as ``torch.manual_seed(42)`` and Python's own seeding with 42 (and as Lightning's and
     transformers' helpers). Larger ints and :class:`Seeds` go through ``int(Seeds(...))``.
     """
     if isinstance(seed, Seeds):

@@ -22,7 +22,7 @@ def version() -> str:
 
 
 def seed(seed: int) -> list[Setting]:
-    random.seed(seed)
+    random.seed(seed)  # global-rng-ok: this function's job is the global state
     settings = [Setting(NAME, "random.seed", str(seed))]
     current = os.environ.get("PYTHONHASHSEED")
     if current is None or current == "random":
