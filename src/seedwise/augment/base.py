@@ -99,7 +99,3 @@ def _fmt(value: Any) -> str:
         return "(" + ", ".join(_fmt(v) for v in value) + ")"
     return repr(value)
 
-
-def stream_of(seeds: Seeds, name: str) -> Seeds:
-    """The stream of the child named ``name`` of a pipeline stream (kept in one place)."""
-    return seeds[name]
