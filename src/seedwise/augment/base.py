@@ -19,7 +19,7 @@ import numpy as np
 
 from seedwise.augment import _draw
 from seedwise.augment._ranges import check_probability
-from seedwise.seeds import Seeds, SeedLike, as_seeds
+from seedwise.seeds import SeedLike, as_seeds
 
 __all__ = ["Transform", "Params", "KINDS"]
 
