@@ -36,6 +36,12 @@ def cpu_train(seeds: Seeds, config: dict) -> dict[str, float]:
     return {"x": float(x)}
 
 
+def wait_train(seeds: Seeds, config: dict) -> dict[str, float]:
+    """Wait-bound: sleeps config['sleep'] seconds (scales with workers even when the cores are busy)."""
+    time.sleep(float(config["sleep"]))
+    return {"x": float(int(seeds["init"]) % 1000)}
+
+
 def noop_train(seeds: Seeds, config: dict) -> dict[str, float]:
     return {"x": 0.0}
 
@@ -57,10 +63,11 @@ def _time_study(fn, name, n, store, config=None, **run) -> float:
     return elapsed
 
 
-def scaling(tmp: Path, runs: int, work: int, **run) -> tuple[float, float]:
-    label = run.get("backend", "local")
-    t1 = _time_study(cpu_train, f"{label}-scale-1", runs, tmp / f"{label}-s1.sqlite", {"work": work}, workers=1, **run)
-    t2 = _time_study(cpu_train, f"{label}-scale-2", runs, tmp / f"{label}-s2.sqlite", {"work": work}, workers=2, **run)
+def scaling(tmp: Path, runs: int, work: int, fn=cpu_train, config: dict | None = None, **run) -> tuple[float, float]:
+    label = f"{run.get('backend', 'local')}-{fn.__name__}"
+    config = {"work": work} if config is None else config
+    t1 = _time_study(fn, f"{label}-scale-1", runs, tmp / f"{label}-s1.sqlite", config, workers=1, **run)
+    t2 = _time_study(fn, f"{label}-scale-2", runs, tmp / f"{label}-s2.sqlite", config, workers=2, **run)
     return t1, t2
 
 
@@ -112,6 +119,9 @@ def main() -> None:
         t1, t2 = scaling(tmp, runs, work)
         print(f"local  throughput: 1 worker {runs / t1:.2f} runs/s, 2 workers {runs / t2:.2f} runs/s -> "
               f"speed-up {t1 / t2:.2f}x (goal >= 1.8x)")
+        t1, t2 = scaling(tmp, runs, work, fn=wait_train, config={"sleep": 0.25})
+        print(f"local  wait-bound runs (0.25 s sleep): speed-up {t1 / t2:.2f}x with 2 workers (the runner's own "
+              "concurrency, whatever the free cores)")
         for workers in (0, 2):
             ours = overhead(tmp, small, big, workers=workers)
             line = f"local  overhead, workers={workers}: {ours * 1e3:.2f} ms/run (goal <= 50 ms)"

@@ -350,7 +350,9 @@ class Results:
         cells with the same seeds), the name of another arm of this paired study
         (compared with ``arm``, default the first arm), or a config dict: then the same
         study with that config merged in is run on the same seeds (``run_options`` go to
-        :meth:`Study.run`) and the comparison is paired. Returns :func:`seedwise.stats.compare`'s
+        :meth:`Study.run`) and the comparison is paired. The runs compared are the
+        all-sources group (one-at-a-time and "all" designs) or every factorial run; failed
+        runs are left out (with their pair). Returns :func:`seedwise.stats.compare`'s
         result, for this study (A) against ``other`` (B).
         """
         from seedwise import stats

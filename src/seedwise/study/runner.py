@@ -184,7 +184,7 @@ class _Ray:
         if not ray.is_initialized():
             address = address or os.environ.get("RAY_ADDRESS") or None
             ray.init(address=address, include_dashboard=False, logging_level="ERROR", log_to_driver=True)
-            self.started = address is None
+            self.started = True  # ours to close: stops a local Ray, disconnects from a cluster
         self.spec = spec
         self.remote = ray.remote(num_cpus=num_cpus, num_gpus=num_gpus, max_retries=0)(execute)
         if workers is None:
