@@ -34,6 +34,11 @@ def test_compiled_random_function_repeats_across_compilations(pytensor):
     assert not np.array_equal(a[0], c[0])
 
 
+def test_random_stream_seed_known_answer(pytensor):
+    """The RandomStream's seed is a fixed function of the stream: 128 bits as a SeedSequence entropy list."""
+    assert Seeds(0).pytensor().default_instance_seed == [407597884, 1461793771, 1215873369, 1614465610]
+
+
 def test_random_stream_seed_rewinds(pytensor):
     rs = Seeds(3).pytensor()
     f = pytensor.function([], rs.uniform(size=4))

@@ -124,6 +124,16 @@ def test_initializer_keyed_by_name(tf):
     assert scaled.get_config()["seed"] == tfa.initializer_seed(s, "w")
 
 
+def test_known_answers_need_no_tensorflow():
+    """The seeds handed to TF and Keras are fixed functions of the stream (users' seeds keep their meaning)."""
+    assert tfa.initializer_seed(Seeds(0), "dense/kernel") == 3460779518
+    assert tfa.initializer_seed(Seeds(0)["init"], "dense/kernel") != 3460779518
+
+
+def test_stateless_seed_known_answer(tf):
+    assert tfa.stateless_seed(Seeds(0)).numpy().tolist() == [6672462878429085434, 1985074328226743541]
+
+
 def test_initializer_rejects_bad_input():
     with pytest.raises(InvalidArgumentError, match="glorot_uniform"):
         tfa.initializer(Seeds(0), "dense/kernel", "glorot")
