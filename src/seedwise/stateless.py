@@ -70,7 +70,10 @@ def as_key(seeds: KeyLike) -> np.ndarray:
 
 
 def _mulhilo(a: np.ndarray | np.uint64, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(high, low) 64-bit halves of the 128-bit product of ``a`` and ``b`` (b is consumed)."""
+    """(high, low) 64-bit halves of the 128-bit product of ``a`` and ``b``.
+
+    ``b`` is overwritten (used as scratch space): pass a copy you no longer need.
+    """
     a_lo, a_hi = a & _LO32, a >> _S32
     low = a * b
     b_lo = b & _LO32
@@ -124,7 +127,7 @@ def philox(counter: ArrayLike, key: KeyLike) -> np.ndarray:
     with np.errstate(over="ignore"):
         for start in range(0, flat.shape[0], _CHUNK):
             block = flat[start : start + _CHUNK]
-            words = _rounds(*(np.ascontiguousarray(block[:, i]) for i in range(4)), k[0], k[1])
+            words = _rounds(*(block[:, i].copy() for i in range(4)), k[0], k[1])  # _rounds consumes its inputs
             for i in range(4):
                 out[start : start + _CHUNK, i] = words[i]
     return out.reshape(ctr.shape)

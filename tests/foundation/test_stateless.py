@@ -134,3 +134,11 @@ def test_dtype_option():
 def test_bad_arguments(call, exc):
     with pytest.raises(exc):
         call()
+
+
+def test_philox_leaves_its_inputs_alone():
+    counter = np.array([1, 2, 3, 4], dtype=np.uint64)
+    key = np.array([5, 6], dtype=np.uint64)
+    S.philox(counter, key)
+    S.philox(counter[None, :], key)
+    assert counter.tolist() == [1, 2, 3, 4] and key.tolist() == [5, 6]
