@@ -146,7 +146,12 @@ def _resolve(spec: TrainSpec) -> TrainFn:
     if module is None:
         if spec.file is None or not Path(spec.file).is_file():
             raise InvalidArgumentError(f"the train file {spec.file!r} does not exist")
-        module = _load_file(spec.file)
+        main = sys.modules.get("__mp_main__")  # a worker has re-imported the driver's script already
+        main_file = getattr(main, "__file__", None)
+        if main_file and Path(main_file).resolve() == Path(spec.file):
+            module = main
+        else:
+            module = _load_file(spec.file)
     obj: Any = module
     for part in spec.qualname.split("."):
         obj = getattr(obj, part, None)
