@@ -36,6 +36,7 @@ CASES = [
     ("gamma range", lambda: S.compare(OK, OK, seeds=S0, gamma=0.4), InvalidArgumentError, "above 0.5"),
     ("resamples", lambda: S.compare(OK, OK, seeds=S0, n_resamples=5), InvalidArgumentError, "n_resamples"),
     ("bootstrap method", lambda: S.bootstrap_ci(OK, np.mean, seeds=S0, method="bca"), InvalidArgumentError, "'BCa'"),
+    ("samples as a list", lambda: S.bootstrap_ci([OK, OK], np.mean, seeds=S0), InvalidTypeError, "tuple"),
     ("pvalue range", lambda: S.holm([0.1, 1.5]), InvalidArgumentError, "[0, 1]"),
     ("pvalue nan", lambda: S.benjamini_hochberg([0.1, np.nan]), InvalidArgumentError, "NaN"),
     ("std not positive", lambda: S.seeds_needed(std=0.0, delta=1.0), InvalidArgumentError, "std"),

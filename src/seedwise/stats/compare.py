@@ -188,7 +188,7 @@ def compare(
             t_name, rank_name, effect_name = "paired t-test", "Wilcoxon signed-rank", "d_z"
             if sd == 0:
                 notes.append("every pair differs by the same amount: the t-test is undefined")
-                t_stat = t_df = t_p = low = high = math.nan
+                t_stat = t_df = t_p = math.nan
                 low = high = float(np.mean(diff))
             else:
                 res = scipy.stats.ttest_rel(x, y, alternative=alternative)

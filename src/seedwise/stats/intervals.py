@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import scipy.stats
 
-from seedwise.errors import InvalidArgumentError, check_choice
+from seedwise.errors import InvalidArgumentError, InvalidTypeError, check_choice
 from seedwise.seeds import Seeds
 from seedwise.stats._checks import check_resamples, collect_warnings, confidence_level, finite, seeds_arg
 from seedwise.stats._result import Result, fmt_ci
@@ -127,6 +127,8 @@ def bootstrap_ci(
     confidence = confidence_level(confidence)
     method = check_choice("method", method, BOOTSTRAP_METHODS)
     count = check_resamples(n_resamples)
+    if isinstance(data, list) and data and all(np.ndim(d) == 1 for d in data):
+        raise InvalidTypeError("bootstrap_ci takes one sample, or a tuple of samples: pass tuple(data) for several")
     samples = tuple(data) if isinstance(data, tuple) else (data,)
     arrays = tuple(finite(f"data[{i}]", s, min_n=2, why=" to bootstrap") for i, s in enumerate(samples))
     if paired and len({a.size for a in arrays}) > 1:
