@@ -76,9 +76,16 @@ def test_bootstrap_ci_two_samples_paired_and_percentile(test_seed):
     ci = bootstrap_ci((x, y), lambda a, b, axis=-1: np.mean(a - b, axis=axis), seeds=Seeds(3), paired=True,
                       method="percentile", n_resamples=1000, vectorized=True)
     ref = scipy.stats.bootstrap((x, y), lambda a, b, axis=-1: np.mean(a - b, axis=axis), paired=True,
-                                method="percentile", n_resamples=1000, vectorized=True, rng=Seeds(3).numpy())
+                                method="percentile", n_resamples=1000, vectorized=True, rng=Seeds(3)["bootstrap"].numpy())
     assert (ci.low, ci.high) == (ref.confidence_interval.low, ref.confidence_interval.high)
     assert ci.method == "percentile"
+
+
+def test_bootstrap_ci_of_the_mean_equals_describes(test_seed):
+    x = Seeds(test_seed).numpy().normal(size=15)
+    d = describe(x, seeds=Seeds(9), n_resamples=999)
+    ci = bootstrap_ci(x, np.mean, seeds=Seeds(9), n_resamples=999, vectorized=True)
+    assert (ci.low, ci.high, ci.method) == (d.ci_low, d.ci_high, d.ci_method)
 
 
 def test_results_are_json_and_print(test_seed):

@@ -115,7 +115,8 @@ def bootstrap_ci(
             of several (``statistic(x, y, axis=-1)``).
         statistic: the statistic, e.g. ``np.mean``; with ``vectorized=True`` it takes an
             ``axis`` argument (much faster).
-        seeds: the stream the resamples are drawn from (required).
+        seeds: the resamples are drawn from ``seeds["bootstrap"]`` (required), the stream
+            :func:`~seedwise.stats.describe` uses too, so both give the same interval of a mean.
         confidence: nominal coverage of the two-sided interval.
         method: ``"BCa"`` (bias-corrected and accelerated, the default), ``"percentile"``
             or ``"basic"``. When BCa is undefined (all resamples alike) the percentile
@@ -133,7 +134,7 @@ def bootstrap_ci(
     arrays = tuple(finite(f"data[{i}]", s, min_n=2, why=" to bootstrap") for i, s in enumerate(samples))
     if paired and len({a.size for a in arrays}) > 1:
         raise InvalidArgumentError(f"paired bootstrap needs samples of equal length, got {[a.size for a in arrays]}")
-    return _bootstrap(arrays, statistic, seeds, confidence, method, count, paired, vectorized)
+    return _bootstrap(arrays, statistic, seeds["bootstrap"], confidence, method, count, paired, vectorized)
 
 
 def _bootstrap(
