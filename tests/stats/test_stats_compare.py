@@ -130,3 +130,12 @@ def test_comparison_prints(ab):
         assert label in text
     assert repr(r).startswith("Comparison(diff=")
     assert json.loads(json.dumps(r.to_dict()))["p_improvement"]["gamma"] == 0.75
+
+
+def test_compare_draws_p_improvement_and_aso_from_the_same_named_streams(ab):
+    a, b = ab
+    from seedwise.stats import aso
+
+    r = compare(a, b, seeds=Seeds(3), n_resamples=999)
+    assert r.p_improvement == p_improvement(a, b, seeds=Seeds(3), n_resamples=999)
+    assert r.aso == aso(a, b, seeds=Seeds(3))
