@@ -219,10 +219,12 @@ class RNGState:
         if not path.exists():
             raise StateFileError(f"RNG state file {str(path)!r} does not exist")
         try:
-            with np.load(path, allow_pickle=False) as npz:
+            with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as npz:
                 contents = {key: npz[key] for key in npz.files}
         except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
             raise StateFileError(f"{str(path)!r} is not a readable seedwise RNG state file ({exc})") from None
+        if not all(isinstance(v, np.ndarray) for v in contents.values()):
+            raise StateFileError(f"{str(path)!r} is not a readable seedwise RNG state file (an entry is not a NumPy array)")
         if _META not in contents:
             raise StateFileError(f"{str(path)!r} is not a seedwise RNG state file (no {_META} entry)")
         try:
