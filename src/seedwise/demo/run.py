@@ -253,7 +253,7 @@ def methods_table(results: Any) -> Any:
         rows.append(row)
     frame = pd.DataFrame(rows)
     if pvalues:
-        adjusted = iter(stats.holm(pvalues).adjusted if hasattr(stats.holm(pvalues), "adjusted") else stats.holm(pvalues))
+        adjusted = iter(stats.holm(pvalues).adjusted)
         frame["p Holm"] = [next(adjusted) if r["method"] != "single" and not math.isnan(r["p (paired t)"]) else math.nan
                            for r in rows]  # fmt: skip
     return frame
