@@ -134,3 +134,22 @@ def test_per_sample_global_seeding_restores_the_callers_globals(test_seed):
     assert torch.equal(before[0], torch.get_rng_state())
     assert np.array_equal(before[1], np.random.get_state()[1])  # global-rng-ok
     assert before[2] == random.getstate()
+
+
+def test_per_sample_global_seeds_follow_the_documented_mapping(test_seed):
+    import random
+
+    import numpy as np
+
+    from seedwise import stateless as S
+
+    seeds = sw.Seeds(test_seed)
+    loader = DataLoader(GlobalDraws(5), batch_size=5, seeds=seeds, global_rngs="sample")
+    loader.set_epoch(2)
+    draws = _draws(loader)
+    for d in draws:
+        w = [int(v) for v in S.raw(seeds["sample_globals"], (2, d["index"]), size=5)]
+        assert d["python"] == random.Random(w[0] | (w[1] << 64)).getrandbits(31)
+        legacy = np.random.RandomState(np.array(w[2:4], dtype=np.uint64).view(np.uint32))
+        assert d["numpy"] == int(legacy.randint(0, 2**31))
+        assert d["torch"] == int(torch.randint(0, 2**31, (), generator=torch.Generator().manual_seed(w[4])))

@@ -16,6 +16,7 @@ from typing import Any
 
 import torch.utils.data
 
+from seedwise.data._sample_globals import SampleGlobals
 from seedwise.data._workers import seed_globals
 from seedwise.seeds import Seeds
 
@@ -44,9 +45,9 @@ class EpochIndexedDataset(torch.utils.data.Dataset):
             that sets ``seedwise_epoch_keyed = True``).
         worker_seeds: the stream whose child ``[epoch][worker_id]`` seeds a worker's
             globals; None leaves the globals as torch set them.
-        sample_seeds: if given, every sample is fetched inside
-            ``seedwise.keyed(sample_seeds, (epoch, index))``: the global RNGs are set
-            from that sample's position while it is made, then restored.
+        sample_seeds: if given, every sample is made with the global RNGs seeded from
+            ``(sample_seeds, epoch, index)``, restored afterwards (see
+            :class:`~seedwise.data._sample_globals.SampleGlobals`).
     """
 
     def __init__(
@@ -56,6 +57,7 @@ class EpochIndexedDataset(torch.utils.data.Dataset):
         self.keyed = keyed
         self.worker_seeds = worker_seeds
         self.sample_seeds = sample_seeds
+        self._sample = SampleGlobals(sample_seeds) if sample_seeds is not None else None
         # Set only in worker processes, by the worker_init_fn.
         self._worker_id: int | None = None
         self._seeded_epoch: int | None = None
@@ -76,11 +78,8 @@ class EpochIndexedDataset(torch.utils.data.Dataset):
 
     def __getitem__(self, key: tuple[int, int]) -> Any:
         self._enter(key[0])
-        if self.sample_seeds is not None:
-            from seedwise.everything import keyed
-
-            with keyed(self.sample_seeds, key):
-                return self._fetch(key)
+        if self._sample is not None:
+            return self._sample.run(self._fetch, [key])[0]
         return self._fetch(key)
 
     @property
@@ -96,8 +95,8 @@ class EpochIndexedDataset(torch.utils.data.Dataset):
         if not keys:
             return []
         self._enter(keys[0][0])  # a batch never spans two epochs
-        if self.sample_seeds is not None:  # the globals are set per sample
-            return [self[key] for key in keys]
+        if self._sample is not None:  # the globals are set per sample
+            return self._sample.run(self._fetch, keys)
         batched = getattr(self.dataset, "__getitems__", None)
         if self.keyed:
             if batched:

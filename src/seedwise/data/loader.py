@@ -116,14 +116,14 @@ class DataLoader:
               repeat in every run with the same ``num_workers``; they change with
               ``num_workers`` and after a resume. With ``num_workers=0`` the dataset
               runs in your process and seedwise leaves your globals alone.
-            * ``"sample"``: each sample is made inside
-              ``seedwise.keyed(seeds["sample_globals"], (epoch, index))``, which sets
-              the globals from the sample's position and restores them after. Global
-              draws are then a pure function of (epoch, index) like the rest: the same
-              for any ``num_workers``, batch size, rank or resume point, and your own
-              globals are untouched with ``num_workers=0``. It costs a capture, a
-              seeding and a restore of the globals per sample, about a millisecond
-              (see benchmarks/RESULTS.md): opt in for third-party code you cannot key.
+            * ``"sample"``: each sample is made with the globals (torch: its CPU
+              generator) seeded from ``(seeds["sample_globals"], epoch, index)``, and
+              they are restored after each batch. Global draws are then a pure function
+              of (epoch, index) like the rest: the same for any ``num_workers``, batch
+              size, rank or resume point, and your own globals are untouched with
+              ``num_workers=0``. It costs a reseeding of three RNGs per sample (tens of
+              microseconds, see benchmarks/RESULTS.md): opt in for third-party code
+              you cannot key.
             * ``"off"``: torch's own worker seeding (from a base seed seedwise derives
               from ``seeds["torch_base_seed"][epoch]``, so still reproducible).
         **torch_kwargs: passed to ``torch.utils.data.DataLoader`` (``collate_fn``,
