@@ -240,6 +240,8 @@ def test_bad_arguments():
         Ensemble(mlp, 2, seeds=Seeds(0), combine="max")
     with pytest.raises(InvalidArgumentError, match="lr must be a finite float > 0"):
         Ensemble(mlp, 2, seeds=Seeds(0), lr=0)
+    with pytest.raises(InvalidArgumentError, match="momentum is a setting of optimizer='sgd'"):
+        Ensemble(mlp, 2, seeds=Seeds(0), momentum=0.9)
     with pytest.raises(InvalidTypeError, match="must return an nn.Module"):
         Ensemble(lambda: 3, 2, seeds=Seeds(0))
     ens = Ensemble(mlp, 2, seeds=Seeds(0))

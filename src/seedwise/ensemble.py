@@ -249,6 +249,8 @@ class Ensemble:
         self.lr = _check_real("lr", lr, strict=True)
         self.weight_decay = _check_real("weight_decay", weight_decay)
         self.momentum = _check_real("momentum", momentum)
+        if self.momentum and optimizer != "sgd":
+            raise InvalidArgumentError(f"momentum is a setting of optimizer='sgd'; got momentum={momentum} with optimizer={optimizer!r}")
         if not isinstance(vectorize, bool):
             raise InvalidTypeError(f"vectorize must be a bool, got {type(vectorize).__name__}")
         self.vectorize = vectorize
@@ -260,9 +262,12 @@ class Ensemble:
         self.epoch = 0  #: epochs completed by :meth:`fit` (the data-order position of the next)
 
         members = []
-        for i, member_seeds in enumerate(self.seeds.spawn(self.k)):
-            with torch.random.fork_rng(devices=[]):  # make_model's own init must not move the global RNG
+        for member_seeds in self.seeds.spawn(self.k):
+            state = torch.get_rng_state()  # make_model's own (discarded) init must not move the global RNG
+            try:
                 member = make_model()
+            finally:
+                torch.set_rng_state(state)
             if not isinstance(member, nn.Module):
                 raise InvalidTypeError(f"make_model must return an nn.Module, got {type(member).__name__}")
             member = member.to(self.device)

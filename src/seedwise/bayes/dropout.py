@@ -59,7 +59,7 @@ import torch.nn.functional as F
 from torch.overrides import TorchFunctionMode
 
 from seedwise.errors import InvalidArgumentError, InvalidTypeError, check_choice, check_int
-from seedwise.seeds import Seeds, SeedLike, as_seeds
+from seedwise.seeds import SeedLike, as_seeds
 
 __all__ = ["mc_dropout", "keyed_dropout", "KeyedDropoutMode", "key_words", "host_key", "DEFAULT_MAX_ROWS"]
 
