@@ -18,7 +18,8 @@ Measured, for num_workers 0 and 2, in one process with the two loaders alternati
   the process tree, sampled every 10 ms in a thread; the median over rounds of each
   round's peak) and the ratio (goal <= 1.10).
 
-A last row prices the opt-in ``global_rngs="sample"`` mode (each sample made inside
+A last line gives the loaders' own cost per sample on a dataset that does no work: the
+overhead seedwise adds, free of the transform's noise. A row before it prices the opt-in ``global_rngs="sample"`` mode (each sample made inside
 ``seedwise.keyed``), which has no goal: it is the cost of making third-party global-RNG
 draws independent of the worker count.
 
@@ -75,6 +76,37 @@ def _footprint(process: psutil.Process) -> int:
         return process.memory_full_info().pss
     except (AttributeError, psutil.AccessDenied):
         return process.memory_info().rss
+
+
+class NoWork(torch.utils.data.Dataset):
+    """A dataset that does nothing: what is left is the loaders' own cost."""
+
+    def __init__(self, n: int):
+        self.n = n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i: int) -> int:
+        return i
+
+
+def floor(samples: int, batch: int, rounds: int, seeds: sw.Seeds) -> tuple[float, float]:
+    """CPU microseconds per sample of each loader (num_workers=0) on a dataset that does no work."""
+    plain = torch.utils.data.DataLoader(NoWork(samples), batch_size=batch, shuffle=True,
+                                        generator=torch.Generator().manual_seed(0))
+    ours = DataLoader(NoWork(samples), batch_size=batch, shuffle=True, seeds=seeds)
+    cost: dict[str, list[float]] = {"torch": [], "seedwise": []}
+    for r in range(rounds + 1):
+        for name, loader in (("torch", plain), ("seedwise", ours)):
+            c0 = time.process_time()
+            if name == "seedwise":
+                ours.set_epoch(r)
+            for _ in loader:
+                pass
+            if r:  # the first round warms up
+                cost[name].append((time.process_time() - c0) / samples * 1e6)
+    return statistics.median(cost["torch"]), statistics.median(cost["seedwise"])
 
 
 class TreeMemory:
@@ -184,6 +216,11 @@ def main() -> None:
         print(f"{num_workers:>7} {mode:>11} {t_torch:>12.3f} {t_ours:>15.3f} {t_ours / t_torch:>10.3f} "
               f"{c_torch:>11.3f} {c_ours:>14.3f} {c_ours / c_torch:>9.3f} "
               f"{m_torch / 2**20:>14.1f} {m_ours / 2**20:>17.1f} {m_ours / m_torch:>12.3f}")
+
+
+    f_torch, f_ours = floor(args.samples * 4, args.batch, args.rounds, seeds)
+    print(f"loader cost alone (a dataset that does no work, num_workers=0, CPU per sample): "
+          f"torch {f_torch:.1f} us, seedwise {f_ours:.1f} us (+{f_ours - f_torch:.1f} us)")
 
 
 if __name__ == "__main__":
