@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 import re
 import time
 import weakref
@@ -168,6 +169,9 @@ class _Gst:
     GstApp: Any = None
     GstVideo: Any = None
     GLib: Any = None
+    #: The process that has started a pipeline: GStreamer's streaming threads live there,
+    #: and a process fork()ed from it cannot run pipelines (they would hang).
+    started_in: int | None = None
 
 
 def _gst() -> type[_Gst]:
@@ -304,10 +308,14 @@ def _build(description: str, sink_name: str | None, fmt: str, max_buffers: int) 
     return pipeline, sink
 
 
-def _set_null(pipeline: Any) -> None:
-    """Stop ``pipeline`` (a NULL state change is synchronous) and drop its bus messages."""
+def _set_null(pipeline: Any, owner: int | None = None) -> None:
+    """Stop ``pipeline`` (a NULL state change is synchronous) and drop its bus messages.
+
+    Does nothing in a process other than ``owner`` (a fork()ed child that inherited the
+    object: the pipeline's threads are not there, and joining them would hang).
+    """
     g = _Gst.Gst
-    if g is None:  # pragma: no cover
+    if g is None or (owner is not None and owner != os.getpid()):  # pragma: no cover
         return
     pipeline.set_state(g.State.NULL)
     bus = pipeline.get_bus()
@@ -364,21 +372,33 @@ class FrameStream:
 
     def __init__(self, source: GStreamerSource, *, worker: int = 0, workers: int = 1) -> None:
         g = _gst()
+        pid = os.getpid()
+        if _Gst.started_in is not None and _Gst.started_in != pid:
+            raise GStreamerError(
+                f"this process (pid {pid}) was fork()ed from one (pid {_Gst.started_in}) that had already run a "
+                "GStreamer pipeline; GStreamer's threads do not survive fork(), so a pipeline started here would hang. "
+                "Start DataLoader workers with multiprocessing_context='spawn' (or 'forkserver'), or do not iterate "
+                "the source in the main process before the workers start"
+            )
         self._gst = g
         self.source = source
         self.worker, self.workers = worker, workers
         self.pipeline, self.sink = _build(source.pipeline, source.sink_name, source.format, source.max_buffers)
         self._bus = self.pipeline.get_bus()
-        self._stop = weakref.finalize(self, _set_null, self.pipeline)
+        self._stop = weakref.finalize(self, _set_null, self.pipeline, pid)
         self.frames = 0  # frames pulled from the appsink so far (the next frame's index)
         self.closed = False
         self._channels = _CHANNELS[source.format]
         self._timeout_ns = int(source.timeout * 1e9)
         self._layout: tuple[Any, int, int, int, int] | None = None  # (caps, height, width, stride, offset)
-        result = self.pipeline.set_state(g.Gst.State.PLAYING)
-        if result == g.Gst.StateChangeReturn.FAILURE:
+        _Gst.started_in = pid
+        # PAUSED first: its answer tells whether the pipeline is live (NO_PREROLL).
+        paused = self.pipeline.set_state(g.Gst.State.PAUSED)
+        playing = self.pipeline.set_state(g.Gst.State.PLAYING) if paused != g.Gst.StateChangeReturn.FAILURE else paused
+        if g.Gst.StateChangeReturn.FAILURE in (paused, playing):
             self._raise_bus_error(default=f"the pipeline {source.pipeline!r} failed to start")
-        self.live = result == g.Gst.StateChangeReturn.NO_PREROLL
+        #: True for a live pipeline (camera, network, ``is-live=true``): it runs whether or not it is read.
+        self.live = paused == g.Gst.StateChangeReturn.NO_PREROLL
         if self.live and workers > 1:
             self.close()
             raise InvalidArgumentError(
