@@ -380,6 +380,12 @@ class Ensemble:
 
     def _member_losses(self, outputs: torch.Tensor, y: torch.Tensor, per_member: bool) -> torch.Tensor:
         loss_fn = self._loss_fn
+        hard_labels = not y.is_floating_point() and y.dim() == (2 if per_member else 1)
+        if self.vectorize and loss_fn is F.cross_entropy and outputs.dim() == 3 and hard_labels:
+            # one flat cross-entropy over all members (vmap would run nll_loss's Python decomposition)
+            k, b = outputs.shape[:2]
+            targets = (y if per_member else y.expand(k, b)).reshape(k * b)
+            return F.cross_entropy(outputs.reshape(k * b, -1), targets, reduction="none").view(k, b).mean(dim=1)
         if self.vectorize:
             return vmap(loss_fn, in_dims=(0, 0 if per_member else None))(outputs, y)
         return torch.stack([loss_fn(outputs[i], y[i] if per_member else y) for i in range(self.k)])
