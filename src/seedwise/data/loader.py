@@ -121,9 +121,9 @@ class DataLoader:
               they are restored after each batch. Global draws are then a pure function
               of (epoch, index) like the rest: the same for any ``num_workers``, batch
               size, rank or resume point, and your own globals are untouched with
-              ``num_workers=0``. It costs a reseeding of three RNGs per sample (tens of
-              microseconds, see benchmarks/RESULTS.md): opt in for third-party code
-              you cannot key.
+              ``num_workers=0``. It costs a reseeding of three RNGs per sample (about
+              0.1 ms, see benchmarks/RESULTS.md): opt in for third-party code you
+              cannot key.
             * ``"off"``: torch's own worker seeding (from a base seed seedwise derives
               from ``seeds["torch_base_seed"][epoch]``, so still reproducible).
         **torch_kwargs: passed to ``torch.utils.data.DataLoader`` (``collate_fn``,
