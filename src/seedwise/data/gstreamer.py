@@ -186,10 +186,11 @@ def _gst() -> type[_Gst]:
             from gi.repository import GLib, Gst, GstApp, GstVideo
         except (ImportError, ValueError) as exc:
             error = MissingDependencyError("PyGObject", "gstreamer", "seedwise.data.GStreamerSource")
-            error.args = (
+            error.msg = (  # ImportError's str() is its msg
                 f"{error.args[0]}. GStreamer itself and its introspection data come from system packages: "
-                f"{_INSTALL_HINT} (or `make system-deps`); the import failed with: {exc}",
+                f"{_INSTALL_HINT} (or `make system-deps`); the import failed with: {exc}"
             )
+            error.args = (error.msg,)
             raise error from exc
         ok, _ = Gst.init_check(None)
         if not ok:  # pragma: no cover - only on a broken installation
@@ -355,7 +356,7 @@ def _bus_error(message: Any, frames: int) -> PipelineError:
     )
     return PipelineError(
         f"GStreamer error from {source!r} after {frames} frame(s): {(err.message or '').rstrip('.')}.{hint} "
-        f"Debug: {debug}", **fields
+        f"Debug: {' '.join(debug.split())}", **fields
     )
 
 

@@ -1,0 +1,86 @@
+"""GStreamerSource in a torch DataLoader, with real GStreamer and real worker processes."""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+import numpy as np
+import pytest
+
+gi = pytest.importorskip("gi", reason="PyGObject is not installed (the gstreamer extra)")
+try:
+    gi.require_version("Gst", "1.0")
+    gi.require_version("GstApp", "1.0")
+    gi.require_version("GstVideo", "1.0")
+    from gi.repository import Gst
+
+    _GST_OK = Gst.init_check(None)[0]
+except (ImportError, ValueError):  # PyGObject without GStreamer's introspection data
+    _GST_OK = False
+if not _GST_OK:
+    pytest.skip("GStreamer 1.x is not installed (make system-deps)", allow_module_level=True)
+
+import torch  # noqa: E402
+from torch.utils.data import DataLoader  # noqa: E402
+
+from seedwise import Seeds  # noqa: E402
+from seedwise import augment as A  # noqa: E402
+from seedwise.data import GStreamerSource  # noqa: E402
+from seedwise.data.gstreamer import FrameStream, GStreamerError  # noqa: E402
+from seedwise.errors import InvalidArgumentError  # noqa: E402
+
+pytestmark = pytest.mark.gstreamer
+
+BALL = "videotestsrc num-buffers=10 pattern=ball ! video/x-raw,width=32,height=24,framerate=30/1"
+
+
+def source() -> GStreamerSource:
+    pipe = A.Compose([A.HorizontalFlip(0.5), A.Affine(degrees=15, translate=0.1), A.ColorJitter(0.2, 0.2, 0.2)],
+                     seeds=Seeds(5)["augment"])
+    return GStreamerSource(BALL, augment=pipe)
+
+
+def test_a_batched_loader_in_the_main_process():
+    batches = list(DataLoader(source(), batch_size=4))
+    assert [b[1].tolist() for b in batches] == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+    assert batches[0][0].shape == (4, 24, 32, 3) and batches[0][0].dtype == torch.uint8
+    assert batches[0][2].tolist() == [n * 10**9 // 30 for n in range(4)]
+
+
+@pytest.mark.slow
+def test_two_spawned_workers_give_exactly_the_single_process_stream():
+    data = source()
+    reference = list(data)
+    loader = DataLoader(data, batch_size=None, num_workers=2, multiprocessing_context="spawn")
+    out = list(loader)
+    # worker w keeps the frames index % 2 == w; torch interleaves the workers in order
+    assert [int(index) for _, index, _ in out] == list(range(10))
+    for (frame, index, pts), (got, got_index, got_pts) in zip(reference, out):
+        assert np.array_equal(frame, got.numpy()) and index == int(got_index) and pts == int(got_pts)
+
+
+def test_a_live_pipeline_is_not_split_across_workers():
+    live = GStreamerSource("videotestsrc is-live=true num-buffers=3 ! video/x-raw,width=32,height=24")
+    with pytest.raises(InvalidArgumentError, match="is live.*cannot be split across 2 DataLoader workers"):
+        FrameStream(live, worker=0, workers=2)
+    assert len(list(FrameStream(live))) == 3  # alone, it runs
+
+
+def test_a_process_forked_after_a_pipeline_ran_refuses_instead_of_hanging():
+    data = source()
+    assert len(list(data)) == 10  # GStreamer's streaming threads now exist in this process
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # Python >= 3.12 warns about fork() with threads
+        pid = os.fork()
+    if pid == 0:  # the child: must refuse at once, and must not run pytest's teardown
+        code = 3
+        try:
+            iter(data)
+        except GStreamerError as exc:
+            code = 0 if "multiprocessing_context='spawn'" in str(exc) else 4
+        except BaseException:
+            code = 5
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
