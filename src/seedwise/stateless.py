@@ -93,7 +93,8 @@ def _mulhilo(a: np.ndarray | np.uint64, b: np.ndarray) -> tuple[np.ndarray, np.n
 
 
 def _mulhi(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return _mulhilo(a, np.array(b, dtype=np.uint64, copy=True))[0]
+    scratch = np.array(b, dtype=np.uint64, copy=True, ndmin=1)
+    return _mulhilo(a, scratch)[0].reshape(np.shape(b))
 
 
 # Rows per pass: the ~400 array operations of ten rounds stay in cache (2x faster than

@@ -142,3 +142,11 @@ def test_philox_leaves_its_inputs_alone():
     S.philox(counter, key)
     S.philox(counter[None, :], key)
     assert counter.tolist() == [1, 2, 3, 4] and key.tolist() == [5, 6]
+
+
+def test_scalar_counters():
+    s = Seeds(1)
+    v = S.integers(s, (0, 3), 0, 10)
+    assert v.shape == () and 0 <= int(v) < 10
+    assert S.integers(s, 3, 5).shape == ()
+    assert S.uniform(s, (0, 3)).shape == ()

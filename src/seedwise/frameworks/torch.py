@@ -23,8 +23,12 @@ def version() -> str | None:
 def seed(seed: int) -> list[Setting]:
     import torch
 
-    torch.manual_seed(seed)  # seeds the CPU generator and, lazily, every CUDA device
+    # What torch.manual_seed does, without its per-call cost on machines without CUDA
+    # (it records a traceback to seed CUDA lazily): keyed() calls this at every step.
+    torch.default_generator.manual_seed(seed)
     settings = [Setting(NAME, "torch.manual_seed", str(seed))]
+    if torch.backends.mps.is_available():
+        torch.mps.manual_seed(seed)
     if torch.cuda.is_available():
         torch.cuda.manual_seed_all(seed)
         settings.append(Setting(NAME, "torch.cuda.manual_seed_all", f"{seed} ({torch.cuda.device_count()} devices)"))
