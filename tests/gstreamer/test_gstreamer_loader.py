@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import textwrap
 import warnings
 
 import numpy as np
@@ -58,6 +61,27 @@ def test_two_spawned_workers_give_exactly_the_single_process_stream():
     assert [int(index) for _, index, _ in out] == list(range(10))
     for (frame, index, pts), (got, got_index, got_pts) in zip(reference, out):
         assert np.array_equal(frame, got.numpy()) and index == int(got_index) and pts == int(got_pts)
+
+
+@pytest.mark.slow
+def test_forked_workers_work_when_the_main_process_has_not_streamed():
+    # torch's default on Linux: workers fork()ed from a process that only built (parsed) the
+    # source. A fresh interpreter, because this test process has run pipelines already.
+    script = textwrap.dedent(
+        f"""
+        import numpy as np
+        from torch.utils.data import DataLoader
+        from seedwise.data import GStreamerSource
+        data = GStreamerSource({BALL!r}, timeout=20.0)
+        out = list(DataLoader(data, batch_size=None, num_workers=2, timeout=60))
+        assert [int(i) for _, i, _ in out] == list(range(10)), [int(i) for _, i, _ in out]
+        reference = list(data)
+        assert all(np.array_equal(f, g.numpy()) for (f, _, _), (g, _, _) in zip(reference, out))
+        print("ok")
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
 
 
 def test_a_live_pipeline_is_not_split_across_workers():
