@@ -98,7 +98,11 @@ def main() -> None:
     torch.set_num_threads(1)
     cv2.setNumThreads(1)
     pipe = A.Compose(
-        [A.HorizontalFlip(0.5), A.Affine(degrees=15, translate=0.1, scale=(0.9, 1.1)), A.ColorJitter(0.2, 0.2, 0.2, 0.05)],
+        [
+            A.HorizontalFlip(0.5),
+            A.Affine(degrees=15, translate=0.1, scale=(0.9, 1.1)),
+            A.ColorJitter(0.2, 0.2, 0.2, 0.05),
+        ],
         seeds=Seeds(0)["augment"],
     )
     rates = best_rates(

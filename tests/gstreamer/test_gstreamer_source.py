@@ -32,7 +32,11 @@ STATIC = "videotestsrc num-buffers={n} pattern=circular ! video/x-raw,width=64,h
 
 def bench_pipe(seed: int) -> A.Compose:
     return A.Compose(
-        [A.HorizontalFlip(0.5), A.Affine(degrees=15, translate=0.1, scale=(0.9, 1.1)), A.ColorJitter(0.2, 0.2, 0.2, 0.05)],
+        [
+            A.HorizontalFlip(0.5),
+            A.Affine(degrees=15, translate=0.1, scale=(0.9, 1.1)),
+            A.ColorJitter(0.2, 0.2, 0.2, 0.05),
+        ],
         seeds=Seeds(seed)["augment"],
     )
 

@@ -82,21 +82,22 @@ _PACKAGES = {
     **dict.fromkeys(
         ("videotestsrc", "videoconvert", "videoscale", "videorate", "appsink", "appsrc", "decodebin",
          "uridecodebin", "decodebin3", "playbin", "theoraenc", "theoradec", "oggmux", "oggdemux", "audiotestsrc",
-         "audioconvert", "tcpclientsrc", "tcpserversink"),
+         "audioconvert", "tcpclientsrc", "tcpserversink", "ximagesink"),
         "gstreamer1.0-plugins-base",
     ),
     **dict.fromkeys(
         ("jpegenc", "jpegdec", "pngenc", "pngdec", "avimux", "avidemux", "matroskamux", "matroskademux",
          "qtdemux", "qtmux", "mp4mux", "rtspsrc", "rtph264depay", "rtpjpegdepay", "udpsrc", "udpsink",
          "v4l2src", "souphttpsrc", "vp8enc", "vp8dec", "vp9enc", "vp9dec", "multifilesrc", "videocrop",
-         "videoflip", "autovideosink", "ximagesink"),
+         "videoflip", "autovideosink"),
         "gstreamer1.0-plugins-good",
     ),
     **dict.fromkeys(
-        ("h264parse", "h265parse", "nvh264dec", "nvh264enc", "vah264dec", "webrtcbin", "srtsrc", "openh264dec"),
+        ("h264parse", "h265parse", "nvh264dec", "nvh264enc", "vah264dec", "webrtcbin", "srtsrc", "openh264dec",
+         "x265enc"),
         "gstreamer1.0-plugins-bad",
     ),
-    **dict.fromkeys(("x264enc", "mpeg2dec", "x265enc"), "gstreamer1.0-plugins-ugly"),
+    **dict.fromkeys(("x264enc", "mpeg2dec"), "gstreamer1.0-plugins-ugly"),
     **dict.fromkeys(("avdec_h264", "avdec_h265", "avdec_mpeg4", "avenc_mpeg4"), "gstreamer1.0-libav"),
 }
 _INSTALL_HINT = (
@@ -279,14 +280,20 @@ def _build(description: str, sink_name: str | None, fmt: str, max_buffers: int) 
                 ) from None
         sinks = _appsinks(pipeline)
     if sink_name is not None and not sinks:
-        raise InvalidArgumentError(f"sink_name: the pipeline has no appsink named {sink_name!r} (it has no appsink at all)")
+        raise InvalidArgumentError(
+            f"sink_name: the pipeline has no appsink named {sink_name!r} (it has no appsink at all)"
+        )
     names = [s.get_name() for s in sinks]
     if sink_name is not None:
         sink = pipeline.get_by_name(sink_name)
         if sink is None or sink.get_factory() is None or sink.get_factory().get_name() != "appsink":
-            raise InvalidArgumentError(f"sink_name: the pipeline has no appsink named {sink_name!r}; its appsinks: {names}")
+            raise InvalidArgumentError(
+                f"sink_name: the pipeline has no appsink named {sink_name!r}; its appsinks: {names}"
+            )
     elif len(sinks) > 1:
-        raise InvalidArgumentError(f"the pipeline has {len(sinks)} appsinks ({names}); say which to read with sink_name=")
+        raise InvalidArgumentError(
+            f"the pipeline has {len(sinks)} appsinks ({names}); say which to read with sink_name="
+        )
     else:
         sink = sinks[0]
     want = g.Gst.Caps.from_string(f"video/x-raw,format={fmt}")
@@ -338,12 +345,14 @@ def _bus_error(message: Any, frames: int) -> PipelineError:
         or err.matches(Gst.StreamError.quark(), Gst.StreamError.FORMAT)
     )
     fields = dict(element=source, domain=str(err.domain), code=int(err.code), debug=debug, frames=frames)
+    said = (err.message or "").rstrip(".")
+    last_debug_line = debug.splitlines()[-1] if debug else ""
     if negotiation:
         return CapsError(
             f"caps negotiation failed at {source!r} after {frames} frame(s): the appsink accepts only raw video in "
             "the requested format, which the upstream elements do not produce. Fix: put "
             "'videoconvert ! video/x-raw,format=RGB' (or your format) right before the appsink, and check any "
-            f"caps filter upstream. GStreamer said: {(err.message or '').rstrip('.')} ({debug.splitlines()[-1] if debug else ''})",
+            f"caps filter upstream. GStreamer said: {said} ({last_debug_line})",
             **fields,
         )
     missing_plugin = err.matches(Gst.CoreError.quark(), Gst.CoreError.MISSING_PLUGIN) or err.matches(
@@ -355,7 +364,7 @@ def _bus_error(message: Any, frames: int) -> PipelineError:
         else ""
     )
     return PipelineError(
-        f"GStreamer error from {source!r} after {frames} frame(s): {(err.message or '').rstrip('.')}.{hint} "
+        f"GStreamer error from {source!r} after {frames} frame(s): {said}.{hint} "
         f"Debug: {' '.join(debug.split())}", **fields
     )
 
@@ -390,7 +399,6 @@ class FrameStream:
         self.frames = 0  # frames pulled from the appsink so far (the next frame's index)
         self.closed = False
         self._channels = _CHANNELS[source.format]
-        self._timeout_ns = int(source.timeout * 1e9)
         self._layout: tuple[Any, int, int, int, int] | None = None  # (caps, height, width, stride, offset)
         _Gst.started_in = pid
         # PAUSED first: its answer tells whether the pipeline is live (NO_PREROLL).
