@@ -283,3 +283,32 @@ def test_reporter_steps():
         report(3, loss="low")
     with pytest.raises(ValueError, match="at least one"):
         report(4)
+
+
+def test_study_started_from_a_script_with_its_own_train(tmp_path):
+    """The usual script: train defined in __main__, the study under the main guard, 2 workers."""
+    script = tmp_path / "experiment.py"
+    script.write_text(textwrap.dedent("""
+        import sys
+        from seedwise.study import Study
+
+        def train(seeds, config):
+            # The worker reuses the script it re-imported as __mp_main__: no second copy of this file.
+            copies = [name for name in sys.modules if name.startswith("_seedwise_train_")]
+            return {"x": float(int(seeds["init"]) % 1000), "same": float(not copies)}
+
+        if __name__ == "__main__":
+            results = Study(train, name="s", sources=("init",), design="all", seeds=4, store=sys.argv[1]).run(
+                workers=2, progress=False)
+            print(results.counts()["done"])
+    """))
+    out = subprocess.run([sys.executable, str(script), str(tmp_path / "runs.sqlite")], capture_output=True,
+                         text=True, timeout=300)  # fmt: skip
+    assert out.returncode == 0 and out.stdout.strip() == "4", out.stderr
+    with Store(tmp_path / "runs.sqlite") as store:
+        runs = store.runs("s")
+    assert all(r["metrics"]["same"] == 1.0 for r in runs)
+    assert [r["metrics"]["x"] for r in runs] == [
+        float(int(c.seeds["init"]) % 1000) for c in Study(study_fns.synthetic, name="s", sources=("init",),
+                                                          design="all", seeds=4, store=None).cells
+    ]  # fmt: skip
