@@ -38,10 +38,10 @@ pytestmark = pytest.mark.gstreamer
 BALL = "videotestsrc num-buffers=10 pattern=ball ! video/x-raw,width=32,height=24,framerate=30/1"
 
 
-def source() -> GStreamerSource:
+def source(**kwargs) -> GStreamerSource:
     pipe = A.Compose([A.HorizontalFlip(0.5), A.Affine(degrees=15, translate=0.1), A.ColorJitter(0.2, 0.2, 0.2)],
                      seeds=Seeds(5)["augment"])
-    return GStreamerSource(BALL, augment=pipe)
+    return GStreamerSource(BALL, augment=pipe, **kwargs)
 
 
 def test_a_batched_loader_in_the_main_process():
@@ -53,13 +53,13 @@ def test_a_batched_loader_in_the_main_process():
 
 @pytest.mark.slow
 def test_two_spawned_workers_give_exactly_the_single_process_stream():
-    data = source()
+    data = source(shard_size=2)  # as the batch size: each worker takes 2 consecutive frames in turn
     reference = list(data)
-    loader = DataLoader(data, batch_size=None, num_workers=2, multiprocessing_context="spawn")
-    out = list(loader)
-    # worker w keeps the frames index % 2 == w; torch interleaves the workers in order
-    assert [int(index) for _, index, _ in out] == list(range(10))
-    for (frame, index, pts), (got, got_index, got_pts) in zip(reference, out):
+    loader = DataLoader(data, batch_size=2, num_workers=2, multiprocessing_context="spawn")
+    batches = list(loader)
+    assert [b[1].tolist() for b in batches] == [[0, 1], [2, 3], [4, 5], [6, 7], [8, 9]]
+    out = [(frame, index, pts) for b in batches for frame, index, pts in zip(*b)]
+    for (frame, index, pts), (got, got_index, got_pts) in zip(reference, out, strict=True):
         assert np.array_equal(frame, got.numpy()) and index == int(got_index) and pts == int(got_pts)
 
 

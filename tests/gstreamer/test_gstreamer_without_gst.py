@@ -34,6 +34,7 @@ def test_without_pygobject_the_error_names_the_extra_and_the_system_packages(mon
         ({"timeout": "5"}, InvalidTypeError, "timeout must be a number of seconds"),
         ({"format": "BGR"}, InvalidArgumentError, "format must be one of 'RGB', 'GRAY8'"),
         ({"max_buffers": 0}, InvalidArgumentError, "max_buffers must be >= 1"),
+        ({"shard_size": 0}, InvalidArgumentError, "shard_size must be >= 1"),
         ({"augment": "flip"}, InvalidTypeError, "augment must be a seedwise.augment.Compose"),
         ({"frame_augment": 1}, InvalidTypeError, "frame_augment must be a seedwise.augment.Compose"),
         ({"sink_name": ""}, InvalidTypeError, "sink_name must be a non-empty str"),

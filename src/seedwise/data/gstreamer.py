@@ -438,7 +438,7 @@ class FrameStream:
                 raise StopIteration
             index = self.frames
             self.frames += 1
-            if self.workers > 1 and index % self.workers != self.worker:
+            if self.workers > 1 and (index // self.source.shard_size) % self.workers != self.worker:
                 continue  # another worker's frame
             try:
                 frame, pts = self._frame(sample)
@@ -572,13 +572,17 @@ class GStreamerSource(torch.utils.data.IterableDataset):
         format: ``"RGB"`` ((H, W, 3) frames) or ``"GRAY8"`` ((H, W, 1)).
         sink_name: the appsink to read when the pipeline has several.
         max_buffers: frames the appsink queues before it blocks the pipeline.
+        shard_size: with DataLoader workers, how many consecutive frames each worker
+            takes in turn; set it to the loader's ``batch_size`` (see below).
 
     The same pipeline, seeds and epoch give bit-identical frames in every run, whatever
     the threads' timing (for a deterministic source: a file, ``videotestsrc``).
 
     DataLoader workers: with ``num_workers > 1`` each worker runs its own copy of the
-    pipeline and keeps the frames with ``index % num_workers == worker_id``, so the
-    loader yields exactly the single-process stream, in order. This costs each worker
+    pipeline and keeps the frames with ``(index // shard_size) % num_workers == worker_id``.
+    torch takes one batch from each worker in turn, so with ``shard_size`` equal to the
+    loader's ``batch_size`` (1 for ``batch_size=None``) the loader yields exactly the
+    single-process stream, in order, in batches of consecutive frames. This costs each worker
     the decoding of the whole stream and only makes sense for a deterministic source; a
     live pipeline (camera, network) is refused with more than one worker. Timestamps
     may be None (``pts``), which torch's default collate cannot batch: use
@@ -597,6 +601,7 @@ class GStreamerSource(torch.utils.data.IterableDataset):
         format: Literal["RGB", "GRAY8"] = "RGB",
         sink_name: str | None = None,
         max_buffers: int = 4,
+        shard_size: int = 1,
     ) -> None:
         super().__init__()
         if not isinstance(pipeline, str) or not pipeline.strip():
@@ -619,6 +624,7 @@ class GStreamerSource(torch.utils.data.IterableDataset):
         self.format = check_choice("format", format, FORMATS)
         self.sink_name = sink_name
         self.max_buffers = check_int("max_buffers", max_buffers, low=1)
+        self.shard_size = check_int("shard_size", shard_size, low=1)
         # Parse once now, so a bad pipeline fails here rather than in the first epoch.
         built, _ = _build(self.pipeline, self.sink_name, self.format, self.max_buffers)
         _set_null(built)
