@@ -13,7 +13,7 @@ ColorJitter(0.2, 0.2, 0.2, 0.05).
 * seedwise + augment: GStreamerSource(augment=pipe) -- frames per second and the
   real-time factor at 30 fps (goal: >= 10x real time).
 
-Run: OMP_NUM_THREADS=1 .venv/bin/python benchmarks/gstreamer.py [--frames 300] [--repeats 3]
+Run: OMP_NUM_THREADS=1 .venv/bin/python benchmarks/gstreamer.py [--frames 300] [--repeats 7]
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ def best_rates(fns: dict, frames: int, repeats: int) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--frames", type=int, default=300)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--cpu", type=int, default=0, help="the core to pin the process to")
     args = parser.parse_args()
     os.sched_setaffinity(0, {args.cpu})  # one core for everything, GStreamer's threads included

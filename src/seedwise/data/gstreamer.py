@@ -658,4 +658,6 @@ class GStreamerSource(torch.utils.data.IterableDataset):
         parts += [f"epoch={self.epoch}", f"clip_length={self.clip_length}", f"timeout={self.timeout:g}"]
         if self.format != "RGB":
             parts.append(f"format={self.format!r}")
+        if self.shard_size != 1:
+            parts.append(f"shard_size={self.shard_size}")
         return f"GStreamerSource({', '.join(parts)})"
