@@ -73,8 +73,14 @@ def _torch_info() -> dict[str, Any]:
     return info
 
 
-def fingerprint() -> dict[str, Any]:
-    """The environment as a JSON-ready dict (see the module docstring for what it holds)."""
+def fingerprint(*, import_frameworks: bool = True) -> dict[str, Any]:
+    """The environment as a JSON-ready dict (see the module docstring for what it holds).
+
+    Versions come from package metadata, without importing the frameworks. Torch's
+    runtime details (devices, determinism flags, threads) need torch imported: with
+    ``import_frameworks=False`` they are included only if torch already is, which keeps
+    the call cheap in a process that never uses torch.
+    """
     versions: dict[str, str | None] = {"seedwise": __version__}
     for name in ADAPTERS:
         module = adapter(name)
@@ -90,6 +96,6 @@ def fingerprint() -> dict[str, Any]:
         "versions": versions,
         "env": {name: os.environ.get(name) for name in NUMERIC_ENV_VARS},
     }
-    if adapter("torch").available():
+    if adapter("torch").available() and (import_frameworks or "torch" in sys.modules):
         out["torch"] = _torch_info()
     return out

@@ -86,3 +86,14 @@ def test_no_global_rng_in_library_code():
             if GLOBAL_DRAW.search(code) and "generator=" not in code:
                 offenders.append(f"{path.relative_to(SRC)}:{number}: {line.strip()}")
     assert not offenders, "\n".join(offenders)
+
+
+def test_fingerprint_without_importing_frameworks():
+    code = (
+        "import sys, seedwise as sw\n"
+        "fp = sw.fingerprint(import_frameworks=False)\n"
+        "assert 'torch' not in sys.modules and 'torch' not in fp, sorted(fp)\n"
+        "assert fp['versions']['torch']\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
