@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pragma: no cover
     from seedwise.bayes.laplace import LastLayerLaplace
     from seedwise.bayes.dropout import keyed_dropout, mc_dropout
-    from seedwise.bayes.swag import SWAG
-    from seedwise.bayes.variational import bayesianize, elbo_loss, kl_divergence
+    from seedwise.bayes.swag import SWAG, update_bn
+    from seedwise.bayes.variational import bayesianize, elbo_loss, kl_divergence, sampling
 
 _NAMES = {
     "mc_dropout": "seedwise.bayes.dropout",
@@ -30,7 +30,9 @@ _NAMES = {
     "bayesianize": "seedwise.bayes.variational",
     "kl_divergence": "seedwise.bayes.variational",
     "elbo_loss": "seedwise.bayes.variational",
+    "sampling": "seedwise.bayes.variational",
     "SWAG": "seedwise.bayes.swag",
+    "update_bn": "seedwise.bayes.swag",
     "LastLayerLaplace": "seedwise.bayes.laplace",
 }
 
