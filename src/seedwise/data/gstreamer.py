@@ -587,7 +587,13 @@ class GStreamerSource(torch.utils.data.IterableDataset):
     live pipeline (camera, network) is refused with more than one worker. Timestamps
     may be None (``pts``), which torch's default collate cannot batch: use
     ``batch_size=None`` or your own ``collate_fn`` for such sources.
+
+    It plugs into ``seedwise.data.DataLoader(source, batch_size=..., seeds=...)`` (which
+    seeds the workers and forwards :meth:`set_epoch`) as well as a plain torch DataLoader.
     """
+
+    #: Tells seedwise.data.DataLoader that this stream orders and keys its own randomness.
+    seedwise_stream = True
 
     def __init__(
         self,

@@ -154,11 +154,22 @@ class DataLoader:
         global_rngs: GlobalRNGs = "worker",
         **torch_kwargs: Any,
     ) -> None:
-        if isinstance(dataset, torch.utils.data.IterableDataset):
+        self._stream = isinstance(dataset, torch.utils.data.IterableDataset)
+        if self._stream and not getattr(dataset, "seedwise_stream", False):
             raise InvalidTypeError(
                 "dataset is an IterableDataset, which has no indices to order or key augmentation by; "
-                "seedwise.data.DataLoader needs a map-style dataset (__getitem__ and __len__)"
+                "seedwise.data.DataLoader needs a map-style dataset (__getitem__ and __len__), or a stream "
+                "that keys its own augmentation by position, such as seedwise.data.GStreamerSource"
             )
+        if self._stream:
+            if shuffle or augment is not None or rank != 0 or world_size != 1 or auto_epoch or global_rngs == "sample":
+                raise InvalidArgumentError(
+                    "a stream (such as GStreamerSource) comes in its own order and augments itself by frame "
+                    "index: pass augment= to the source, and leave shuffle, augment, rank, world_size, "
+                    "auto_epoch and global_rngs='sample' at their defaults"
+                )
+            self._init_stream(dataset, batch_size, seeds, num_workers, drop_last, global_rngs, torch_kwargs)
+            return
         if batch_size is not None:
             batch_size = check_int("batch_size", batch_size, low=1)
         check_choice("global_rngs", global_rngs, GLOBAL_RNGS)
@@ -226,6 +237,31 @@ class DataLoader:
         self._resume = False
         self._pass = 0  # identifies the live iteration; an older one stops updating the state
 
+    def _init_stream(self, dataset: Any, batch_size: int | None, seeds: Any, num_workers: Any, drop_last: bool,
+                     global_rngs: str, torch_kwargs: dict[str, Any]) -> None:  # fmt: skip
+        """Pass a self-keyed stream to torch's loader, with seeded workers and no global draws."""
+        for name, why in _OWNED.items():
+            if name in torch_kwargs:
+                raise InvalidArgumentError(f"seedwise.data.DataLoader does not take {name}=: {why}")
+        user_init = torch_kwargs.pop("worker_init_fn", None)
+        self.seeds = as_seeds(seeds, "seeds")
+        self.dataset, self.augment, self.sampler = dataset, None, None
+        self.batch_size = None if batch_size is None else check_int("batch_size", batch_size, low=1)
+        self.shuffle, self.drop_last, self.auto_epoch = False, drop_last, False
+        self.num_workers = check_int("num_workers", num_workers, low=0)
+        self._seeder = WorkerSeeder(self.seeds["worker"], 0, user_init) if global_rngs != "off" else user_init
+        self.torch_loader = torch.utils.data.DataLoader(
+            dataset, batch_size=self.batch_size, drop_last=drop_last, num_workers=self.num_workers,
+            worker_init_fn=self._seeder, generator=self.seeds["torch_base_seed"][0].torch(), **torch_kwargs,
+        )  # fmt: skip
+        self._epoch = 0
+
+    def _stream_only_error(self, what: str) -> InvalidArgumentError:
+        return InvalidArgumentError(
+            f"{what} is not available for a stream ({type(self.dataset).__name__}): it has no indexable order "
+            "to save or measure; restart the stream, or skip frames by index, to resume"
+        )
+
     # -- epochs ---------------------------------------------------------------------
 
     @property
@@ -242,6 +278,13 @@ class DataLoader:
         resumes at the right batch.
         """
         epoch = check_int("epoch", epoch, low=0, high=2**64)
+        if self._stream:
+            self._epoch = epoch
+            if hasattr(self.dataset, "set_epoch"):
+                self.dataset.set_epoch(epoch)
+            if isinstance(self._seeder, WorkerSeeder):
+                self._seeder.epoch = epoch
+            return
         if epoch != self._epoch:
             self._epoch, self._position, self._consumed_batches, self._resume = epoch, 0, 0, False
 
@@ -249,12 +292,17 @@ class DataLoader:
 
     def __len__(self) -> int:
         """Batches per complete epoch on this rank (as torch's ``len(loader)``)."""
+        if self._stream:
+            raise TypeError(f"a stream ({type(self.dataset).__name__}) has no length")
         n = self.sampler.num_samples
         if self.batch_size is None:
             return n
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def __iter__(self) -> Iterator[Any]:
+        if self._stream:
+            self.torch_loader.generator = self.seeds["torch_base_seed"][self._epoch].torch()
+            return iter(self.torch_loader)
         start = self._position if self._resume else 0
         self._resume = False
         epoch = self._epoch
@@ -301,6 +349,8 @@ class DataLoader:
         the rest records what the order depends on, so that loading it into a loader
         built differently fails loudly instead of resuming at the wrong samples.
         """
+        if self._stream:
+            raise self._stream_only_error("state_dict()")
         return {
             "seedwise_loader": _STATE_FORMAT,
             "epoch": self._epoch,
@@ -318,6 +368,8 @@ class DataLoader:
         after the last batch of an epoch resumes as that epoch finished: iterating
         yields nothing until :meth:`set_epoch` moves on.
         """
+        if self._stream:
+            raise self._stream_only_error("load_state_dict()")
         epoch, position = _check_state(state, "seedwise_loader", self._describe(), self.sampler.num_samples, "samples")
         batches = state.get("batches", 0)
         self._epoch, self._position, self._resume = epoch, position, True
@@ -335,6 +387,9 @@ class DataLoader:
         }
 
     def __repr__(self) -> str:
+        if self._stream:
+            return (f"DataLoader(dataset={self.dataset!r}, batch_size={self.batch_size}, seeds={self.seeds!r}, "
+                    f"num_workers={self.num_workers}, epoch={self._epoch})")  # fmt: skip
         shard = f", rank={self.sampler.rank}, world_size={self.sampler.world_size}" if self.sampler.world_size > 1 else ""
         aug = f", augment={self.augment!r}" if self.augment is not None else ""
         return (
