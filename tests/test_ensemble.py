@@ -244,6 +244,8 @@ def test_bad_arguments():
         Ensemble(mlp, 2, seeds=Seeds(0), momentum=0.9)
     with pytest.raises(InvalidTypeError, match="must return an nn.Module"):
         Ensemble(lambda: 3, 2, seeds=Seeds(0))
+    with pytest.raises(InvalidTypeError, match="a function that builds a new model"):
+        Ensemble(mlp(), 2, seeds=Seeds(0))  # a module, not a factory
     ens = Ensemble(mlp, 2, seeds=Seeds(0))
     with pytest.raises(InvalidArgumentError, match=r"per_member=True, x must have shape \(K=2"):
         ens.train_step(torch.ones(3, 4, 64), torch.zeros(3, 4, dtype=torch.long), per_member=True)

@@ -235,6 +235,11 @@ class Ensemble:
     ):
         from seedwise.init import initialize
 
+        if isinstance(make_model, nn.Module):
+            raise InvalidTypeError(
+                f"make_model must be a function that builds a new model (e.g. make_model=lambda: MyNet()), "
+                f"got the module instance {type(make_model).__name__}"
+            )
         if not callable(make_model):
             raise InvalidTypeError(f"make_model must be a callable returning an nn.Module, got {type(make_model).__name__}")
         self.k = check_int("k", k, low=1)
