@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from seedwise._report import SettingsReport
 from seedwise.determinism import deterministic as _deterministic
 from seedwise.determinism import resolve_frameworks
-from seedwise.errors import InvalidTypeError
+from seedwise.errors import InvalidArgumentError, InvalidTypeError
 from seedwise.frameworks import ADAPTERS, Setting, adapter
 from seedwise.seeds import Seeds, _check_element, _check_entropy
 
@@ -97,7 +97,10 @@ def _position_path(position: object) -> tuple:
     out = []
     for part in parts:
         if isinstance(part, numbers.Integral) and not isinstance(part, bool) or isinstance(part, str):
-            out.append(_check_element(part))
+            try:
+                out.append(_check_element(part))
+            except (InvalidTypeError, InvalidArgumentError) as exc:
+                raise type(exc)(f"position: {exc}") from None
         else:
             raise InvalidTypeError(
                 f"position must be an int (e.g. the step), a str, or a tuple of them, got {type(part).__name__} {part!r}"

@@ -144,6 +144,11 @@ def test_bad_arguments(call, exc, restore_globals):
         call()
 
 
+def test_keyed_errors_name_the_position():
+    with pytest.raises(ValueError, match="^position: a child index must be >= 0"):
+        sw.keyed(Seeds(0), -1).__enter__()
+
+
 def test_unknown_framework_lists_valid_ones():
     with pytest.raises(ValueError, match="valid: python, numpy, torch"):
         sw.seed_everything(1, frameworks=["theano"])
