@@ -218,6 +218,11 @@ class RNGState:
         path = Path(path)
         if not path.exists():
             raise StateFileError(f"RNG state file {str(path)!r} does not exist")
+        if not zipfile.is_zipfile(path):
+            raise StateFileError(
+                f"{str(path)!r} is not a readable seedwise RNG state file (not a complete .npz archive: "
+                "truncated, or another kind of file); give the path RNGState.save wrote"
+            )
         try:
             with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as npz:
                 contents = {key: npz[key] for key in npz.files}

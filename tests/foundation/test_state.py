@@ -99,6 +99,9 @@ def test_garbage_file(tmp_path):
     path = tmp_path / "g.npz"
     path.write_bytes(b"this is not a zip archive at all")
     _assert_refused_and_untouched(path, "not a readable")
+    with pytest.raises(sw.StateFileError) as info:
+        RNGState.load(path)
+    assert "pickle" not in str(info.value)  # not NumPy's "load it unsafely with allow_pickle" advice
 
 
 def test_tampered_state(tmp_path):
