@@ -59,6 +59,8 @@ def test_summary_matches_describe(oat):
     assert (row["runs"], row["mean"], row["std"], row["ci_low"], row["ci_high"]) == (12, d.mean, d.std, d.ci_low, d.ci_high)
     text = _render(oat.summary("score"))
     assert "init" in text and "data_order" in text and "95% CI" in text
+    plain = str(oat.summary("score"))  # print(results.summary()) shows the table, not <rich.table.Table ...>
+    assert "data_order" in plain and "95% CI" in plain and "Table object" not in plain
     with pytest.raises(InvalidArgumentError, match="'score', 'double'"):
         oat.summary("accuracy")
 

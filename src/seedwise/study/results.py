@@ -7,6 +7,7 @@ Failed runs are counted and left out of every statistic.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Mapping
@@ -31,6 +32,26 @@ __all__ = ["Results", "VarianceReport", "load_results"]
 BASE_COLUMNS = ("cell", "source", "level", "levels", "arm", "status")
 #: Columns of :meth:`Results.table` after the metrics.
 TAIL_COLUMNS = ("duration", "attempts", "error")
+
+
+@functools.lru_cache(maxsize=1)
+def _text_table_class() -> type:
+    """A ``rich.table.Table`` that also prints as text, so ``print(results.summary())`` shows the table."""
+    from rich.table import Table
+
+    class SummaryTable(Table):
+        def __str__(self) -> str:
+            import io
+
+            from rich.console import Console
+
+            console = Console(file=io.StringIO(), width=120, color_system=None, force_terminal=False)
+            console.print(self)
+            return console.file.getvalue().rstrip("\n")  # type: ignore[attr-defined]
+
+        __repr__ = __str__
+
+    return SummaryTable
 
 
 @dataclass(frozen=True)
@@ -256,8 +277,11 @@ class Results:
         return frame if self.design.paired else frame.drop(columns="arm")
 
     def summary(self, metric: str | None = None, *, seeds: Seeds | None = None) -> Any:
-        """A rich table: per group (and arm), runs, failures, mean, std and the 95% CI of the mean."""
-        from rich.table import Table
+        """A rich table: per group (and arm), runs, failures, mean, std and the 95% CI of the mean.
+
+        ``rich.print(results.summary())`` draws it; ``print(...)`` and the REPL show it as plain text.
+        """
+        Table = _text_table_class()
 
         metric = self._metric(metric)
         frame = self.summary_frame(metric, seeds=seeds)
