@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -55,6 +56,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("seedwise: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`seedwise env --json | head`): not an error of ours. Point
+        # stdout at /dev/null so that the flush at exit does not raise again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
     except (UsageError, ValueError, TypeError, ImportError, OSError) as exc:
         if args.debug:
             raise

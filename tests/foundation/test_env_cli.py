@@ -33,6 +33,21 @@ def test_env_json():
     assert data["versions"]["seedwise"] == sw.__version__
 
 
+def test_env_into_a_closed_pipe_prints_no_error():
+    """`seedwise env --json | head -1`: the reader leaving early is not reported as an error."""
+    import os
+
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        out = subprocess.run([sys.executable, "-m", "seedwise.cli", "env", "--json"], stdout=write,
+                             stderr=subprocess.PIPE, text=True, timeout=120)  # fmt: skip
+    finally:
+        os.close(write)
+    assert out.returncode == 1
+    assert out.stderr == ""
+
+
 def test_env_table():
     out = _cli("env")
     assert out.returncode == 0, out.stderr
