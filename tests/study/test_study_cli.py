@@ -65,6 +65,8 @@ def test_failed_runs_give_exit_code_1(tmp_path, train_file, capsys):
     [
         (["study", "run", "{train}:nope", "--name", "x"], "no function 'nope'"),
         (["study", "run", "missing.py:train", "--name", "x"], "does not exist"),
+        (["study", "run", "{tmp}/broken.py:train", "--name", "x"], "SyntaxError"),
+        (["study", "run", "{tmp}/raising.py:train", "--name", "x"], "RuntimeError: at import"),
         (["study", "run", "{train}:synthetic", "--name", "x", "--design", "grid"], "'one-at-a-time', 'all', 'factorial'"),
         (["study", "run", "{train}:synthetic", "--name", "x", "--sources", "init,init"], "repeat"),
         (["study", "run", "{train}:synthetic", "--name", "x", "--backend", "mpi"], "'local', 'ray'"),
@@ -78,6 +80,8 @@ def test_failed_runs_give_exit_code_1(tmp_path, train_file, capsys):
 def test_bad_usage_is_one_line_exit_2(tmp_path, train_file, capsys, monkeypatch, args, match):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "notes.sqlite").write_text("not a database")
+    (tmp_path / "broken.py").write_text("def train(:\n")
+    (tmp_path / "raising.py").write_text("raise RuntimeError('at import')\n")
     conn = sqlite3.connect(tmp_path / "other.sqlite")
     conn.execute("CREATE TABLE t (x)")
     conn.close()

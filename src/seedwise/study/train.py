@@ -94,7 +94,14 @@ class TrainSpec:
             spec = cls(qualname, None, str(path.resolve()))
         else:
             spec = cls(qualname, target, None)
-        spec.resolve()  # fail now, in the driver, rather than once per run in the workers
+        try:
+            spec.resolve()  # fail now, in the driver, rather than once per run in the workers
+        except (InvalidArgumentError, InvalidTypeError):
+            raise
+        except Exception as exc:  # the file itself fails: SyntaxError, an ImportError, a raise at import
+            raise InvalidArgumentError(
+                f"importing {target} (for {text!r}) failed: {type(exc).__name__}: {exc}"
+            ) from exc
         return spec
 
     def resolve(self) -> TrainFn:
