@@ -57,7 +57,9 @@ def test_failed_runs_give_exit_code_1(tmp_path, train_file, capsys):
     code = main(["study", "run", f"{train_file}:flaky", "--name", "f", "--sources", "init", "--design", "all",
                  "--seeds", "6", "--store", store, "--workers", "0"])  # fmt: skip
     assert code == 1
-    assert "failed" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "failed" in out
+    assert "RuntimeError: diverged: loss is NaN" in out  # the first failure's reason, not only a count
 
 
 @pytest.mark.parametrize(

@@ -95,6 +95,14 @@ def run_command(args: argparse.Namespace) -> int:
     console = Console()
     counts = results.counts()
     console.print(f"study {args.name!r} in {os.fspath(args.store)}: " + ", ".join(f"{v} {k}" for k, v in counts.items() if v))
+    if counts["failed"]:
+        failed = [run for run in results.runs() if run["status"] == "failed"]
+        last = next((line for line in reversed((failed[0].get("error") or "").strip().splitlines()) if line.strip()), "")
+        console.print(
+            f"first failure, run {failed[0]['cell']}: {last or '(no message)'}\n"
+            f"every traceback: seedwise.study.load_results({os.fspath(args.store)!r}, {args.name!r}).table()['error']",
+            markup=False, highlight=False, soft_wrap=True,
+        )  # fmt: skip
     if results.metrics:
         console.print(results.summary(args.metric))
         try:
