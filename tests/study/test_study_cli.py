@@ -91,3 +91,5 @@ def test_bad_usage_is_one_line_exit_2(tmp_path, train_file, capsys, monkeypatch,
     if args[:2] == ["study", "run"]:
         args += ["--store", str(tmp_path / "runs.sqlite"), "--workers", "0"]
     _one_line_error(capsys, main(args), match)
+    if "--backend" in args or "--design" in args:
+        assert not (tmp_path / "runs.sqlite").exists()  # rejected before the store was created

@@ -82,8 +82,14 @@ def _existing_store(path: str) -> str:
 def run_command(args: argparse.Namespace) -> int:
     from rich.console import Console
 
+    from seedwise.errors import check_choice, check_int
     from seedwise.study import Study
+    from seedwise.study.runner import BACKENDS
 
+    # Checked before Study() creates the store, so a typo leaves no file behind.
+    check_choice("backend", args.backend, BACKENDS)
+    if args.workers is not None:
+        check_int("workers", args.workers, low=0)
     study = Study(
         args.train, name=args.name, sources=args.sources, design=args.design, seeds=args.seeds,
         base_seed=args.base_seed, store=args.store, config=parse_config(args.config), replicates=args.replicates,
