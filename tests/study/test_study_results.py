@@ -149,3 +149,12 @@ def test_unfinished_study_has_no_metrics(tmp_path):
     with pytest.raises(InvalidArgumentError, match="no finished run"):
         results.variance()
     assert "pending=2" in repr(results)
+
+
+def test_compare_with_too_few_runs_names_the_study(tmp_path):
+    store = tmp_path / "runs.sqlite"
+    ok = Study(study_fns.synthetic, name="ok", sources=("init",), design="all", seeds=4, store=store)
+    few = Study(study_fns.synthetic, name="few", sources=("init",), design="all", seeds=1, store=store)
+    a, b = ok.run(workers=0, progress=False), few.run(workers=0, progress=False)
+    with pytest.raises(InvalidArgumentError, match="study 'few' has 1 finished run"):
+        a.compare(b, "score")

@@ -411,6 +411,23 @@ class Results:
             b = [b_keys[c] for c in common]
         else:
             a, b = list(a_keys.values()), list(b_keys.values())
+        other_name = f"arm {other!r}" if isinstance(other, str) else f"study {other.name!r}"
+        this_name = f"arm {self._arm(arm)!r}" if isinstance(other, str) else f"study {self.name!r}"
+        fix = (
+            "among the runs compared (all-sources or factorial runs); comparing needs at least 2: run more seeds, "
+            "or retry the failed runs"
+        )
+        if paired:
+            usable = sum(math.isfinite(x) and math.isfinite(y) for x, y in zip(a, b))
+            if usable < 2:
+                raise InvalidArgumentError(
+                    f"{this_name} and {other_name} have {usable} pair(s) of finished runs with a finite {metric!r} {fix}"
+                )
+        else:
+            for label, values in ((this_name, a), (other_name, b)):
+                usable = sum(math.isfinite(v) for v in values)
+                if usable < 2:
+                    raise InvalidArgumentError(f"{label} has {usable} finished run(s) with a finite {metric!r} {fix}")
         return stats.compare(a, b, seeds=seeds, paired=paired, nan_policy="omit")
 
     def _same_seeds(self, other: Results | str, a: Mapping[str, float], b: Mapping[str, float]) -> bool:
