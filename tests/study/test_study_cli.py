@@ -47,7 +47,7 @@ def test_run_status_report_compare(tmp_path, train_file, capsys):
     capsys.readouterr()
     assert main(["compare", store, "a", "b", "--metric", "score", "--out", str(tmp_path / "cmp")]) == 0  # A better
     out = " ".join(capsys.readouterr().out.split())
-    assert "paired" in out and "A is better" in out
+    assert "paired" in out and "A is better" in out and "A = a, B = b" in out
     assert (tmp_path / "cmp" / "compare.html").is_file()
     assert main(["compare", store, "b", "b", "--metric", "score"]) == 1  # no difference: a negative answer
 

@@ -28,6 +28,7 @@ def run(args: argparse.Namespace) -> int:
 
     comparison, path = write_comparison(args.store, args.study_a, args.study_b, args.metric, args.out)
     console = Console()
+    console.print(f"A = {args.study_a}, B = {args.study_b}", markup=False, highlight=False)
     console.print(comparison)
     if path is not None:
         console.print(str(path))
