@@ -121,7 +121,7 @@ def test_usage_errors_exit_2_with_one_line(files):
         (("light.py",), "expected FILE.py:FUNCTION"),
         (("light.py:constant", "--runs", "1"), "--runs must be at least 2"),
         (("light.py:constant", "--model", "constant"), "--model constant: expected a torch.nn.Module"),
-        (("light.py:constant", "--seed", "-1"), "seed must be a non-negative int"),
+        (("light.py:constant", "--seed", "-1"), "--seed: seed must be a non-negative int"),
     ],
 )
 def test_usage_errors_in_process(files, monkeypatch, capsys, args, message):

@@ -120,12 +120,12 @@ def load_target(target: str, *, debug: bool = False) -> tuple[ModuleType, Any]:
 
 def run(args: argparse.Namespace) -> int:
     from seedwise import audit
-    from seedwise.seeds import Seeds
+    from seedwise.seeds import as_seeds
 
     debug = bool(getattr(args, "debug", False))
     if args.runs < 2:
         raise UsageError(f"--runs must be at least 2, got {args.runs}")
-    seeds = Seeds(args.seed)
+    seeds = as_seeds(args.seed, "--seed")
     module, fn = load_target(args.target, debug=debug)
     model = None
     if args.model is not None:
