@@ -106,7 +106,7 @@ def test_base_seed_changes_every_run():
         ({"sources": ["all"]}, InvalidArgumentError, "reserved"),
         ({"sources": ["a/b"]}, InvalidArgumentError, "source"),
         ({"design": "factorial", "seeds": 1}, InvalidArgumentError, "two levels"),
-        ({"base_seed": -1}, InvalidArgumentError, "seed"),
+        ({"base_seed": -1}, InvalidArgumentError, "^base_seed: seed"),
         ({"config": {"f": object()}}, InvalidTypeError, "JSON"),
         ({"config": [1]}, InvalidTypeError, "config"),
         ({"paired": {"A": {}}}, InvalidArgumentError, "two arm"),

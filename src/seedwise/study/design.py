@@ -159,7 +159,10 @@ class Design:
         n = check_int("seeds", seeds, low=1)
         if kind == "factorial" and n < 2:
             raise InvalidArgumentError("seeds must be >= 2 for a factorial design (a factor needs two levels)")
-        base = Seeds(base_seed).entropy  # validates the int
+        try:
+            base = Seeds(base_seed).entropy  # validates the int
+        except (InvalidArgumentError, InvalidTypeError) as exc:
+            raise type(exc)(f"base_seed: {exc}") from None
         reps = check_int("replicates", replicates, low=0)
         study_config = _check_config("config", config)
         arms: dict[str, dict[str, Any]] | None = None
