@@ -50,6 +50,7 @@ def test_the_loader_takes_its_seeds_explicitly():
         ({"num_classes": 10}, InvalidArgumentError, "num_classes is only used with augment="),
         ({"worker_init_fn": 3}, InvalidTypeError, "worker_init_fn must be callable"),
         ({"global_rngs": "epoch"}, InvalidArgumentError, "global_rngs must be one of 'worker', 'sample', 'off'"),
+        ({"augment": "flip"}, InvalidTypeError, "^augment must be a seedwise.augment.Compose"),
     ],
 )
 def test_bad_arguments_are_explained(kwargs, error, match):

@@ -207,8 +207,15 @@ class DataLoader:
             drop_last=drop_last,
         )
         if augment is not None:
-            from seedwise.augment import AugmentedDataset
+            from seedwise.augment import AugmentedDataset, Compose
 
+            if not isinstance(augment, Compose):
+                raise InvalidTypeError(
+                    f"augment must be a seedwise.augment.Compose pipeline (e.g. augment=A.Compose([...], "
+                    f"seeds=seeds['augment'])), got {type(augment).__name__}"
+                )
+            if augment.seeds is None:
+                raise InvalidArgumentError("augment has no seeds: build it as A.Compose([...], seeds=seeds['augment'])")
             inner: Any = AugmentedDataset(dataset, augment, num_classes=num_classes)
         else:
             inner = dataset
