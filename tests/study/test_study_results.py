@@ -67,6 +67,8 @@ def test_summary_matches_describe(oat):
 
 def test_one_at_a_time_variance_recovers_known_sources(oat):
     report = oat.variance("score")
+    text = str(report)  # print(results.variance(...)) shows the intervals, not only the repr
+    assert "init: variance" in text and "noise floor" in text and "conditional" in text
     components = report.components
     true = {s: sigma**2 for s, sigma in study_fns.SIGMA.items()}
     for source in ("init", "data_order"):

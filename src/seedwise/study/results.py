@@ -128,6 +128,15 @@ class VarianceReport:
         parts += [Text(f"note: {n}", style="yellow") for n in self.notes]
         return Group(*parts)
 
+    def __str__(self) -> str:
+        """The same content as the rich table, as text: ``print(results.variance("accuracy"))``."""
+        lines = [f"{self.study}: variance of {self.metric} ({self.design})"]
+        lines.append(str(self.components))
+        if self.noise_floor is not None:
+            lines += ["noise floor (every seed fixed):", str(self.noise_floor)]
+        lines += [f"note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
     def __repr__(self) -> str:
         noise = f", noise_floor={self.noise_floor!r}" if self.noise_floor is not None else ""
         return f"VarianceReport({self.study!r}, {self.metric!r}, {self.design}: {self.components!r}{noise})"
