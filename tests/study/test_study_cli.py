@@ -93,3 +93,13 @@ def test_bad_usage_is_one_line_exit_2(tmp_path, train_file, capsys, monkeypatch,
     _one_line_error(capsys, main(args), match)
     if "--backend" in args or "--design" in args:
         assert not (tmp_path / "runs.sqlite").exists()  # rejected before the store was created
+
+
+def test_repeated_config_flags_add_up(tmp_path, train_file):
+    store = str(tmp_path / "runs.sqlite")
+    code = main(["study", "run", f"{train_file}:synthetic", "--name", "c", "--sources", "init", "--design", "all",
+                 "--seeds", "2", "--store", store, "--workers", "0", "--no-progress",
+                 "--config", "offset=2.5", "--config", "tag=x"])  # fmt: skip
+    assert code == 0
+    with Store(store) as s:
+        assert s.design("c")["config"] == {"offset": 2.5, "tag": "x"}  # the first --config is not dropped

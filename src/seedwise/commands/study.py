@@ -39,7 +39,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--ray-address", default=None, help="Ray cluster address (default: RAY_ADDRESS, else local)")
     run.add_argument("--num-cpus", type=float, default=1, help="CPUs per run on Ray (default: %(default)s)")
     run.add_argument("--num-gpus", type=float, default=0, help="GPUs per run on Ray (default: %(default)s)")
-    run.add_argument("--config", nargs="*", default=[], metavar="KEY=VALUE",
+    run.add_argument("--config", nargs="*", action="extend", default=[], metavar="KEY=VALUE",
                      help="passed to train as config (values parsed as JSON when they can be: 0.1, true, [1,2])")
     run.add_argument("--metric", default=None, help="metric of the summary (default: the first train returns)")
     run.add_argument("--retry-failed", action="store_true", help="run failed runs again")
