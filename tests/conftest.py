@@ -30,3 +30,15 @@ def pytest_report_header(config):
 def test_seed() -> int:
     """A random-but-printed seed for tests whose claim must hold for any seed."""
     return _TEST_SEED
+
+
+def _prefer_gcc_unwinder() -> None:
+    # The GStreamer tests import PyGObject themselves; like seedwise.data.gstreamer, load
+    # GCC's unwinder globally first so a later C++ exception (matplotlib's ft2font) does
+    # not unwind through GStreamer's libunwind and abort the run.
+    from seedwise.data.gstreamer import _prefer_gcc_unwinder as prefer
+
+    prefer()
+
+
+_prefer_gcc_unwinder()

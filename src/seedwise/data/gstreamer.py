@@ -175,9 +175,28 @@ class _Gst:
     started_in: int | None = None
 
 
+def _prefer_gcc_unwinder() -> None:
+    """Load libgcc_s globally before GStreamer, which brings libunwind into the global scope.
+
+    Without this, a C++ exception thrown later by another extension (matplotlib's
+    ft2font, any pybind11 module) can unwind through libunwind's ``_Unwind_Resume`` and
+    abort the process. Loading GCC's unwinder first makes it the one symbol lookups find.
+    Idempotent; a no-op where the library does not exist.
+    """
+    import ctypes
+    import sys
+
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL("libgcc_s.so.1", mode=ctypes.RTLD_GLOBAL)
+        except OSError:  # pragma: no cover - not a glibc system
+            pass
+
+
 def _gst() -> type[_Gst]:
     """Import PyGObject and GStreamer (once) and initialise GStreamer; a clear error if absent."""
     if _Gst.Gst is None:
+        _prefer_gcc_unwinder()
         try:
             import gi
 
