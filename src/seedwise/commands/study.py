@@ -132,7 +132,7 @@ def status_command(args: argparse.Namespace) -> int:
         names = [args.study]
     table = Table(title=f"studies in {args.store}")
     for column in ("study", "design", "runs", "pending", "running", "done", "failed"):
-        table.add_column(column, justify="left" if column in ("study", "design") else "right")
+        table.add_column(column, justify="left" if column in ("study", "design") else "right", overflow="fold")
     for name in names:
         design = store.design(name)
         counts = store.counts(name)
