@@ -185,7 +185,8 @@ class Results:
             return names[0]
         if metric not in names:
             raise InvalidArgumentError(
-                f"metric must be one of {', '.join(repr(m) for m in names)} (what train returned); got {metric!r}"
+                f"metric must be one of {', '.join(repr(m) for m in names)} (what train returned in study "
+                f"{self.name!r}); got {metric!r}"
             )
         return metric
 
