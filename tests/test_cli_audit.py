@@ -139,6 +139,12 @@ def test_debug_shows_the_traceback_of_the_users_function(files):
     assert "Traceback" in proc.stderr and 'raise RuntimeError("the data directory is missing")' in proc.stderr
 
 
+def test_debug_also_works_after_the_command(files):
+    proc = _audit("audit", "light.py:fails", "--debug", cwd=files)
+    assert proc.returncode != 0
+    assert "Traceback" in proc.stderr and "unrecognized arguments" not in proc.stderr
+
+
 def test_a_pure_function_without_torch(files):
     proc = _audit("audit", "light.py:constant", cwd=files)
     assert proc.returncode == 0, proc.stderr

@@ -42,7 +42,18 @@ def build_parser() -> argparse.ArgumentParser:
                 continue
             raise
         module.add_parser(sub)
+    for command in sub.choices.values():
+        _accept_debug(command)
     return parser
+
+
+def _accept_debug(parser: argparse.ArgumentParser) -> None:
+    """Let ``--debug`` also come after the command (``seedwise audit f.py:step --debug``)."""
+    parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show full tracebacks on errors")
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                _accept_debug(child)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
