@@ -91,7 +91,7 @@ def reproducibility(out: Path, profile: Profile, console: Any) -> dict[str, Any]
     seeds = Seeds(BASE_SEED)["demo"]["reproducibility"]
     if cache.exists():
         saved = json.loads(cache.read_text())
-        if saved.get("config") == config and saved.get("seeds") == seeds.to_json():
+        if saved.get("config") == config and saved.get("seeds") == seeds.to_dict():
             saved["cached"] = True
             return saved
 
@@ -121,7 +121,7 @@ def reproducibility(out: Path, profile: Profile, console: Any) -> dict[str, Any]
     same_resumed, diff_resumed, _ = _state_diff(first, {k: v for k, v in resumed.items()})
     result = {
         "config": config,
-        "seeds": seeds.to_json(),
+        "seeds": seeds.to_dict(),
         "tensors": n,
         "parameters": int(sum(v.numel() for v in first.values())),
         "seconds_per_run": seconds / 2,
