@@ -220,8 +220,11 @@ def test_errors_are_clear():
     swag.collect(model)
     with pytest.raises(InvalidArgumentError, match="'full', 'diag'"):
         swag.sample(seeds=Seeds(0), cov="lowrank")
-    with pytest.raises(InvalidTypeError, match="Seeds"):
-        swag.sample(seeds=0)  # type: ignore[arg-type]
+    with pytest.raises(InvalidTypeError, match="seeds"):
+        swag.sample(seeds=0.5)  # type: ignore[arg-type]
+    # an int seed is coerced like everywhere else: the same sample as Seeds(int)
+    assert all(torch.equal(a, b) for a, b in zip(swag.sample(seeds=3).state_dict().values(),
+                                                 swag.sample(seeds=Seeds(3)).state_dict().values()))
     with pytest.raises(InvalidArgumentError, match="scale"):
         swag.sample(seeds=Seeds(0), scale=-1.0)
     with pytest.raises(InvalidArgumentError, match="no batches"):

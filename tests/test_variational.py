@@ -203,8 +203,8 @@ def test_errors_are_clear():
     with pytest.raises(InvalidArgumentError, match="no variational layers"):
         with V.sampling(_mlp(), Seeds(0), 0):
             pass
-    with pytest.raises(InvalidTypeError, match="Seeds"):
-        with V.sampling(bayes, 0, 0):  # type: ignore[arg-type]
+    with pytest.raises(InvalidTypeError, match="seeds"):
+        with V.sampling(bayes, "0", 0):  # type: ignore[arg-type]
             pass
     with pytest.raises(InvalidArgumentError, match="position"):
         with V.sampling(bayes, Seeds(0), -1):

@@ -41,7 +41,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from seedwise.errors import InvalidArgumentError, InvalidTypeError, check_choice, check_int
-from seedwise.seeds import Seeds
+from seedwise.seeds import Seeds, as_seeds
 
 __all__ = ["LastLayerLaplace"]
 
@@ -410,11 +410,12 @@ class LastLayerLaplace:
         """
         self._check_fitted()
         n = check_int("samples", samples, low=1)
-        if not isinstance(seeds, Seeds):
+        if seeds is None:
             raise InvalidTypeError(
-                f"seeds must be a seedwise.Seeds for method='samples', got {type(seeds).__name__} {seeds!r}; "
-                "pass e.g. seeds=seedwise.Seeds(0)['laplace'], or use method='probit'"
+                "seeds is required for sampled predictions: pass e.g. seeds=seedwise.Seeds(0)['laplace'], "
+                "or use method='probit'"
             )
+        seeds = as_seeds(seeds, "seeds")
         phi, logits = self._forward(x)
         cov = self._logit_cov(self._project(phi), self.prior_precision)
         eig, vec = torch.linalg.eigh((cov + cov.transpose(1, 2)) / 2)

@@ -34,7 +34,7 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from seedwise.errors import InvalidArgumentError, InvalidTypeError, check_choice, check_int
-from seedwise.seeds import Seeds
+from seedwise.seeds import Seeds, as_seeds
 
 __all__ = ["SWAG", "update_bn"]
 
@@ -221,8 +221,7 @@ class SWAG:
 
     def sample_vector(self, *, seeds: Seeds, scale: float = 0.5, cov: str = "full") -> torch.Tensor:
         """One flattened weight sample (float64), a pure function of ``seeds``."""
-        if not isinstance(seeds, Seeds):
-            raise InvalidTypeError(f"seeds must be a seedwise.Seeds, got {type(seeds).__name__} {seeds!r}")
+        seeds = as_seeds(seeds, "seeds")
         check_choice("cov", cov, COVARIANCES)
         scale = self._check_scale(scale)
         self._check_collected(2 if cov == "full" else 1)
@@ -295,8 +294,7 @@ class SWAG:
             raise InvalidTypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
         n = check_int("samples", samples, low=1)
         chunk = n if chunk_size is None else check_int("chunk_size", chunk_size, low=1)
-        if not isinstance(seeds, Seeds):
-            raise InvalidTypeError(f"seeds must be a seedwise.Seeds, got {type(seeds).__name__} {seeds!r}")
+        seeds = as_seeds(seeds, "seeds")
         buffer_names = [k for k, _ in self._template.named_buffers()]
         shared_buffers = dict(self._template.named_buffers())
 

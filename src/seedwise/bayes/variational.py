@@ -48,7 +48,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from seedwise.errors import InvalidArgumentError, InvalidTypeError, SeedwiseError, check_int
-from seedwise.seeds import Seeds
+from seedwise.seeds import Seeds, as_seeds
 
 __all__ = [
     "BayesLinear",
@@ -260,10 +260,7 @@ def variational_layers(model: nn.Module) -> Iterator[tuple[str, _Variational]]:
 
 
 def _position_stream(seeds: Seeds, position: Position) -> Seeds:
-    if not isinstance(seeds, Seeds):
-        raise InvalidTypeError(
-            f"seeds must be a seedwise.Seeds, got {type(seeds).__name__} {seeds!r}; e.g. seedwise.Seeds(0)['noise']"
-        )
+    seeds = as_seeds(seeds, "seeds")
     parts = position if isinstance(position, tuple) else (position,)
     if not parts:
         raise InvalidArgumentError("position must be an int >= 0 or a non-empty tuple of them, e.g. step or (epoch, step)")
