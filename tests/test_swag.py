@@ -14,6 +14,7 @@ from torch import nn
 from seedwise import Seeds
 from seedwise.bayes.swag import SWAG, update_bn
 from seedwise.errors import InvalidArgumentError, InvalidTypeError
+from digits_kit import digits_split, single_model
 
 
 @pytest.fixture(autouse=True)
@@ -231,42 +232,12 @@ def test_errors_are_clear():
         update_bn(_BNNet(), [])
 
 
-def _digits():
-    """scikit-learn digits, split by a seeded permutation: 300 train, 300 validation, rest test."""
-    from sklearn.datasets import load_digits
-
-    X, y = load_digits(return_X_y=True)
-    X, y = torch.tensor(X / 16.0, dtype=torch.float32), torch.tensor(y)
-    perm = torch.randperm(len(y), generator=Seeds(0)["split"].torch())
-    return [(X[idx], y[idx]) for idx in (perm[:300], perm[300:600], perm[600:])]
-
-
-def _single_model(seeds: Seeds, train) -> nn.Module:
-    """A 64-64-10 MLP trained to near-zero training loss (full-batch Adam, seeded init)."""
-    with torch.random.fork_rng(devices=[]):
-        model = nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10))
-    g = seeds.torch()
-    with torch.no_grad():
-        for layer in (model[0], model[2]):
-            bound = layer.in_features**-0.5
-            layer.weight.uniform_(-bound, bound, generator=g)
-            layer.bias.zero_()
-    x, y = train
-    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
-    for _ in range(300):
-        loss = F.cross_entropy(model(x), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    return model
-
-
 @pytest.mark.slow
-def test_swag_improves_nll_over_the_single_model_on_digits():
+def test_swag_improves_nll_over_the_single_model_ondigits_split():
     from seedwise import metrics
 
-    train, _, test = _digits()
-    model = _single_model(Seeds(0), train)
+    train, _, test = digits_split()
+    model = single_model(Seeds(0), train)
     with torch.no_grad():
         single = metrics.nll(torch.softmax(model(test[0]), -1), test[1])
     # SWAG phase: constant-learning-rate SGD with weight decay from the trained model, one
