@@ -24,6 +24,7 @@ IDENTITY_2X3: Affine2x3 = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
 import numpy as np
 
 from seedwise.augment._ranges import real, size_hw, symmetric_range, value_range
+from seedwise.augment._boxes import box, box_params
 from seedwise.augment.base import Params, Transform
 from seedwise.errors import InvalidArgumentError, InvalidTypeError
 
@@ -336,26 +337,11 @@ class RandomResizedCrop(Geometric):
         self.ratio = value_range("ratio", ratio, low=0.0, open_low=True)
 
     def _from_uniforms(self, u: np.ndarray, applied: np.ndarray, *, indices: np.ndarray, dataset_size: int | None) -> Params:
-        lo, hi = self.scale
-        rlo, rhi = math.log(self.ratio[0]), math.log(self.ratio[1])
-        return {
-            "applied": applied,
-            "area": lo + (hi - lo) * u[:, 0],
-            "log_ratio": rlo + (rhi - rlo) * u[:, 1],
-            "offset_y": u[:, 2],
-            "offset_x": u[:, 3],
-        }
+        return box_params(u, applied, self.scale, self.ratio)
 
     def box(self, params: Params, image_size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """``(top, left, height, width)`` int arrays of each sample's crop box."""
-        h, w = image_size
-        area = params["area"] * h * w
-        r = np.exp(params["log_ratio"])
-        bw = np.clip(np.rint(np.sqrt(area * r)), 1, w).astype(np.int64)
-        bh = np.clip(np.rint(np.sqrt(area / r)), 1, h).astype(np.int64)
-        top = np.floor(params["offset_y"] * (h - bh + 1)).astype(np.int64)
-        left = np.floor(params["offset_x"] * (w - bw + 1)).astype(np.int64)
-        return top, left, bh, bw
+        return box(params, image_size)
 
     def matrices(self, params: Params, size: tuple[int, int]) -> tuple[np.ndarray, tuple[int, int]]:
         top, left, bh, bw = self.box(params, size)

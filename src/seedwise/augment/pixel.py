@@ -18,6 +18,7 @@ import numpy as np
 
 from seedwise.augment import _draw
 from seedwise.augment._ranges import odd_kernel, real, value_range
+from seedwise.augment._boxes import box, box_params
 from seedwise.augment.base import Params, Transform
 from seedwise.errors import InvalidArgumentError
 from seedwise.seeds import Seeds
@@ -131,26 +132,11 @@ class RandomErasing(Transform):
             self.value = v
 
     def _from_uniforms(self, u: np.ndarray, applied: np.ndarray, *, indices: np.ndarray, dataset_size: int | None) -> Params:
-        lo, hi = self.scale
-        rlo, rhi = np.log(self.ratio[0]), np.log(self.ratio[1])
-        return {
-            "applied": applied,
-            "area": lo + (hi - lo) * u[:, 0],
-            "log_ratio": rlo + (rhi - rlo) * u[:, 1],
-            "offset_y": u[:, 2],
-            "offset_x": u[:, 3],
-        }
+        return box_params(u, applied, self.scale, self.ratio)
 
     def box(self, params: Params, image_size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """``(top, left, height, width)`` int arrays of each sample's erased box."""
-        h, w = image_size
-        area = params["area"] * h * w
-        r = np.exp(params["log_ratio"])
-        bw = np.clip(np.rint(np.sqrt(area * r)), 1, w).astype(np.int64)
-        bh = np.clip(np.rint(np.sqrt(area / r)), 1, h).astype(np.int64)
-        top = np.floor(params["offset_y"] * (h - bh + 1)).astype(np.int64)
-        left = np.floor(params["offset_x"] * (w - bw + 1)).astype(np.int64)
-        return top, left, bh, bw
+        return box(params, image_size)
 
     def fills(self, ctx: Context, params: Params, image_size: tuple[int, int], channels: int) -> list[np.ndarray | float]:
         """Each sample's fill: a float, or an ``(h, w, C)`` float32 array in [0, 1)."""
