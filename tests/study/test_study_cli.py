@@ -50,6 +50,11 @@ def test_run_status_report_compare(tmp_path, train_file, capsys):
     assert "paired" in out and "A is better" in out and "A = a, B = b" in out
     assert (tmp_path / "cmp" / "compare.html").is_file()
     assert main(["compare", store, "b", "b", "--metric", "score"]) == 1  # no difference: a negative answer
+    capsys.readouterr()
+    # the same runs read as a loss: now B is the better study
+    assert main(["compare", store, "a", "b", "--metric", "score", "--lower-is-better"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "B is better" in out and "lower is better" in out
 
 
 def test_failed_runs_give_exit_code_1(tmp_path, train_file, capsys):

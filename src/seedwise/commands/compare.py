@@ -16,7 +16,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("store", metavar="RUNS.sqlite")
     parser.add_argument("study_a", metavar="STUDY_A")
     parser.add_argument("study_b", metavar="STUDY_B")
-    parser.add_argument("--metric", default=None, help="higher is better (default: the first train returned)")
+    parser.add_argument("--metric", default=None, help="the metric to compare (default: the first train returned)")
+    parser.add_argument("--lower-is-better", action="store_true",
+                        help="the metric is a loss (NLL, ECE, error): 'better' means lower")
     parser.add_argument("--out", default=None, metavar="DIR", help="also write DIR/compare.html and its figure")
     parser.set_defaults(func=run)
 
@@ -26,9 +28,11 @@ def run(args: argparse.Namespace) -> int:
 
     from seedwise.report import write_comparison
 
-    comparison, path = write_comparison(args.store, args.study_a, args.study_b, args.metric, args.out)
+    comparison, path = write_comparison(args.store, args.study_a, args.study_b, args.metric, args.out,
+                                        lower_is_better=args.lower_is_better)  # fmt: skip
     console = Console()
-    console.print(f"A = {args.study_a}, B = {args.study_b}", markup=False, highlight=False)
+    direction = "lower is better: values negated" if args.lower_is_better else "higher is better"
+    console.print(f"A = {args.study_a}, B = {args.study_b} ({direction})", markup=False, highlight=False)
     console.print(comparison)
     if path is not None:
         console.print(str(path))

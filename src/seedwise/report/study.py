@@ -133,14 +133,15 @@ def write_report(store: Any, out_dir: str | os.PathLike[str], study: str | None 
     return page.write(out_dir)
 
 
-def add_comparison_section(page: HtmlPage, a: Any, b: Any, metric: str) -> Any:
+def add_comparison_section(page: HtmlPage, a: Any, b: Any, metric: str, *, lower_is_better: bool = False) -> Any:
     """Add A vs B (two :class:`~seedwise.study.Results`) to ``page``; return the comparison."""
     import pandas as pd
 
-    comparison = a.compare(b, metric)
+    comparison = a.compare(b, metric, lower_is_better=lower_is_better)
     page.add_heading(f"{a.name} vs {b.name}: {metric}", level=2)
     how = "paired: both ran the same cells on the same seeds" if comparison.paired else "unpaired"
-    page.add_text(f"Higher is better. Runs compared: {comparison.n_a} (A = {a.name}) and {comparison.n_b} "
+    direction = "Lower is better (the tests ran on the negated values)" if lower_is_better else "Higher is better"
+    page.add_text(f"{direction}. Runs compared: {comparison.n_a} (A = {a.name}) and {comparison.n_b} "
                   f"(B = {b.name}), {how}. Decision: {comparison.decision}.")  # fmt: skip
     a_vals, b_vals = a._main_values(metric, a._arm(None)), b._main_values(metric, b._arm(None))
     if comparison.paired:
@@ -160,7 +161,8 @@ def add_comparison_section(page: HtmlPage, a: Any, b: Any, metric: str) -> Any:
 
 
 def write_comparison(store: Any, study_a: str, study_b: str, metric: str | None = None,
-                     out_dir: str | os.PathLike[str] | None = None) -> tuple[Any, Path | None]:  # fmt: skip
+                     out_dir: str | os.PathLike[str] | None = None, *,
+                     lower_is_better: bool = False) -> tuple[Any, Path | None]:  # fmt: skip
     """Compare two studies of ``store`` on ``metric``; write ``compare.html`` and its PNG into ``out_dir`` if given."""
     from seedwise.study.results import Results
 
@@ -169,6 +171,6 @@ def write_comparison(store: Any, study_a: str, study_b: str, metric: str | None 
     metric = a._metric(metric)
     b._metric(metric)
     page = HtmlPage(f"seedwise compare: {study_a} vs {study_b} ({metric})")
-    comparison = add_comparison_section(page, a, b, metric)
+    comparison = add_comparison_section(page, a, b, metric, lower_is_better=lower_is_better)
     path = page.write(out_dir, filename="compare.html") if out_dir is not None else None
     return comparison, path

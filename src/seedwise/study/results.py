@@ -376,9 +376,14 @@ class Results:
         *,
         seeds: Seeds | None = None,
         arm: str | None = None,
+        lower_is_better: bool = False,
         **run_options: Any,
     ) -> Any:
         """Is this study's ``metric`` different from ``other``'s, and how sure are we?
+
+        The tests read higher as better. For a metric where lower is better (a loss, NLL,
+        ECE) pass ``lower_is_better=True``: the values are negated first, so "A better"
+        means a lower metric, and means and differences come out negated.
 
         ``other`` is another study's :class:`Results` (paired when both ran the same
         cells with the same seeds), the name of another arm of this paired study
@@ -438,6 +443,10 @@ class Results:
                 usable = sum(math.isfinite(v) for v in values)
                 if usable < 2:
                     raise InvalidArgumentError(f"{label} has {usable} finished run(s) with a finite {metric!r} {fix}")
+        if not isinstance(lower_is_better, bool):
+            raise InvalidTypeError(f"lower_is_better must be True or False, got {lower_is_better!r}")
+        if lower_is_better:
+            a, b = [-v for v in a], [-v for v in b]
         return stats.compare(a, b, seeds=seeds, paired=paired, nan_policy="omit")
 
     def _same_seeds(self, other: Results | str, a: Mapping[str, float], b: Mapping[str, float]) -> bool:
