@@ -27,6 +27,19 @@ def pytest_report_header(config):
 
 
 @pytest.fixture
+def one_torch_thread():
+    """One intra-op torch thread, restored after the test: on a small shared machine the
+    many tiny kernels of these tests are tens of times slower when they wake a thread pool.
+    Use with ``pytestmark = pytest.mark.usefixtures("one_torch_thread")``."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
 def test_seed() -> int:
     """A random-but-printed seed for tests whose claim must hold for any seed."""
     return _TEST_SEED

@@ -1,7 +1,11 @@
-"""Shared by the Bayesian tests: scikit-learn digits and the single model each method must beat."""
+"""Shared by the Bayesian tests: scikit-learn digits, the single model each method must beat,
+and a check that the global RNGs were left alone."""
 
 from __future__ import annotations
 
+import random
+
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -37,3 +41,15 @@ def single_model(seeds: Seeds, train) -> nn.Module:
         loss.backward()
         opt.step()
     return model
+
+
+def rng_states():
+    """The global RNG states a test must leave untouched: torch CPU, NumPy legacy, Python."""
+    return torch.get_rng_state().clone(), np.random.get_state()[1].copy(), random.getstate()
+
+
+def assert_rng_unchanged(before) -> None:
+    after = rng_states()
+    assert torch.equal(before[0], after[0])
+    assert np.array_equal(before[1], after[1])
+    assert before[2] == after[2]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import random
 
 import numpy as np
 import pytest
@@ -14,17 +13,10 @@ from torch import nn
 from seedwise import Seeds
 from seedwise.bayes.laplace import LastLayerLaplace
 from seedwise.errors import InvalidArgumentError, InvalidTypeError
-from digits_kit import digits_split, single_model
+from digits_kit import assert_rng_unchanged, digits_split, rng_states, single_model
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One intra-op thread: on a loaded 2-core machine, tiny kernels that fan out to two
-    threads spend milliseconds waking them. Restored after each test."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _small(seed: int = 0, classes: int = 3, n: int = 20):
@@ -63,16 +55,6 @@ def _hessian(fn):
     jacrev, and forward mode loads a TorchScript decomposition that warns on torch 2.13)."""
     return torch.func.jacrev(torch.func.jacrev(fn))
 
-
-def _rng_states():
-    return torch.get_rng_state().clone(), np.random.get_state()[1].copy(), random.getstate()
-
-
-def _assert_rng_unchanged(before):
-    after = _rng_states()
-    assert torch.equal(before[0], after[0])
-    assert np.array_equal(before[1], after[1])
-    assert before[2] == after[2]
 
 
 def test_full_ggn_equals_torch_func_hessian():
@@ -165,12 +147,12 @@ def test_sampled_predictive_is_keyed_and_converges_to_the_gaussian():
     model, x, y = _small()
     la = LastLayerLaplace(model, hessian="full", prior_precision=2.0).fit((x, y))
     x_new = x[:4]
-    before = _rng_states()
+    before = rng_states()
     a = la.predictive_samples(x_new, samples=5, seeds=Seeds(3))
     b = la.predictive_samples(x_new, samples=5, seeds=Seeds(3))
     c = la.predictive_samples(x_new, samples=5, seeds=Seeds(4))
     prefix = la.predictive_samples(x_new, samples=2, seeds=Seeds(3))
-    _assert_rng_unchanged(before)
+    assert_rng_unchanged(before)
     assert a.shape == (5, 4, 3)
     assert torch.equal(a, b)
     assert not torch.equal(a, c)

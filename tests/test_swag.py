@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import random
 
 import numpy as np
 import pytest
@@ -14,17 +13,10 @@ from torch import nn
 from seedwise import Seeds
 from seedwise.bayes.swag import SWAG, update_bn
 from seedwise.errors import InvalidArgumentError, InvalidTypeError
-from digits_kit import digits_split, single_model
+from digits_kit import assert_rng_unchanged, digits_split, rng_states, single_model
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One intra-op thread: on a loaded 2-core machine, tiny kernels that fan out to two
-    threads spend milliseconds waking them. Restored after each test."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _tiny() -> nn.Module:
@@ -51,16 +43,6 @@ def _collected(n: int = 7, rank: int = 5) -> tuple[SWAG, np.ndarray]:
         swag.collect(model)
     return swag, snaps.astype(np.float64)
 
-
-def _rng_states():
-    return torch.get_rng_state().clone(), np.random.get_state()[1].copy(), random.getstate()
-
-
-def _assert_rng_unchanged(before):
-    after = _rng_states()
-    assert torch.equal(before[0], after[0])
-    assert np.array_equal(before[1], after[1])
-    assert before[2] == after[2]
 
 
 def test_collected_moments_match_numpy():
@@ -103,11 +85,11 @@ def test_samples_are_keyed_and_new_modules():
                 p.add_(0.1 * torch.randn(p.shape, generator=g))
             swag.collect(model)
     before_state = {k: v.clone() for k, v in model.state_dict().items()}
-    before = _rng_states()
+    before = rng_states()
     a = swag.sample(seeds=Seeds(5))
     b = swag.sample(seeds=Seeds(5))
     c = swag.sample(seeds=Seeds(6))
-    _assert_rng_unchanged(before)
+    assert_rng_unchanged(before)
     assert a is not b and a is not model
     for k, v in a.state_dict().items():
         assert torch.equal(v, b.state_dict()[k])
@@ -134,11 +116,11 @@ def test_predict_is_vectorised_keyed_and_matches_the_samples():
                 p.add_(0.1 * torch.randn(p.shape, generator=g))
             swag.collect(model)
     x = torch.randn(5, 4, generator=g)
-    before = _rng_states()
+    before = rng_states()
     probs = swag.predict(x, samples=4, seeds=Seeds(9))
     again = swag.predict(x, samples=4, seeds=Seeds(9))
     other = swag.predict(x, samples=4, seeds=Seeds(10))
-    _assert_rng_unchanged(before)
+    assert_rng_unchanged(before)
     assert probs.shape == (4, 5, 3)
     assert torch.equal(probs, again)
     assert not torch.equal(probs, other)
@@ -169,9 +151,9 @@ def test_update_bn_is_an_exact_deterministic_pass():
     net.train()
     x = torch.randn(60, 4, generator=Seeds(4).torch())
     loader = [(x[i : i + 20], torch.zeros(20)) for i in range(0, 60, 20)]
-    before = _rng_states()
+    before = rng_states()
     update_bn(net, loader)
-    _assert_rng_unchanged(before)  # dropout stayed in eval mode: nothing drawn
+    assert_rng_unchanged(before)  # dropout stayed in eval mode: nothing drawn
     with torch.no_grad():
         h = net.fc(x)
     torch.testing.assert_close(net.bn.running_mean, h.mean(0), rtol=1e-5, atol=1e-6)

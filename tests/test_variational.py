@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import math
-import random
 
-import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -14,17 +12,10 @@ from torch import nn
 from seedwise import Seeds
 from seedwise.bayes import variational as V
 from seedwise.errors import InvalidArgumentError, InvalidTypeError
-from digits_kit import digits_split, single_model
+from digits_kit import assert_rng_unchanged, digits_split, rng_states, single_model
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One intra-op thread: on a loaded 2-core machine, tiny kernels that fan out to two
-    threads spend milliseconds waking them. Restored after each test."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _mlp() -> nn.Module:
@@ -43,16 +34,6 @@ def _cnn() -> nn.Module:
             nn.Linear(4 * 5 * 5, 3),
         )
 
-
-def _rng_states():
-    return torch.get_rng_state().clone(), np.random.get_state()[1].copy(), random.getstate()
-
-
-def _assert_rng_unchanged(before):
-    after = _rng_states()
-    assert torch.equal(before[0], after[0])
-    assert np.array_equal(before[1], after[1])
-    assert before[2] == after[2]
 
 
 def test_kl_of_a_layer_equals_the_closed_form():
@@ -119,7 +100,7 @@ def test_noise_is_a_pure_function_of_stream_and_position():
     bayes = V.bayesianize(_cnn(), posterior_rho_init=-1.0)
     bayes.train()
     x = torch.randn(3, 1, 5, 5, generator=Seeds(1).torch())
-    before = _rng_states()
+    before = rng_states()
 
     def run(seeds, position):
         with torch.no_grad(), V.sampling(bayes, seeds, position):
@@ -128,7 +109,7 @@ def test_noise_is_a_pure_function_of_stream_and_position():
     a, b = run(Seeds(1)["noise"], 7), run(Seeds(1)["noise"], 7)
     c, d = run(Seeds(1)["noise"], 8), run(Seeds(2)["noise"], 7)
     e = run(Seeds(1)["noise"], (2, 7))
-    _assert_rng_unchanged(before)
+    assert_rng_unchanged(before)
     assert torch.equal(a, b)
     assert not torch.equal(a, c) and not torch.equal(a, d) and not torch.equal(a, e)
     # Nested blocks restore the outer noise.
@@ -180,12 +161,12 @@ def test_predict_is_keyed_prefix_stable_and_restores_modes():
     bayes = V.bayesianize(_mlp(), posterior_rho_init=-1.0)
     bayes.train()
     x = torch.randn(6, 4, generator=Seeds(7).torch())
-    before = _rng_states()
+    before = rng_states()
     a = V.predict(bayes, x, samples=5, seeds=Seeds(8))
     b = V.predict(bayes, x, samples=5, seeds=Seeds(8))
     c = V.predict(bayes, x, samples=5, seeds=Seeds(9))
     short = V.predict(bayes, x, samples=2, seeds=Seeds(8))
-    _assert_rng_unchanged(before)
+    assert_rng_unchanged(before)
     assert a.shape == (5, 6, 3)
     assert torch.equal(a, b) and torch.equal(short, a[:2])
     assert not torch.equal(a, c)

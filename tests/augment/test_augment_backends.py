@@ -13,14 +13,7 @@ from seedwise import Seeds
 from seedwise import augment as A
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """One intra-op thread (restored after): on a small shared machine, torch's thread pool
-    makes the many small ops here tens of times slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def full_pipe(seed: int = 11) -> A.Compose:

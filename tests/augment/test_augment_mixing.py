@@ -11,13 +11,7 @@ from seedwise import augment as A
 from seedwise.errors import InvalidArgumentError
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """One intra-op thread (restored after): torch's pool is slow on a small shared machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 class Images:
