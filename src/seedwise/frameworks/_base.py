@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Setting", "State", "module_available", "distribution_version"]
+__all__ = ["Setting", "State", "module_available", "distribution_version", "require"]
 
 
 @dataclass(frozen=True)
@@ -54,3 +54,15 @@ def distribution_version(dist: str) -> str | None:
         return importlib.metadata.version(dist)
     except importlib.metadata.PackageNotFoundError:
         return None
+
+
+def require(module: str, extra: str, feature: str) -> Any:
+    """Import ``module``, or raise :class:`~seedwise.errors.MissingDependencyError` naming ``extra``."""
+    import importlib
+
+    from seedwise.errors import MissingDependencyError
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise MissingDependencyError(module, extra, feature) from None

@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from seedwise.errors import InvalidArgumentError, MissingDependencyError, check_int
-from seedwise.frameworks._base import Setting, State, distribution_version, module_available
+from seedwise.errors import InvalidArgumentError, check_int
+from seedwise.frameworks._base import Setting, State, distribution_version, module_available, require
 
 if TYPE_CHECKING:  # pragma: no cover
     from seedwise.seeds import SeedLike
@@ -55,11 +55,7 @@ _CHANGED_LATE = False
 
 
 def _jax(feature: str) -> Any:
-    try:
-        import jax
-    except ImportError:
-        raise MissingDependencyError("jax", _EXTRA, feature) from None
-    return jax
+    return require("jax", _EXTRA, feature)
 
 
 # -- adapter protocol ---------------------------------------------------------------

@@ -26,8 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from seedwise.errors import MissingDependencyError
-from seedwise.frameworks._base import Setting, State, distribution_version, module_available
+from seedwise.frameworks._base import Setting, State, distribution_version, module_available, require
 
 if TYPE_CHECKING:  # pragma: no cover
     from seedwise.seeds import SeedLike
@@ -49,11 +48,7 @@ _EXTRA = "pytensor"
 
 
 def _pytensor(feature: str) -> Any:
-    try:
-        import pytensor
-    except ImportError:
-        raise MissingDependencyError("pytensor", _EXTRA, feature) from None
-    return pytensor
+    return require("pytensor", _EXTRA, feature)
 
 
 # -- adapter protocol ---------------------------------------------------------------
