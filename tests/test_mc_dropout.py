@@ -12,7 +12,8 @@ from torch import nn
 
 from seedwise import Seeds, metrics
 from seedwise.bayes import keyed_dropout, mc_dropout
-from seedwise.bayes.dropout import KeyedDropoutMode, _keep_mask, _mix, host_key, key_words
+from seedwise.bayes import dropout as dropout_module
+from seedwise.bayes.dropout import KeyedDropoutMode, _host_noise, _keep_mask, _mix, host_key, key_words
 from seedwise.errors import InvalidArgumentError, InvalidTypeError
 from seedwise.init import initialize
 
@@ -69,6 +70,40 @@ def test_keep_rate_and_independence():
         assert abs(corr) < 5 / n**0.5
     # neighbouring elements are not correlated either
     assert abs(np.corrcoef(a[:-1].numpy(), a[1:].numpy())[0, 1]) < 5 / n**0.5
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize(("positions", "shape"), [(0, (7,)), (3, (5, 33)), (np.arange(4, 8), (4, 3, 50)), (np.arange(1), (1, 1))])
+@pytest.mark.parametrize("p", [0.1, 0.5, 0.77, 1 - 1e-12])
+def test_compiled_cpu_noise_equals_the_torch_path_bit_for_bit(dtype, positions, shape, p):
+    """The numba kernel (CPU fast path) and the torch-op hash give the same multiplier."""
+    host = host_key(Seeds(3)["dropout"])
+    got = _host_noise(host, positions, 2, shape, p, dtype)
+    assert got is not None and got.dtype == dtype and got.shape == shape
+    expected = _keep_mask(host, positions, 2, shape, p, "cpu").to(dtype) / (1.0 - p)
+    assert torch.equal(got, expected)
+    # and through the batched-key (vmap) path
+    assert torch.equal(got != 0, _keep_mask(key_words(Seeds(3)["dropout"]), positions, 2, shape, p, "cpu"))
+
+
+def test_keyed_dropout_gives_the_same_bits_with_and_without_the_compiled_kernel(monkeypatch):
+    x = torch.from_numpy(Seeds(4)["x"].numpy().standard_normal((6, 40)).astype("float32"))
+    model = nn.Sequential(nn.Linear(40, 64), nn.ReLU(), nn.Dropout(0.3), nn.Linear(64, 64), nn.Dropout2d(0.2),
+                          nn.Flatten(), nn.Linear(64, 3))  # fmt: skip
+    initialize(model, Seeds(0))
+    seeds = Seeds(5)["mc"]
+    fast = mc_dropout(model, x, samples=9, seeds=seeds, chunk_size=4)
+    with keyed_dropout(seeds, 3):
+        fast_train = model.train()(x)
+    monkeypatch.setattr(dropout_module, "_noise_kernel", lambda: None)  # e.g. numba not installed
+    assert torch.equal(mc_dropout(model, x, samples=9, seeds=seeds, chunk_size=4), fast)
+    with keyed_dropout(seeds, 3):
+        assert torch.equal(model.train()(x), fast_train)
+
+
+def test_dropout_with_p_next_to_one_drops_everything():
+    host = host_key(Seeds(6)["dropout"])
+    assert not _keep_mask(host, 0, 0, (10_000,), 1 - 1e-12, "cpu").any()
 
 
 def _identity_dropout_samples(samples: int, seeds: Seeds, **kwargs) -> torch.Tensor:
