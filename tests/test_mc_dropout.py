@@ -101,6 +101,39 @@ def test_keyed_dropout_gives_the_same_bits_with_and_without_the_compiled_kernel(
         assert torch.equal(model.train()(x), fast_train)
 
 
+@pytest.mark.parametrize("compiled", [True, False])
+def test_member_index_and_batched_key_give_the_same_masks_inside_vmap(monkeypatch, compiled):
+    """Two ways to key K members inside vmap: a batched key tensor, or host keys + member index."""
+    from torch.func import vmap
+
+    from seedwise.ensemble import member_keys
+
+    if not compiled:
+        monkeypatch.setattr(dropout_module, "_noise_kernel", lambda: None)
+    keys = member_keys(Seeds(1), 3)
+    host = keys.numpy().view(np.uint32)
+    x = torch.from_numpy(Seeds(2)["x"].numpy().standard_normal((3, 5, 16)).astype("float32"))
+
+    def body(xb: torch.Tensor) -> torch.Tensor:
+        return F.dropout(xb, 0.3) + F.alpha_dropout(xb, 0.2, True) + F.dropout(xb, 0.6)
+
+    def via_key(k, xb):
+        with KeyedDropoutMode(k, 5):
+            return body(xb)
+
+    def via_member(m, xb):
+        with KeyedDropoutMode(host, 5, member=m):
+            return body(xb)
+
+    a = vmap(via_key, randomness="error")(keys, x)
+    b = vmap(via_member, randomness="error")(torch.arange(3), x)
+    assert torch.equal(a, b)
+    with KeyedDropoutMode(host[1], 5):
+        assert torch.equal(body(x[1]), a[1])  # member 1 alone, outside vmap
+    with pytest.raises(InvalidArgumentError, match="member= needs"):
+        KeyedDropoutMode(host[0], 5, member=torch.tensor(0))
+
+
 def test_dropout_with_p_next_to_one_drops_everything():
     host = host_key(Seeds(6)["dropout"])
     assert not _keep_mask(host, 0, 0, (10_000,), 1 - 1e-12, "cpu").any()

@@ -120,12 +120,19 @@ def vmapped_forward(
         position: the dropout position (the training step).
     """
 
-    def one(p: dict, b: dict, key: torch.Tensor | None, xb: torch.Tensor) -> torch.Tensor:
-        with KeyedDropoutMode(key, position):
+    if keys is not None and (not isinstance(keys, torch.Tensor) or keys.dtype != torch.int32 or keys.dim() != 2
+                             or keys.shape[1] != 4):  # fmt: skip
+        got = f"{keys.dtype} {tuple(keys.shape)}" if isinstance(keys, torch.Tensor) else type(keys).__name__
+        raise InvalidArgumentError(f"keys must be the (K, 4) int32 tensor of member_keys(seeds, K), got {got}")
+    host = None if keys is None else keys.detach().cpu().contiguous().numpy().view(np.uint32)
+    members = None if keys is None else torch.arange(host.shape[0], device=x.device)  # type: ignore[union-attr]
+
+    def one(p: dict, b: dict, member: torch.Tensor | None, xb: torch.Tensor) -> torch.Tensor:
+        with KeyedDropoutMode(host, position, member=member):
             return functional_call(base, (p, b), (xb,))
 
     in_dims = (0, 0, None if keys is None else 0, 0 if per_member else None)
-    return vmap(one, in_dims=in_dims, randomness="error")(dict(params), dict(buffers), keys, x)
+    return vmap(one, in_dims=in_dims, randomness="error")(dict(params), dict(buffers), members, x)
 
 
 def make_optimizer(

@@ -161,14 +161,15 @@ def _keep_mask(
     """Boolean keep mask of ``shape``; with a positions vector, one slab per position along dim 0.
 
     ``key`` is a uint32 NumPy array (host path) or an int32 tensor (inside ``vmap``); the
-    two give identical masks.
+    two give identical masks. A host ``key`` of shape ``(K, 4)`` (K members' keys, one
+    position) gives one slab per member instead.
     """
     n = 1 if isinstance(positions, int) else int(positions.shape[0])
     if isinstance(key, np.ndarray):
-        a_list, b_list = _call_seeds_host(key, _positions_list(positions), call)
-        shape_ab = () if isinstance(positions, int) else (n, 1)
-        a = torch.tensor([_signed32(v) for v in a_list], dtype=torch.int32, device=device).reshape(shape_ab)
-        b = torch.tensor([_signed32(v) for v in b_list], dtype=torch.int32, device=device).reshape(shape_ab)
+        a_list, b_list = _host_slab_seeds(key, positions, call)
+        n = len(a_list)
+        a = torch.tensor([_signed32(v) for v in a_list], dtype=torch.int32, device=device).reshape(n, 1)
+        b = torch.tensor([_signed32(v) for v in b_list], dtype=torch.int32, device=device).reshape(n, 1)
     elif isinstance(positions, int):
         a, b = _call_seeds(key, positions, call)
     else:
@@ -180,8 +181,15 @@ def _keep_mask(
     return keep.reshape(shape)
 
 
-def _positions_list(positions: np.ndarray | int) -> list[int]:
-    return [positions] if isinstance(positions, int) else [int(v) for v in np.asarray(positions).reshape(-1)]
+def _host_slab_seeds(key: np.ndarray, positions: np.ndarray | int, call: int) -> tuple[list[int], list[int]]:
+    """Per-slab call seeds: one per position (key ``(4,)``) or one per member (keys ``(K, 4)``)."""
+    if key.ndim == 2:
+        if not isinstance(positions, int):
+            raise InvalidArgumentError("member keys of shape (K, 4) take one position (the step), not a vector")
+        pairs = [_call_seeds_host(row, [positions], call) for row in key]
+        return [a[0] for a, _ in pairs], [b[0] for _, b in pairs]
+    pos = [positions] if isinstance(positions, int) else [int(v) for v in np.asarray(positions).reshape(-1)]
+    return _call_seeds_host(key, pos, call)
 
 
 def _per_slab(shape: tuple[int, ...], n: int) -> int:
@@ -246,11 +254,10 @@ def _host_noise(key: np.ndarray, positions: np.ndarray | int, call: int, shape: 
     np_dtype = {torch.float32: np.float32, torch.float64: np.float64}.get(dtype)
     if kernel is None or np_dtype is None:
         return None
-    n = 1 if isinstance(positions, int) else int(positions.shape[0])
-    per = _per_slab(shape, n)
-    a_list, b_list = _call_seeds_host(key, _positions_list(positions), call)
+    a_list, b_list = _host_slab_seeds(key, positions, call)
+    per = _per_slab(shape, len(a_list))
     scale = np_dtype((torch.ones((), dtype=dtype) / (1.0 - p)).item())
-    out = np.empty(per * n, dtype=np_dtype)
+    out = np.empty(per * len(a_list), dtype=np_dtype)
     kernel(np.array(a_list, dtype=np.uint64), np.array(b_list, dtype=np.uint64), per, np.uint64(_threshold(p)), scale, out)
     return torch.from_numpy(out).reshape(shape)
 
@@ -319,16 +326,31 @@ class KeyedDropoutMode(TorchFunctionMode):
         force: apply dropout even when the call says ``training=False`` (MC dropout runs the
             model in eval mode and still wants its dropout); otherwise the call's own
             ``training`` flag decides, as it would without seedwise.
+        member: inside ``vmap`` over ensemble members, the member index (a batched 0-d
+            integer tensor); ``key`` is then the ``(K, 4)`` uint32 host keys of all members
+            and ``position`` one int. Every dropout call computes all K members' masks in
+            one pass (the compiled CPU kernel where it applies) and each member takes its
+            own row: the same masks as a batched ``key`` tensor, at a fraction of the cost.
 
     Used by :func:`keyed_dropout`, :func:`mc_dropout` and :class:`seedwise.ensemble.Ensemble`;
     public for training loops written by hand. ``calls`` counts the dropout calls made.
     """
 
-    def __init__(self, key: torch.Tensor | np.ndarray | None, position: int | np.ndarray, *, force: bool = False):
+    def __init__(
+        self,
+        key: torch.Tensor | np.ndarray | None,
+        position: int | np.ndarray,
+        *,
+        force: bool = False,
+        member: torch.Tensor | None = None,
+    ):
         super().__init__()
+        if member is not None and not (isinstance(key, np.ndarray) and key.ndim == 2 and isinstance(position, int)):
+            raise InvalidArgumentError("member= needs key= the (K, 4) uint32 host keys of all members and one int position")
         self.key = key
         self.position = position
         self.force = bool(force)
+        self.member = member
         self.calls = 0
 
     def __repr__(self) -> str:
@@ -404,12 +426,15 @@ class KeyedDropoutMode(TorchFunctionMode):
                     f"{name} got an input of shape {tuple(x.shape)} whose first dimension does not hold "
                     f"{n} stacked samples; MC dropout needs batch-first dropout inputs"
                 )
+        if self.member is not None:  # inside vmap: all members' masks at once, each member picks its own
+            shape = (self.key.shape[0],) + shape  # type: ignore[union-attr]
+        noise = None
         if not alpha and isinstance(self.key, np.ndarray) and x.device.type == "cpu":
             noise = _host_noise(self.key, self.position, call, shape, p, x.dtype)
-            if noise is not None:
-                return x * noise
+        if noise is not None:
+            return x * (noise if self.member is None else noise[self.member])
         keep = _keep_mask(self.key, self.position, call, shape, p, x.device)
-        return _apply(x, keep, p, alpha)
+        return _apply(x, keep if self.member is None else keep[self.member], p, alpha)
 
 
 def _check_position(position: object) -> int:
