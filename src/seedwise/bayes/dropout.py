@@ -213,34 +213,12 @@ def _per_slab(shape: tuple[int, ...], n: int) -> int:
 
 @functools.lru_cache(maxsize=1)
 def _noise_kernel() -> Any:
-    """The numba-compiled noise kernel, or ``None`` when numba cannot be imported."""
+    """The numba-compiled noise loop, or ``None`` when numba cannot be imported."""
     try:
-        import numba
+        from seedwise.bayes._mask_kernel import noise
     except Exception:  # ImportError, or a numba built against another NumPy
         return None
-
-    mask32 = np.uint64(0xFFFFFFFF)
-    c1, c2 = np.uint64(0x7FEB352D), np.uint64(0x846CA68B)
-    s15, s16 = np.uint64(15), np.uint64(16)
-
-    @numba.njit(cache=True, nogil=True)
-    def mix(x):  # lowbias32 in 64-bit lanes masked to 32 bits (numba widens uint32 arithmetic)
-        x ^= x >> s16
-        x = (x * c1) & mask32
-        x ^= x >> s15
-        x = (x * c2) & mask32
-        return x ^ (x >> s16)
-
-    @numba.njit(cache=True, nogil=True)
-    def kernel(a, b, per, threshold, scale, out):  # pragma: no cover - compiled
-        zero = scale * 0
-        for s in range(a.shape[0]):
-            sa, sb, base = np.uint64(a[s]), np.uint64(b[s]), s * per
-            for e in range(per):
-                h = mix(mix(np.uint64(e) ^ sa) ^ sb)
-                out[base + e] = scale if h >= threshold else zero
-
-    return kernel
+    return noise
 
 
 def _host_noise(key: np.ndarray, positions: np.ndarray | int, call: int, shape: tuple[int, ...], p: float,
