@@ -3,8 +3,10 @@
 Both sides train K members of the same architecture on digits-sized inputs, each member on
 its own batch of 64 (its own data order), with Adam, on ONE thread, in one process:
 
-* seedwise: ``Ensemble(...).train_step(x, y, per_member=True)`` -- one ``vmap`` forward
-  and backward over the stacked parameters and one Adam step on the stacked tensors;
+* seedwise: ``Ensemble(...).train_step(x, y, per_member=True)`` -- one forward and
+  backward of all members over the stacked parameters (the MLPs through the direct
+  stacked forward, one batched matrix product per layer; the CNNs through ``vmap``) and
+  one fused Adam step on the stacked tensors;
 * loop (the peer, what people write today): K ordinary ``nn.Module`` s with K
   ``torch.optim.Adam``; per member ``zero_grad``, forward, loss, backward, step;
 * the same loop with ``torch.optim.Adam(fused=True)`` (seedwise uses torch's fused Adam
@@ -14,8 +16,9 @@ Models: an MLP 64-128-128-10 and a small CNN (1x8x8 -> conv 16 -> conv 16 -> lin
 also the MLP with dropout 0.2 (seedwise: keyed per-member masks; loop: torch's global-RNG
 dropout) and a CNN with max-pooling (conv 16 -> pool -> conv 32 -> pool -> linear 10).
 K = 4, 8, 16. Reported: ms per training step of all K members (median of the rounds,
-after warm-up), the speed-up loop / seedwise against both loops, and the share of the
-loop's step spent inside convolution and pooling kernels (``--profile``), the part that
+after warm-up), the speed-up loop / seedwise against both loops (the median over rounds
+of each round's ratio, which load drifting between rounds cannot skew), and the share
+of the loop's step spent inside convolution and pooling kernels (``--profile``), the part that
 vectorising cannot remove on a CPU. Goal: >= 2x at K = 16.
 
 Run: OMP_NUM_THREADS=1 .venv/bin/python benchmarks/ensemble.py [--steps 20] [--rounds 5]
@@ -87,7 +90,8 @@ def timed(step, steps: int, rounds: int) -> float:
     return statistics.median(times)
 
 
-def bench(name: str, k: int, steps: int, rounds: int) -> tuple[float, float]:
+def bench(name: str, k: int, steps: int, rounds: int) -> tuple[float, float, float, float, float]:
+    """Median ms of seedwise, loop and fused loop, and the median per-round speed-ups."""
     make, shape = MODELS[name]
     data = Seeds(0)["bench"].numpy()
     x = torch.from_numpy(data.random((k, BATCH) + shape, dtype="float32"))
@@ -107,7 +111,13 @@ def bench(name: str, k: int, steps: int, rounds: int) -> tuple[float, float]:
         t_vec.append(timed(vectorised, steps, 1))
         t_loop.append(timed(loops[False], steps, 1))
         t_fused.append(timed(loops[True], steps, 1))
-    return statistics.median(t_vec), statistics.median(t_loop), statistics.median(t_fused)
+    return (
+        statistics.median(t_vec),
+        statistics.median(t_loop),
+        statistics.median(t_fused),
+        statistics.median(lo / v for v, lo in zip(t_vec, t_loop)),
+        statistics.median(fu / v for v, fu in zip(t_vec, t_fused)),
+    )
 
 
 def _loop(make, k: int, x: torch.Tensor, y: torch.Tensor, fused: bool):
@@ -166,8 +176,8 @@ def main() -> None:
     )
     for name in args.models:
         for k in args.k:
-            vec, loop, fused = bench(name, k, args.steps, args.rounds)
-            line = f"{name:<12} {k:>3} {vec * 1e3:>12.2f} {loop * 1e3:>8.2f} {fused * 1e3:>14.2f} {loop / vec:>8.2f}x {fused / vec:>8.2f}x"
+            vec, loop, fused, up, up_fused = bench(name, k, args.steps, args.rounds)
+            line = f"{name:<12} {k:>3} {vec * 1e3:>12.2f} {loop * 1e3:>8.2f} {fused * 1e3:>14.2f} {up:>8.2f}x {up_fused:>8.2f}x"
             if args.profile:
                 line += f" {kernel_share(name, k, args.steps):>15.0%}"
             print(line, flush=True)

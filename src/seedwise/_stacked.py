@@ -1,16 +1,25 @@
-"""A direct stacked forward for ensembles of plain ``nn.Sequential`` MLPs.
+"""A direct stacked forward for ensembles of plain ``nn.Sequential`` networks.
 
 ``vmap(functional_call(...))`` runs any architecture, but for the commonest ensemble
-member -- a ``Sequential`` of ``Linear`` layers, elementwise activations and dropout --
-its per-op batching rules, the module swap of ``functional_call`` and the gradient layout
-copies they cause cost about a quarter of a training step on a CPU. This module runs such
-a model on the stacked parameters directly: one ``baddbmm`` per ``Linear`` (all members at
-once), the activations on the stacked activations, and dropout under
-:class:`~seedwise.bayes.dropout.KeyedDropoutMode` with the K members' keys, one mask slab
-per member -- the same masks, in the same call order, as the ``vmap`` path. The result
-equals the ``vmap`` path's to float rounding (the bias is added inside the batched product
-instead of after it); :class:`seedwise.ensemble.Ensemble` uses it whenever the model
-qualifies (:meth:`StackedSequential.build`) and ``vmap`` otherwise.
+members -- a ``Sequential`` of ``Linear`` and convolution layers, pooling, batch norm,
+elementwise activations and dropout -- its per-op batching rules, the module swap of
+``functional_call`` and the memory-layout changes between them cost a quarter or more of a
+training step on a CPU. This module runs such a model on the stacked parameters directly,
+keeping the activations in one of two layouts:
+
+* **stacked** ``(K, B, ...)``: the members along dim 0. ``Linear`` is one ``baddbmm`` of
+  all members; ``Flatten`` shifts its dimensions by one.
+* **grouped** ``(B, K*C, ...)``: member ``k``'s channels are ``[k*C, (k+1)*C)``. A
+  convolution of all members is one grouped convolution (``groups = K * groups``), pooling
+  runs per channel, and batch norm over ``K*C`` channels is each member's own batch norm
+  (its running statistics are views of the stacked buffers, updated in place).
+
+Elementwise activations run in either layout. Dropout runs under
+:class:`~seedwise.bayes.dropout.KeyedDropoutMode` with the K members' keys on the stacked
+view, one mask slab per member: the same masks, in the same call order, as the ``vmap``
+path. Results equal the ``vmap`` path's to float rounding; :class:`seedwise.ensemble.Ensemble`
+uses this whenever the model qualifies (:meth:`StackedSequential.build`) and ``vmap``
+otherwise.
 """
 
 from __future__ import annotations
@@ -19,18 +28,29 @@ from collections.abc import Mapping
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from seedwise.bayes.dropout import KeyedDropoutMode
+from seedwise.errors import InvalidArgumentError
 
 __all__ = ["StackedSequential"]
 
-#: parameter-free modules that act elementwise, so they can run on (K, B, ...) unchanged
+#: parameter-free modules that act elementwise: they run on either layout unchanged
 _ELEMENTWISE = (
     nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.ELU, nn.SELU, nn.CELU, nn.GELU, nn.SiLU, nn.Mish, nn.Tanh, nn.Sigmoid,
     nn.Hardtanh, nn.Hardswish, nn.Hardsigmoid, nn.Softplus, nn.Softsign, nn.Tanhshrink, nn.LogSigmoid, nn.Identity,
-    nn.Dropout, nn.AlphaDropout,
 )  # fmt: skip
+#: dropout modules: run on the stacked view under the keyed mode
+_DROPOUT = (nn.Dropout, nn.AlphaDropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.FeatureAlphaDropout)
+_CONV = {nn.Conv1d: F.conv1d, nn.Conv2d: F.conv2d, nn.Conv3d: F.conv3d}
+#: parameter-free modules that act on each channel separately: they run on the grouped layout
+_PER_CHANNEL = (
+    nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d, nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d,
+    nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d,
+    nn.AdaptiveMaxPool1d, nn.AdaptiveMaxPool2d, nn.AdaptiveMaxPool3d, nn.LPPool1d, nn.LPPool2d,
+)  # fmt: skip
+_NORM = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
 
 
 class StackedSequential:
@@ -41,32 +61,40 @@ class StackedSequential:
 
     @classmethod
     def build(cls, model: nn.Module) -> StackedSequential | None:
-        """The plan for ``model``, or ``None`` if it is not a plain Sequential MLP.
+        """The plan for ``model``, or ``None`` if ``model`` must run through ``vmap``.
 
-        Qualifies: (nested) ``nn.Sequential`` s whose leaves are ``nn.Linear``, ``nn.Flatten``
-        and parameter-free elementwise modules (activations, ``nn.Dropout``,
-        ``nn.AlphaDropout``), with no buffers. Anything else -- convolutions, normalisation,
-        custom forwards, channel-wise dropout -- runs through ``vmap``.
+        Qualifies: (nested) ``nn.Sequential`` s whose leaves are ``nn.Linear``,
+        ``nn.Conv1d/2d/3d`` (zero padding), ``nn.BatchNorm1d/2d/3d``, ``nn.Flatten``,
+        max/average/adaptive/LP pooling (without ``return_indices``), the dropout modules
+        and parameter-free elementwise activations. Anything else -- custom forwards,
+        other normalisations, attention, transposed convolutions -- runs through ``vmap``.
         """
-        if any(True for _ in model.buffers()):
-            return None
         layers: list[tuple[str, nn.Module]] = []
-        if not cls._collect(model, "", layers) or not any(isinstance(m, nn.Linear) for _, m in layers):
+        if not cls._collect(model, "", layers):
+            return None
+        if not any(isinstance(m, (nn.Linear, *_CONV)) for _, m in layers):
             return None
         return cls(layers)
 
     @classmethod
     def _collect(cls, module: nn.Module, prefix: str, out: list[tuple[str, nn.Module]]) -> bool:
-        if type(module) is nn.Sequential:
+        kind = type(module)
+        if kind is nn.Sequential:
             return all(cls._collect(child, f"{prefix}{name}.", out) for name, child in module.named_children())
-        if type(module) is nn.Linear or type(module) is nn.Flatten or type(module) in _ELEMENTWISE:
+        if kind in _CONV:
+            ok = module.padding_mode == "zeros"
+        elif kind in _PER_CHANNEL:
+            ok = not getattr(module, "return_indices", False)
+        else:
+            ok = kind in (nn.Linear, nn.Flatten, *_NORM, *_ELEMENTWISE, *_DROPOUT)
+        if ok:
             out.append((prefix, module))
-            return True
-        return False
+        return ok
 
     def __call__(
         self,
         params: Mapping[str, torch.Tensor],
+        buffers: Mapping[str, torch.Tensor],
         x: torch.Tensor,
         *,
         k: int,
@@ -76,24 +104,125 @@ class StackedSequential:
     ) -> torch.Tensor:
         """All members' outputs ``(K, B, ...)``; ``keys``: the ``(K, 4)`` uint32 host dropout keys."""
         h = x if per_member else x.unsqueeze(0).expand((k,) + tuple(x.shape))
+        grouped = False
         with KeyedDropoutMode(keys, position):
             for prefix, layer in self.layers:
-                if type(layer) is nn.Linear:
-                    h = _linear(h, params[prefix + "weight"], params.get(prefix + "bias"))
-                elif type(layer) is nn.Flatten:
+                kind = type(layer)
+                if kind in _ELEMENTWISE:
+                    h = layer(h)
+                elif kind in _DROPOUT:
+                    h = layer(_to_stacked(h, k) if grouped else h)
+                    h = _to_grouped(h) if grouped else h
+                elif kind is nn.Linear:
+                    h = _linear(_to_stacked(h, k) if grouped else h, params[prefix + "weight"], params.get(prefix + "bias"))
+                    grouped = False
+                elif kind is nn.Flatten:
+                    h = _to_stacked(h, k) if grouped else h
                     start, end = (d if d < 0 else d + 1 for d in (layer.start_dim, layer.end_dim))
                     h = h.flatten(start, end)
+                    grouped = False
                 else:
-                    h = layer(h)
-        return h
+                    if not grouped:
+                        _check_batched(layer, prefix, h)
+                        h = _to_grouped(h)
+                    grouped = True
+                    if kind in _CONV:
+                        h = _conv(layer, h, params[prefix + "weight"], params.get(prefix + "bias"), k)
+                    elif kind in _NORM:
+                        h = _batch_norm(layer, h, prefix, params, buffers)
+                    else:
+                        h = layer(h)
+        return _to_stacked(h, k) if grouped else h
+
+
+def _check_batched(layer: nn.Module, prefix: str, h: torch.Tensor) -> None:
+    """Channel layers need each member's input batched, ``(B, C, ...)``."""
+    dims = {nn.Conv1d: 3, nn.Conv2d: 4, nn.Conv3d: 5}.get(type(layer))
+    if h.dim() < 3 or (dims is not None and h.dim() - 1 != dims):
+        name = prefix.rstrip(".") or "the first layer"
+        raise InvalidArgumentError(
+            f"layer {name} ({type(layer).__name__}) got a per-member input of shape {tuple(h.shape[1:])}; "
+            "ensemble members take batched inputs, (B, C, ...) with the batch first"
+        )
+
+
+def _to_grouped(h: torch.Tensor) -> torch.Tensor:
+    """``(K, B, C, ...)`` -> ``(B, K*C, ...)``."""
+    return h.transpose(0, 1).flatten(1, 2)
+
+
+def _to_stacked(h: torch.Tensor, k: int) -> torch.Tensor:
+    """``(B, K*C, ...)`` -> ``(K, B, C, ...)`` (a view)."""
+    return h.unflatten(1, (k, -1)).transpose(0, 1)
 
 
 def _linear(h: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
     """``F.linear`` per member: ``h`` ``(K, B, ..., in)``, ``weight`` ``(K, out, in)``."""
     lead = h.shape[1:-1]
     flat = h.reshape(h.shape[0], -1, h.shape[-1])
-    if bias is None:
-        out = torch.bmm(flat, weight.transpose(1, 2))
-    else:
-        out = torch.baddbmm(bias.unsqueeze(1), flat, weight.transpose(1, 2))
+    out = _StackedLinear.apply(flat, weight, bias)
     return out.view((h.shape[0],) + tuple(lead) + (weight.shape[1],))
+
+
+class _StackedLinear(torch.autograd.Function):
+    """``x @ W^T + b`` per member, with each gradient a batched product in its fast orientation.
+
+    Autograd of ``baddbmm(b, x, W^T)`` computes ``dW^T = x^T @ g`` -- a (in x B)(B x out)
+    product that is slow for a narrow layer (out = 10 classes: 9x slower here) and lands
+    transposed, so it is copied again into the parameter's layout. This computes
+    ``dW = g^T @ x`` directly in the parameter's layout, ``dx = g @ W`` and ``db = sum g``.
+    """
+
+    @staticmethod
+    def forward(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+        if bias is None:
+            return torch.bmm(x, weight.transpose(1, 2))
+        return torch.baddbmm(bias.unsqueeze(1), x, weight.transpose(1, 2))
+
+    @staticmethod
+    def setup_context(ctx, inputs, output) -> None:
+        x, weight, bias = inputs
+        ctx.save_for_backward(x, weight)
+        ctx.has_bias = bias is not None
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        x, weight = ctx.saved_tensors
+        dx = torch.bmm(grad, weight) if ctx.needs_input_grad[0] else None
+        dw = torch.bmm(grad.transpose(1, 2), x) if ctx.needs_input_grad[1] else None
+        db = grad.sum(1) if ctx.has_bias and ctx.needs_input_grad[2] else None
+        return dx, dw, db
+
+
+def _conv(layer: nn.Module, h: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, k: int) -> torch.Tensor:
+    """All members' convolutions as one grouped convolution on the grouped layout."""
+    conv = _CONV[type(layer)]
+    return conv(
+        h, weight.flatten(0, 1), None if bias is None else bias.flatten(), layer.stride, layer.padding,
+        layer.dilation, layer.groups * k,
+    )  # fmt: skip
+
+
+def _batch_norm(
+    layer: nn.Module, h: torch.Tensor, prefix: str, params: Mapping[str, torch.Tensor], buffers: Mapping[str, torch.Tensor]
+) -> torch.Tensor:
+    """Each member's batch norm (``_BatchNorm.forward``) over the grouped channels."""
+    weight, bias = params.get(prefix + "weight"), params.get(prefix + "bias")
+    mean, var = buffers.get(prefix + "running_mean"), buffers.get(prefix + "running_var")
+    tracked = buffers.get(prefix + "num_batches_tracked")
+    factor = 0.0 if layer.momentum is None else layer.momentum
+    if layer.training and layer.track_running_stats and tracked is not None:
+        tracked.add_(1)
+        factor = 1.0 / float(tracked[0]) if layer.momentum is None else layer.momentum
+    use_batch = layer.training or (mean is None and var is None)
+    track = not layer.training or layer.track_running_stats
+    return F.batch_norm(
+        h,
+        None if mean is None or not track else mean.view(-1),
+        None if var is None or not track else var.view(-1),
+        None if weight is None else weight.flatten(),
+        None if bias is None else bias.flatten(),
+        use_batch,
+        factor,
+        layer.eps,
+    )

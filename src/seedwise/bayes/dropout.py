@@ -296,8 +296,11 @@ class KeyedDropoutMode(TorchFunctionMode):
         key: the four key words: a uint32 NumPy array (:func:`host_key`; the per-call
             seeds are then computed on the host) or an int32 tensor (:func:`key_words`;
             inside ``vmap`` a batched one, giving each member its own masks). Both give
-            the same masks. ``None``: no stream, and any dropout call
-            that would drop something raises (a model without dropout runs normally).
+            the same masks. ``None``: no stream, and any dropout call that would drop
+            something raises (a model without dropout runs normally). A ``(K, 4)`` host
+            array (K ensemble members' keys, one int ``position``) without ``member``
+            means the K members are stacked along every dropout input's first
+            dimension: one mask slab per member.
         position: an int in ``[0, 2**31)`` (the step), or an integer array of shape ``(n,)``
             giving the positions of ``n`` equal slabs along every dropout input's first
             dimension (the MC samples stacked in one batch).
@@ -389,14 +392,19 @@ class KeyedDropoutMode(TorchFunctionMode):
         self.calls += 1
         if p == 1.0:
             return x * 0.0
+        # (K, 4) host keys without a member index: the K members are stacked along dim 0
+        stacked = self.member is None and isinstance(self.key, np.ndarray) and self.key.ndim == 2
+        per_member = tuple(x.shape[1:]) if stacked else tuple(x.shape)
         if channel:
-            unbatched = batched_ndim and x.dim() == batched_ndim - 1
+            unbatched = batched_ndim and len(per_member) == batched_ndim - 1
             lead = 1 if unbatched else 2
-            if x.dim() < lead:
+            if len(per_member) < lead:
                 raise InvalidArgumentError(f"{name} needs an input with a channel dimension, got shape {tuple(x.shape)}")
-            shape = tuple(x.shape[:lead]) + (1,) * (x.dim() - lead)
+            shape = per_member[:lead] + (1,) * (len(per_member) - lead)
         else:
-            shape = tuple(x.shape)
+            shape = per_member
+        if stacked:
+            shape = (int(x.shape[0]),) + shape
         if not isinstance(self.position, int):
             n = self.position.shape[0]
             if not shape or shape[0] % n:
