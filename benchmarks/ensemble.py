@@ -21,6 +21,12 @@ of each round's ratio, which load drifting between rounds cannot skew), and the 
 of the loop's step spent inside convolution and pooling kernels (``--profile``), the part that
 vectorising cannot remove on a CPU. Goal: >= 2x at K = 16.
 
+Large tensors are page-faulted in afresh on every step under glibc's default malloc
+(allocations above its mmap threshold are mapped and unmapped each time), which slows the
+vectorised side, whose tensors are K times larger, more than the loop: run it also with
+``MALLOC_MMAP_THRESHOLD_=4000000000 MALLOC_TRIM_THRESHOLD_=4000000000`` in the environment
+(or jemalloc/tcmalloc) to see both sides without that cost. The header prints the setting.
+
 Run: OMP_NUM_THREADS=1 .venv/bin/python benchmarks/ensemble.py [--steps 20] [--rounds 5]
 """
 
@@ -170,6 +176,8 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, batch {BATCH} per member, Adam")
+    tunables = {name: os.environ.get(name, "default") for name in ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")}
+    print("glibc malloc: " + ", ".join(f"{name}={value}" for name, value in tunables.items()))
     print(
         f"{'model':<12} {'K':>3} {'seedwise ms':>12} {'loop ms':>8} {'fused loop ms':>14} "
         f"{'speed-up':>9} {'vs fused':>9}" + (f" {'conv+pool share':>16}" if args.profile else "")

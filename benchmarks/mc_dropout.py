@@ -15,6 +15,12 @@ seedwise's compiled keyed masks cost about a fifteenth of torch's ``bernoulli_``
 so the gain is largest for small batches (online prediction) and shrinks as B grows and
 the matrix products, the same on both sides, take over.
 
+Large tensors are page-faulted in afresh on every step under glibc's default malloc
+(allocations above its mmap threshold are mapped and unmapped each time), which slows the
+vectorised side, whose tensors are K times larger, more than the loop: run it also with
+``MALLOC_MMAP_THRESHOLD_=4000000000 MALLOC_TRIM_THRESHOLD_=4000000000`` in the environment
+(or jemalloc/tcmalloc) to see both sides without that cost. The header prints the setting.
+
 Run: OMP_NUM_THREADS=1 .venv/bin/python benchmarks/mc_dropout.py [--rounds 5]
 """
 
@@ -63,6 +69,8 @@ def main() -> None:
     initialize(net, Seeds(0)["init"])
     seeds = Seeds(0)["mc"]
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, T = {SAMPLES}")
+    tunables = {name: os.environ.get(name, "default") for name in ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")}
+    print("glibc malloc: " + ", ".join(f"{name}={value}" for name, value in tunables.items()))
     print(f"{'B':>5} {'batched ms':>11} {'seedwise loop ms':>17} {'torch loop ms':>14} {'speed-up vs torch loop':>23}")
     for batch in args.batches:
         x = torch.from_numpy(Seeds(1)["x"].numpy().random((batch, 64), dtype="float32"))
