@@ -112,6 +112,18 @@ def test_training_through_the_stacked_forward_matches_vmap_and_the_loop(name):
             torch.testing.assert_close(got, runs["loop"][kind][name], rtol=1e-4, atol=1e-5)
 
 
+def test_a_layer_used_twice_runs_through_vmap_and_stays_shared():
+    def make() -> nn.Module:
+        shared = nn.Linear(4, 4)
+        return nn.Sequential(shared, nn.Tanh(), shared)
+
+    ens = Ensemble(make, 2, seeds=Seeds(0)["init"])
+    assert ens._stacked is None
+    x = torch.ones(3, 4)
+    member = ens.members()[1]
+    torch.testing.assert_close(ens(x)[1], member(x))
+
+
 def test_unbatched_member_inputs_to_a_conv_get_a_clear_error():
     make, _ = QUALIFYING["conv3d"]
     ens = Ensemble(make, 2, seeds=Seeds(0)["init"])
@@ -129,8 +141,10 @@ def test_unbatched_member_inputs_to_a_conv_get_a_clear_error():
         nn.Sequential(nn.Linear(4, 4), nn.Softmax(dim=1)),
         nn.Sequential(nn.ReLU()),
         Wrapped(),
+        nn.Sequential(*([nn.Linear(4, 4)] * 2)),
     ],
-    ids=["reflect-padding", "transposed-conv", "pool-indices", "layernorm", "softmax", "no-linear", "custom-forward"],
+    ids=["reflect-padding", "transposed-conv", "pool-indices", "layernorm", "softmax", "no-linear", "custom-forward",
+         "shared-layer"],  # fmt: skip
 )
 def test_other_models_run_through_vmap(model):
     assert StackedSequential.build(model) is None

@@ -72,6 +72,8 @@ class StackedSequential:
         layers: list[tuple[str, nn.Module]] = []
         if not cls._collect(model, "", layers):
             return None
+        if len({id(m) for _, m in layers}) < len(layers):  # a module used twice (shared weights)
+            return None
         if not any(isinstance(m, (nn.Linear, *_CONV)) for _, m in layers):
             return None
         return cls(layers)
@@ -80,7 +82,8 @@ class StackedSequential:
     def _collect(cls, module: nn.Module, prefix: str, out: list[tuple[str, nn.Module]]) -> bool:
         kind = type(module)
         if kind is nn.Sequential:
-            return all(cls._collect(child, f"{prefix}{name}.", out) for name, child in module.named_children())
+            # _modules, not named_children(): the latter skips a module that appears twice
+            return all(cls._collect(child, f"{prefix}{name}.", out) for name, child in module._modules.items())
         if kind in _CONV:
             ok = module.padding_mode == "zeros"
         elif kind in _PER_CHANNEL:
