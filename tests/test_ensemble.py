@@ -198,6 +198,17 @@ def test_save_and_load_resume_bit_for_bit(digits, tmp_path):
     members = looped.members()
     assert len(members) == 2 and isinstance(members[0], nn.Module) and not members[0].training
 
+    # the loop resumes exactly too: each member's optimiser has its own step counter
+    loop_straight = Ensemble(mlp, 2, seeds=Seeds(0)["init"], lr=1e-2, vectorize=False)
+    loop_straight.fit(x[:128], y[:128], epochs=2, batch_size=32, seeds=Seeds(1))
+    loop_first = Ensemble(mlp, 2, seeds=Seeds(0)["init"], lr=1e-2, vectorize=False)
+    loop_first.fit(x[:128], y[:128], epochs=1, batch_size=32, seeds=Seeds(1))
+    loop_first.save(path)
+    loop_resumed = Ensemble.load(path, mlp, vectorize=False)
+    loop_resumed.fit(x[:128], y[:128], epochs=1, batch_size=32, seeds=Seeds(1))
+    a, b = loop_straight.state_tensors()[0], loop_resumed.state_tensors()[0]
+    assert all(torch.equal(a[n], b[n]) for n in a)
+
 
 def test_load_rejects_foreign_files(tmp_path):
     from safetensors.torch import save_file

@@ -124,11 +124,93 @@ def test_a_layer_used_twice_runs_through_vmap_and_stays_shared():
     torch.testing.assert_close(ens(x)[1], member(x))
 
 
-def test_unbatched_member_inputs_to_a_conv_get_a_clear_error():
-    make, _ = QUALIFYING["conv3d"]
-    ens = Ensemble(make, 2, seeds=Seeds(0)["init"])
-    with pytest.raises(InvalidArgumentError, match=r"layer 0 \(Conv3d\) got a per-member input of shape \(1, 4, 4\)"):
-        ens.forward(torch.zeros(1, 4, 4))
+def _agree_with_the_loop(make, x: torch.Tensor, *, k: int = 2, train: bool = False) -> Ensemble:
+    ens = Ensemble(make, k, seeds=Seeds(0)["init"])
+    loop = Ensemble(make, k, seeds=Seeds(0)["init"], vectorize=False)
+    got = ens.forward(x, train=train, seeds=Seeds(1))
+    torch.testing.assert_close(got, loop.forward(x, train=train, seeds=Seeds(1)), rtol=1e-5, atol=1e-6)
+    return ens
+
+
+@pytest.mark.parametrize(
+    ("make", "shape"),
+    [
+        (lambda: nn.Sequential(nn.Conv2d(1, 2, 3), nn.Flatten(0), nn.Linear(32, 3)), (1, 6, 6)),  # unbatched (C, H, W)
+        (lambda: nn.Sequential(nn.Linear(4, 6), nn.AvgPool1d(3, stride=2, padding=1), nn.Linear(3, 3)), (5, 4)),
+        (lambda: nn.Sequential(nn.Linear(4, 8), nn.MaxPool1d(3), nn.Linear(2, 3)), (5, 4)),
+        (lambda: nn.Sequential(nn.Linear(4, 8), nn.AdaptiveAvgPool1d(4), nn.Linear(4, 3)), (5, 4)),
+    ],
+    ids=["unbatched-conv", "avgpool-after-linear", "maxpool-after-linear", "adaptive-pool-after-linear"],
+)
+def test_inputs_the_grouped_layout_cannot_take_run_through_vmap(make, shape):
+    """A channel layer on an unbatched per-member input (e.g. pooling right after a Linear)
+    has no grouped form: such calls go to vmap and agree with the members run alone."""
+    x = torch.from_numpy(Seeds(5)["x"].numpy().standard_normal(shape).astype("float32"))
+    ens = _agree_with_the_loop(make, x)
+    assert ens._stacked is not None and not ens._stacked.supports(tuple(x.shape), False)
+
+
+def test_bad_inputs_get_the_per_member_error_not_one_about_the_grouped_layout():
+    make = QUALIFYING["cnn: conv, bn, pool, channel dropout, grouped conv, adaptive pool"][0]
+    ens = Ensemble(make, 3, seeds=Seeds(0)["init"])
+    with pytest.raises(RuntimeError, match="to have 1 channels, but got 3 channels"):
+        ens.forward(torch.zeros(5, 3, 8, 8))
+    with pytest.raises(ValueError, match=r"Expected more than 1 value per channel when training, got input size torch.Size\(\[1, 4\]\)"):
+        Ensemble(lambda: nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4)), 3, seeds=Seeds(0)).forward(torch.zeros(1, 3), train=True)
+
+
+def test_hooks_and_tied_parameters_are_honoured_through_vmap():
+    def hooked() -> nn.Module:
+        model = nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 3))
+        model[0].register_forward_hook(lambda module, args, out: out * 0)
+        return model
+
+    def tied() -> nn.Module:
+        model = nn.Sequential(nn.Linear(4, 4), nn.Tanh(), nn.Linear(4, 4))
+        model[2].weight = model[0].weight
+        return model
+
+    x = torch.ones(3, 4)
+    for make in (hooked, tied):
+        assert StackedSequential.build(make()) is None
+        _agree_with_the_loop(make, x)
+    # tied weights stay tied through vmap, training and export
+    ens, loop = (Ensemble(tied, 2, seeds=Seeds(0)["init"], vectorize=v) for v in (True, False))
+    for model in (ens, loop):
+        for _ in range(3):
+            model.train_step(x, torch.zeros(3, dtype=torch.long))
+    torch.testing.assert_close(ens(x), loop(x), rtol=1e-5, atol=1e-6)
+    member = ens.members()[1]
+    assert member[0].weight is member[2].weight
+    torch.testing.assert_close(member(x), ens(x)[1])
+    # a global module hook, registered after the ensemble was built, is honoured too
+    ens = Ensemble(lambda: nn.Sequential(nn.Linear(4, 3)), 2, seeds=Seeds(0)["init"])
+    handle = nn.modules.module.register_module_forward_hook(lambda module, args, out: out * 0)
+    try:
+        assert torch.equal(ens(x), torch.zeros(2, 3, 3))
+    finally:
+        handle.remove()
+    assert ens(x).abs().sum() > 0
+
+
+def test_in_place_first_layer_on_a_shared_input():
+    x = torch.from_numpy(Seeds(6)["x"].numpy().standard_normal((5, 4)).astype("float32"))
+    before = x.clone()
+    _agree_with_the_loop(lambda: nn.Sequential(nn.ReLU(inplace=True), nn.Linear(4, 3)), x.clone())
+    ens = Ensemble(lambda: nn.Sequential(nn.ReLU(inplace=True), nn.Linear(4, 3)), 2, seeds=Seeds(0)["init"])
+    ens(x)
+    assert torch.equal(x, before)  # the stacked engine does not write into the caller's input
+
+
+def test_torch_func_transforms_of_the_stacked_forward():
+    from torch.func import vmap
+
+    make, _ = QUALIFYING["mlp+dropout"]
+    stacked = Ensemble(make, 2, seeds=Seeds(0)["init"])
+    vmapped = Ensemble(make, 2, seeds=Seeds(0)["init"])
+    vmapped._stacked = None
+    xs = torch.from_numpy(Seeds(7)["x"].numpy().standard_normal((4, 3, 12)).astype("float32"))
+    torch.testing.assert_close(vmap(stacked.forward)(xs), vmap(vmapped.forward)(xs), rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize(

@@ -32,7 +32,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from seedwise.bayes.dropout import KeyedDropoutMode
-from seedwise.errors import InvalidArgumentError
 
 __all__ = ["StackedSequential"]
 
@@ -51,6 +50,35 @@ _PER_CHANNEL = (
     nn.AdaptiveMaxPool1d, nn.AdaptiveMaxPool2d, nn.AdaptiveMaxPool3d, nn.LPPool1d, nn.LPPool2d,
 )  # fmt: skip
 _NORM = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
+#: the per-member input ranks with which a channel layer's grouped form equals its own:
+#: batched inputs (B, C, ...) only (an unbatched (C, ...) input runs through vmap)
+_BATCHED_RANKS = {
+    **{kind: (3,) for kind in (nn.Conv1d, nn.MaxPool1d, nn.AvgPool1d, nn.AdaptiveAvgPool1d, nn.AdaptiveMaxPool1d,
+                               nn.LPPool1d)},
+    **{kind: (4,) for kind in (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d,
+                               nn.LPPool2d)},
+    **{kind: (5,) for kind in (nn.Conv3d, nn.MaxPool3d, nn.AvgPool3d, nn.AdaptiveAvgPool3d, nn.AdaptiveMaxPool3d)},
+    nn.BatchNorm1d: (2, 3), nn.BatchNorm2d: (4,), nn.BatchNorm3d: (5,),
+}  # fmt: skip
+
+
+def _has_hooks(module: nn.Module) -> bool:
+    """Module hooks would change what the module computes; the stacked forward never calls them."""
+    return any(
+        getattr(m, name, None)
+        for m in module.modules()
+        for name in ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks")
+    )
+
+
+def _global_hooks() -> bool:
+    from torch.nn.modules import module as torch_module
+
+    return any(
+        getattr(torch_module, name, None)
+        for name in ("_global_forward_hooks", "_global_forward_pre_hooks", "_global_backward_hooks",
+                     "_global_backward_pre_hooks", "_global_forward_hooks_always_called")
+    )  # fmt: skip
 
 
 class StackedSequential:
@@ -58,6 +86,7 @@ class StackedSequential:
 
     def __init__(self, layers: list[tuple[str, nn.Module]]):
         self.layers = layers
+        self._supported: dict[tuple[tuple[int, ...], bool], bool] = {}
 
     @classmethod
     def build(cls, model: nn.Module) -> StackedSequential | None:
@@ -65,18 +94,57 @@ class StackedSequential:
 
         Qualifies: (nested) ``nn.Sequential`` s whose leaves are ``nn.Linear``,
         ``nn.Conv1d/2d/3d`` (zero padding), ``nn.BatchNorm1d/2d/3d``, ``nn.Flatten``,
-        max/average/adaptive/LP pooling (without ``return_indices``), the dropout modules
-        and parameter-free elementwise activations. Anything else -- custom forwards,
-        other normalisations, attention, transposed convolutions -- runs through ``vmap``.
+        max/average/adaptive pooling and ``LPPool1d/2d`` (without ``return_indices``), the
+        dropout modules and parameter-free elementwise activations, with no module hooks
+        and no parameter shared between modules. Anything else -- custom forwards, other
+        normalisations, attention, transposed convolutions -- runs through ``vmap``, and so
+        does an input this plan does not support (:meth:`supports`).
         """
         layers: list[tuple[str, nn.Module]] = []
-        if not cls._collect(model, "", layers):
+        if not cls._collect(model, "", layers) or _has_hooks(model):
             return None
         if len({id(m) for _, m in layers}) < len(layers):  # a module used twice (shared weights)
+            return None
+        tensors = [t for _, t in model.named_parameters(remove_duplicate=False)]
+        tensors += [t for _, t in model.named_buffers(remove_duplicate=False)]
+        if len({id(t) for t in tensors}) < len(tensors):  # a parameter tied between two modules
             return None
         if not any(isinstance(m, (nn.Linear, *_CONV)) for _, m in layers):
             return None
         return cls(layers)
+
+    def supports(self, shape: tuple[int, ...], training: bool) -> bool:
+        """Whether a per-member input of ``shape`` runs here (else through ``vmap``); cached.
+
+        A dry run on the meta device: every channel layer must see a batched input (the
+        grouped layout has no unbatched form) and every shape must fit, so that a bad
+        input gets torch's own per-member error from ``vmap`` instead of one about the
+        grouped layout. Global module hooks also send the call to ``vmap``.
+        """
+        if _global_hooks():
+            return False
+        key = (shape, bool(training))
+        ok = self._supported.get(key)
+        if ok is None:
+            ok = self._supported[key] = self._dry_run(shape, training)
+        return ok
+
+    def _dry_run(self, shape: tuple[int, ...], training: bool) -> bool:
+        h = torch.empty(shape, device="meta")
+        try:
+            for _, layer in self.layers:
+                kind = type(layer)
+                ranks = _BATCHED_RANKS.get(kind)
+                if ranks is not None and h.dim() not in ranks:
+                    return False
+                if kind in _NORM:  # shapes and the batch-size check, without touching counters
+                    use_batch = training or not layer.track_running_stats
+                    h = F.batch_norm(h, None, None, None, None, True, 0.0, layer.eps) if use_batch else h
+                elif kind not in _ELEMENTWISE and kind not in _DROPOUT:
+                    h = layer(h)
+        except (RuntimeError, ValueError, TypeError, IndexError):
+            return False
+        return True
 
     @classmethod
     def _collect(cls, module: nn.Module, prefix: str, out: list[tuple[str, nn.Module]]) -> bool:
@@ -107,6 +175,8 @@ class StackedSequential:
     ) -> torch.Tensor:
         """All members' outputs ``(K, B, ...)``; ``keys``: the ``(K, 4)`` uint32 host dropout keys."""
         h = x if per_member else x.unsqueeze(0).expand((k,) + tuple(x.shape))
+        if not per_member and getattr(self.layers[0][1], "inplace", False):
+            h = h.contiguous()  # an in-place first layer cannot write into the K-fold expanded view
         grouped = False
         with KeyedDropoutMode(keys, position):
             for prefix, layer in self.layers:
@@ -125,9 +195,7 @@ class StackedSequential:
                     h = h.flatten(start, end)
                     grouped = False
                 else:
-                    if not grouped:
-                        _check_batched(layer, prefix, h)
-                        h = _to_grouped(h)
+                    h = h if grouped else _to_grouped(h)
                     grouped = True
                     if kind in _CONV:
                         h = _conv(layer, h, params[prefix + "weight"], params.get(prefix + "bias"), k)
@@ -136,17 +204,6 @@ class StackedSequential:
                     else:
                         h = layer(h)
         return _to_stacked(h, k) if grouped else h
-
-
-def _check_batched(layer: nn.Module, prefix: str, h: torch.Tensor) -> None:
-    """Channel layers need each member's input batched, ``(B, C, ...)``."""
-    dims = {nn.Conv1d: 3, nn.Conv2d: 4, nn.Conv3d: 5}.get(type(layer))
-    if h.dim() < 3 or (dims is not None and h.dim() - 1 != dims):
-        name = prefix.rstrip(".") or "the first layer"
-        raise InvalidArgumentError(
-            f"layer {name} ({type(layer).__name__}) got a per-member input of shape {tuple(h.shape[1:])}; "
-            "ensemble members take batched inputs, (B, C, ...) with the batch first"
-        )
 
 
 def _to_grouped(h: torch.Tensor) -> torch.Tensor:
@@ -175,6 +232,8 @@ class _StackedLinear(torch.autograd.Function):
     transposed, so it is copied again into the parameter's layout. This computes
     ``dW = g^T @ x`` directly in the parameter's layout, ``dx = g @ W`` and ``db = sum g``.
     """
+
+    generate_vmap_rule = True  # so that torch.func transforms of Ensemble.forward still work
 
     @staticmethod
     def forward(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:

@@ -220,6 +220,24 @@ def _resolve_loss(loss: str | LossFn) -> LossFn:
     return F.cross_entropy
 
 
+def _tied_names(model: nn.Module) -> list[list[str]]:
+    """Groups of parameter names that share one tensor (weights tied between modules)."""
+    groups: dict[int, list[str]] = {}
+    for name, p in model.named_parameters(remove_duplicate=False):
+        groups.setdefault(id(p), []).append(name)
+    return [names for names in groups.values() if len(names) > 1]
+
+
+def _retie(model: nn.Module, ties: list[list[str]]) -> nn.Module:
+    """Restore tied parameters after ``.to("meta")`` / ``.to_empty()``, which give each module its own."""
+    for first, *others in ties:
+        shared = model.get_parameter(first)
+        for name in others:
+            owner, _, attr = name.rpartition(".")
+            setattr(model.get_submodule(owner), attr, shared)
+    return model
+
+
 # -- the ensemble -----------------------------------------------------------------------
 
 
@@ -309,9 +327,12 @@ class Ensemble:
             initialize(member, member_seeds, scheme=init_scheme)
             members.append(member)
 
-        self._base = copy.deepcopy(members[0]).to("meta")
+        self._ties = _tied_names(members[0])
+        self._base = _retie(copy.deepcopy(members[0]).to("meta"), self._ties)
         #: the direct stacked forward for plain Sequential MLPs (None: vmap runs the model)
-        self._stacked = StackedSequential.build(self._base) if vectorize else None
+        # (judged on a real member too: moving to "meta" unties parameters shared between modules)
+        qualifies = vectorize and StackedSequential.build(members[0]) is not None
+        self._stacked = StackedSequential.build(self._base) if qualifies else None
         if vectorize:
             self._members: list[nn.Module] | None = None
             self.params, self.buffers = stack_members(members)
@@ -387,7 +408,8 @@ class Ensemble:
         pos = self.step if position is None else check_int("position", position, low=0, high=2**31)
         if self.vectorize:
             self._base.train(train)
-            if self._stacked is not None:
+            member_shape = tuple(x.shape[1:] if per_member else x.shape)
+            if self._stacked is not None and self._stacked.supports(member_shape, train):
                 return self._stacked(self.params, self.buffers, x, k=self.k, per_member=per_member, keys=host, position=pos)
             return vmapped_forward(self._base, self.params, self.buffers, x, keys=keys, position=pos, per_member=per_member)
         outs = []
@@ -547,7 +569,7 @@ class Ensemble:
             return [copy.deepcopy(m).eval() for m in self._members]  # type: ignore[union-attr]
         out = []
         for i in range(self.k):
-            member = copy.deepcopy(self._base).to_empty(device=self.device)
+            member = _retie(copy.deepcopy(self._base).to_empty(device=self.device), self._ties)
             with torch.no_grad():
                 for name, t in member.named_parameters():
                     t.copy_(self.params[name][i])
@@ -703,6 +725,6 @@ class Ensemble:
         else:
             for i, opt in enumerate(self._optimizers):  # type: ignore[arg-type]
                 member_state = {
-                    idx: {k: (v if v.dim() == 0 else v[i]) for k, v in st.items()} for idx, st in state.items()
+                    idx: {k: (v if v.dim() == 0 else v[i]).clone() for k, v in st.items()} for idx, st in state.items()
                 }
                 opt.load_state_dict({"state": member_state, "param_groups": copy.deepcopy(groups)})
