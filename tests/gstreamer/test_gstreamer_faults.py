@@ -8,18 +8,9 @@ import time
 
 import pytest
 
-gi = pytest.importorskip("gi", reason="PyGObject is not installed (the gstreamer extra)")
-try:
-    gi.require_version("Gst", "1.0")
-    gi.require_version("GstApp", "1.0")
-    gi.require_version("GstVideo", "1.0")
-    from gi.repository import GLib, Gst
+from gst_kit import require_gstreamer
 
-    _GST_OK = Gst.init_check(None)[0]
-except (ImportError, ValueError):  # PyGObject without GStreamer's introspection data
-    _GST_OK = False
-if not _GST_OK:
-    pytest.skip("GStreamer 1.x is not installed (make system-deps)", allow_module_level=True)
+Gst, GLib = require_gstreamer()
 
 from seedwise.data import GStreamerSource  # noqa: E402
 from seedwise.data.gstreamer import (  # noqa: E402

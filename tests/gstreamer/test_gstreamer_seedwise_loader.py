@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 import torch
+from gst_kit import require_gstreamer
 
 import seedwise as sw
 from seedwise import augment as A
 
-gi = pytest.importorskip("gi")
+require_gstreamer()
 
 PIPE = "videotestsrc pattern=ball num-buffers=12 ! video/x-raw,width=32,height=24,framerate=30/1"
 

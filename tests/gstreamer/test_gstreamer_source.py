@@ -5,18 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-gi = pytest.importorskip("gi", reason="PyGObject is not installed (the gstreamer extra)")
-try:
-    gi.require_version("Gst", "1.0")
-    gi.require_version("GstApp", "1.0")
-    gi.require_version("GstVideo", "1.0")
-    from gi.repository import Gst
+from gst_kit import require_gstreamer
 
-    _GST_OK = Gst.init_check(None)[0]
-except (ImportError, ValueError):  # PyGObject without GStreamer's introspection data
-    _GST_OK = False
-if not _GST_OK:
-    pytest.skip("GStreamer 1.x is not installed (make system-deps)", allow_module_level=True)
+Gst, _ = require_gstreamer()
 
 from seedwise import Seeds  # noqa: E402
 from seedwise import augment as A  # noqa: E402
