@@ -219,7 +219,7 @@ def _same_study(store: Path, tmp_path: Path) -> Study:
 
 def test_sigkill_mid_study_then_resume(tmp_path):
     store_path = tmp_path / "runs.sqlite"
-    proc = _runner(tmp_path, store_path, workers=2, sleep=0.5)
+    proc = _runner(tmp_path, store_path, workers=2, sleep=1.5)
     _wait_done(store_path, 3, proc)
     proc.send_signal(signal.SIGKILL)
     _finish(proc, 60)
@@ -254,7 +254,9 @@ def test_two_concurrent_runners_never_duplicate_a_run(tmp_path):
 
 def test_ctrl_c_keeps_finished_runs_and_requeues_the_rest(tmp_path):
     store_path = tmp_path / "runs.sqlite"
-    proc = _runner(tmp_path, store_path, workers=2, sleep=0.5)
+    # 12 runs of 1.5 s on 2 workers: a wide window for the interrupt, even on a loaded machine
+    # (with 0.5 s the runner once finished before the signal arrived: exit status 0)
+    proc = _runner(tmp_path, store_path, workers=2, sleep=1.5)
     _wait_done(store_path, 2, proc)
     proc.send_signal(signal.SIGINT)
     err = _finish(proc, 60)
