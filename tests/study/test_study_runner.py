@@ -155,10 +155,15 @@ def test_bad_train_specs(tmp_path):
 # -- processes that die, get interrupted, or race -------------------------------------
 
 RUNNER = textwrap.dedent(f"""
+    import signal
     import sys
     sys.path.insert(0, {str(HERE)!r})
     import study_fns
     from seedwise.study import Study
+
+    # Ctrl-C as in a terminal, even when the test run itself was started in the background
+    # (a shell starts background jobs with SIGINT ignored, and Python keeps it ignored)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
     if __name__ == "__main__":
         store, name, workers, log = sys.argv[1:]
@@ -219,7 +224,7 @@ def _same_study(store: Path, tmp_path: Path) -> Study:
 
 def test_sigkill_mid_study_then_resume(tmp_path):
     store_path = tmp_path / "runs.sqlite"
-    proc = _runner(tmp_path, store_path, workers=2, sleep=1.5)
+    proc = _runner(tmp_path, store_path, workers=2, sleep=0.5)
     _wait_done(store_path, 3, proc)
     proc.send_signal(signal.SIGKILL)
     _finish(proc, 60)
@@ -254,9 +259,7 @@ def test_two_concurrent_runners_never_duplicate_a_run(tmp_path):
 
 def test_ctrl_c_keeps_finished_runs_and_requeues_the_rest(tmp_path):
     store_path = tmp_path / "runs.sqlite"
-    # 12 runs of 1.5 s on 2 workers: a wide window for the interrupt, even on a loaded machine
-    # (with 0.5 s the runner once finished before the signal arrived: exit status 0)
-    proc = _runner(tmp_path, store_path, workers=2, sleep=1.5)
+    proc = _runner(tmp_path, store_path, workers=2, sleep=0.5)
     _wait_done(store_path, 2, proc)
     proc.send_signal(signal.SIGINT)
     err = _finish(proc, 60)
