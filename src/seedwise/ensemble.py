@@ -329,10 +329,8 @@ class Ensemble:
 
         self._ties = _tied_names(members[0])
         self._base = _retie(copy.deepcopy(members[0]).to("meta"), self._ties)
-        #: the direct stacked forward for plain Sequential MLPs (None: vmap runs the model)
-        # (judged on a real member too: moving to "meta" unties parameters shared between modules)
-        qualifies = vectorize and StackedSequential.build(members[0]) is not None
-        self._stacked = StackedSequential.build(self._base) if qualifies else None
+        #: the direct stacked forward for plain Sequential networks (None: vmap runs the model)
+        self._stacked = StackedSequential.build(self._base) if vectorize else None
         if vectorize:
             self._members: list[nn.Module] | None = None
             self.params, self.buffers = stack_members(members)
