@@ -66,7 +66,11 @@ def main() -> None:
     chw_f32 = chw_u8.float() / 255.0
 
     pipe = A.Compose(
-        [A.HorizontalFlip(0.5), A.Affine(degrees=15, translate=0.1, scale=(0.9, 1.1)), A.ColorJitter(0.2, 0.2, 0.2, 0.05)],
+        [
+            A.HorizontalFlip(0.5),
+            A.Affine(degrees=15, translate=0.1, scale=(0.9, 1.1)),
+            A.ColorJitter(0.2, 0.2, 0.2, 0.05),
+        ],
         seeds=Seeds(42)["augment"],
     )
 
@@ -132,11 +136,21 @@ def main() -> None:
     alb_rate = rates["albumentations (per image, uint8)"]
     kornia_rate = rates["kornia (batched, float32)"]
     print()
-    print(f"CPU per image  / albumentations: {rates['seedwise CPU (per image, uint8)'] / alb_rate:5.2f}x (goal >= 1.5x)")
-    print(f"CPU batch      / albumentations: {rates['seedwise CPU (NHWC batch, uint8)'] / alb_rate:5.2f}x (goal >= 1.5x)")
-    print(f"CPU per image  / kornia:         {rates['seedwise CPU (per image, uint8)'] / kornia_rate:5.2f}x (goal >= 5x)")
-    print(f"CPU batch      / kornia:         {rates['seedwise CPU (NHWC batch, uint8)'] / kornia_rate:5.2f}x (goal >= 5x)")
-    print(f"torch float32  / kornia:         {rates['seedwise torch (batched, float32)'] / kornia_rate:5.2f}x (goal >= 2x)")
+    print(
+        f"CPU per image  / albumentations: {rates['seedwise CPU (per image, uint8)'] / alb_rate:5.2f}x (goal >= 1.5x)"
+    )
+    print(
+        f"CPU batch      / albumentations: {rates['seedwise CPU (NHWC batch, uint8)'] / alb_rate:5.2f}x (goal >= 1.5x)"
+    )
+    print(
+        f"CPU per image  / kornia:         {rates['seedwise CPU (per image, uint8)'] / kornia_rate:5.2f}x (goal >= 5x)"
+    )
+    print(
+        f"CPU batch      / kornia:         {rates['seedwise CPU (NHWC batch, uint8)'] / kornia_rate:5.2f}x (goal >= 5x)"
+    )
+    print(
+        f"torch float32  / kornia:         {rates['seedwise torch (batched, float32)'] / kornia_rate:5.2f}x (goal >= 2x)"
+    )
     print(f"torch uint8    / kornia:         {rates['seedwise torch (batched, uint8)'] / kornia_rate:5.2f}x")
     print(f"(images={n}, batch={bs}, threads: torch={torch.get_num_threads()}, cv2={cv2.getNumThreads()})")
 

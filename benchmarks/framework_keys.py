@@ -51,14 +51,18 @@ def bench_jax(steps: int) -> None:
 
     ours(), peer()  # compile / warm up
     t_ours, t_peer = best_of(ours), best_of(peer)
-    print(f"jax {jax.__version__}: step_key {t_ours / steps * 1e6:.1f} us/step, "
-          f"fold_in {t_peer / steps * 1e6:.1f} us/step, ratio seedwise/jax = {t_ours / t_peer:.2f}")
+    print(
+        f"jax {jax.__version__}: step_key {t_ours / steps * 1e6:.1f} us/step, "
+        f"fold_in {t_peer / steps * 1e6:.1f} us/step, ratio seedwise/jax = {t_ours / t_peer:.2f}"
+    )
 
     k = 64
     t_ours = best_of(lambda: jax.random.key_data(swjax.member_keys(seeds, k)).block_until_ready())
     t_peer = best_of(lambda: jax.random.key_data(jax.random.split(root, k)).block_until_ready())
-    print(f"jax: member_keys(k={k}) {t_ours * 1e3:.2f} ms, split(k={k}) {t_peer * 1e3:.2f} ms, "
-          f"ratio = {t_ours / t_peer:.2f}")
+    print(
+        f"jax: member_keys(k={k}) {t_ours * 1e3:.2f} ms, split(k={k}) {t_peer * 1e3:.2f} ms, "
+        f"ratio = {t_ours / t_peer:.2f}"
+    )
 
 
 def bench_tensorflow(steps: int) -> None:
@@ -79,9 +83,11 @@ def bench_tensorflow(steps: int) -> None:
 
     ours(), peer()
     t_ours, t_peer = best_of(ours, 3), best_of(peer, 3)
-    print(f"tensorflow {tf.__version__}: stateless_uniform with stateless_seed(seeds[t]) "
-          f"{t_ours / steps * 1e6:.1f} us/step, with a hand-made [seed, t] pair {t_peer / steps * 1e6:.1f} us/step, "
-          f"ratio = {t_ours / t_peer:.2f}")
+    print(
+        f"tensorflow {tf.__version__}: stateless_uniform with stateless_seed(seeds[t]) "
+        f"{t_ours / steps * 1e6:.1f} us/step, with a hand-made [seed, t] pair {t_peer / steps * 1e6:.1f} us/step, "
+        f"ratio = {t_ours / t_peer:.2f}"
+    )
 
 
 def main() -> None:

@@ -118,10 +118,14 @@ def main() -> None:
     print(f"videotestsrc 224x224 RGB, {args.frames} frames, best of {args.repeats}, 1 core (cpu {args.cpu})")
     for name, rate in rates.items():
         print(f"  {name:<24} {rate:8.0f} frames/s   {rate / FPS:6.1f}x real time at {FPS} fps")
-    print(f"  overhead of GStreamerSource over raw pulls:   {rates['raw appsink'] / rates['seedwise'] - 1:+.1%} "
-          "time per frame (no augmentation)")
-    print(f"  overhead with augmentation:                   "
-          f"{rates['raw appsink + augment'] / rates['seedwise + augment'] - 1:+.1%}")
+    print(
+        f"  overhead of GStreamerSource over raw pulls:   {rates['raw appsink'] / rates['seedwise'] - 1:+.1%} "
+        "time per frame (no augmentation)"
+    )
+    print(
+        f"  overhead with augmentation:                   "
+        f"{rates['raw appsink + augment'] / rates['seedwise + augment'] - 1:+.1%}"
+    )
     goal = rates["seedwise + augment"] / FPS
     print(f"  goal >= 10x real time with augmentation: {goal:.1f}x -> {'met' if goal >= 10 else 'NOT met'}")
 

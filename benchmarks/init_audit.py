@@ -56,7 +56,11 @@ def main() -> None:
 
     with sw.keyed(sw.Seeds(0)["build"], 0):
         layer = nn.TransformerEncoderLayer(args.width, 8, 4 * args.width, dropout=0.1, batch_first=True)
-        model = nn.Sequential(nn.Embedding(1000, args.width), nn.TransformerEncoder(layer, args.layers, enable_nested_tensor=False), nn.Linear(args.width, 10))
+        model = nn.Sequential(
+            nn.Embedding(1000, args.width),
+            nn.TransformerEncoder(layer, args.layers, enable_nested_tensor=False),
+            nn.Linear(args.width, 10),
+        )
     n_params = sum(p.numel() for p in model.parameters())
     n_tensors = len(list(model.parameters()))
     seeds = sw.Seeds(0)["init"]
@@ -64,8 +68,12 @@ def main() -> None:
     t_ours = best_of(lambda: sw.init.initialize(model, seeds))
     with torch.random.fork_rng():
         t_peer = best_of(lambda: torch_reset(model))
-    print(f"model: {args.layers}-layer transformer encoder, width {args.width}: {n_params / 1e6:.1f} M parameters in {n_tensors} tensors")
-    print(f"initialise  seedwise.init.initialize {t_ours * 1e3:8.1f} ms   torch reset_parameters {t_peer * 1e3:8.1f} ms   ratio {t_ours / t_peer:.2f}x")
+    print(
+        f"model: {args.layers}-layer transformer encoder, width {args.width}: {n_params / 1e6:.1f} M parameters in {n_tensors} tensors"
+    )
+    print(
+        f"initialise  seedwise.init.initialize {t_ours * 1e3:8.1f} ms   torch reset_parameters {t_peer * 1e3:8.1f} ms   ratio {t_ours / t_peer:.2f}x"
+    )
 
     x = torch.randint(0, 1000, (args.batch, 64), generator=sw.Seeds(0)["data"].torch())
     y = torch.randint(0, 10, (args.batch,), generator=sw.Seeds(0)["labels"].torch())

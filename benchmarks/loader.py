@@ -93,8 +93,9 @@ class NoWork(torch.utils.data.Dataset):
 
 def floor(samples: int, batch: int, rounds: int, seeds: sw.Seeds) -> tuple[float, float]:
     """CPU microseconds per sample of each loader (num_workers=0) on a dataset that does no work."""
-    plain = torch.utils.data.DataLoader(NoWork(samples), batch_size=batch, shuffle=True,
-                                        generator=torch.Generator().manual_seed(0))
+    plain = torch.utils.data.DataLoader(
+        NoWork(samples), batch_size=batch, shuffle=True, generator=torch.Generator().manual_seed(0)
+    )
     ours = DataLoader(NoWork(samples), batch_size=batch, shuffle=True, seeds=seeds)
     cost: dict[str, list[float]] = {"torch": [], "seedwise": []}
     for r in range(rounds + 1):
@@ -173,8 +174,11 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=2, help="epochs per timed round")
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--workers", type=int, nargs="+", default=[0, 2])
-    parser.add_argument("--no-sample-mode", action="store_true",
-                        help="skip the extra row for global_rngs='sample' (per-sample keyed global RNGs)")
+    parser.add_argument(
+        "--no-sample-mode",
+        action="store_true",
+        help="skip the extra row for global_rngs='sample' (per-sample keyed global RNGs)",
+    )
     args = parser.parse_args()
     configs = [(w, "worker") for w in args.workers] + ([] if args.no_sample_mode else [(0, "sample")])
 
@@ -182,18 +186,26 @@ def main() -> None:
     cv2.setNumThreads(1)
     dataset = Images(args.samples)
     seeds = sw.Seeds(2026)
-    print(f"seedwise {sw.__version__}, torch {torch.__version__}, {os.cpu_count()} CPUs, "
-          f"{args.samples} samples of 96x96x3 uint8, batch {args.batch}, {args.epochs} epochs x {args.rounds} rounds")
-    print(f"{'workers':>7} {'global_rngs':>11} {'torch wall s':>12} {'seedwise wall s':>15} {'wall ratio':>10} "
-          f"{'torch CPU s':>11} {'seedwise CPU s':>14} {'CPU ratio':>9} "
-          f"{'torch peak MiB':>14} {'seedwise peak MiB':>17} {'memory ratio':>12}")
+    print(
+        f"seedwise {sw.__version__}, torch {torch.__version__}, {os.cpu_count()} CPUs, "
+        f"{args.samples} samples of 96x96x3 uint8, batch {args.batch}, {args.epochs} epochs x {args.rounds} rounds"
+    )
+    print(
+        f"{'workers':>7} {'global_rngs':>11} {'torch wall s':>12} {'seedwise wall s':>15} {'wall ratio':>10} "
+        f"{'torch CPU s':>11} {'seedwise CPU s':>14} {'CPU ratio':>9} "
+        f"{'torch peak MiB':>14} {'seedwise peak MiB':>17} {'memory ratio':>12}"
+    )
     for num_workers, mode in configs:
         plain = torch.utils.data.DataLoader(
-            dataset, batch_size=args.batch, shuffle=True, num_workers=num_workers,
+            dataset,
+            batch_size=args.batch,
+            shuffle=True,
+            num_workers=num_workers,
             generator=torch.Generator().manual_seed(0),
         )
-        ours = DataLoader(dataset, batch_size=args.batch, shuffle=True, seeds=seeds, num_workers=num_workers,
-                          global_rngs=mode)
+        ours = DataLoader(
+            dataset, batch_size=args.batch, shuffle=True, seeds=seeds, num_workers=num_workers, global_rngs=mode
+        )
         # Warm-up: one epoch each (imports, page cache, first permutation).
         run_epochs(plain, 1, False)
         run_epochs(ours, 1, True)
@@ -214,14 +226,17 @@ def main() -> None:
         t_torch, t_ours = min(times["torch"]), min(times["seedwise"])
         c_torch, c_ours = min(cpus["torch"]), min(cpus["seedwise"])
         m_torch, m_ours = statistics.median(peaks["torch"]), statistics.median(peaks["seedwise"])
-        print(f"{num_workers:>7} {mode:>11} {t_torch:>12.3f} {t_ours:>15.3f} {t_ours / t_torch:>10.3f} "
-              f"{c_torch:>11.3f} {c_ours:>14.3f} {c_ours / c_torch:>9.3f} "
-              f"{m_torch / 2**20:>14.1f} {m_ours / 2**20:>17.1f} {m_ours / m_torch:>12.3f}")
-
+        print(
+            f"{num_workers:>7} {mode:>11} {t_torch:>12.3f} {t_ours:>15.3f} {t_ours / t_torch:>10.3f} "
+            f"{c_torch:>11.3f} {c_ours:>14.3f} {c_ours / c_torch:>9.3f} "
+            f"{m_torch / 2**20:>14.1f} {m_ours / 2**20:>17.1f} {m_ours / m_torch:>12.3f}"
+        )
 
     f_torch, f_ours = floor(args.samples * 4, args.batch, args.rounds, seeds)
-    print(f"loader cost alone (a dataset that does no work, num_workers=0, CPU per sample): "
-          f"torch {f_torch:.1f} us, seedwise {f_ours:.1f} us (+{f_ours - f_torch:.1f} us)")
+    print(
+        f"loader cost alone (a dataset that does no work, num_workers=0, CPU per sample): "
+        f"torch {f_torch:.1f} us, seedwise {f_ours:.1f} us (+{f_ours - f_torch:.1f} us)"
+    )
 
 
 if __name__ == "__main__":

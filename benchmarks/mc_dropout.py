@@ -47,7 +47,13 @@ SAMPLES = 32
 
 def model() -> nn.Module:
     return nn.Sequential(
-        nn.Linear(64, 256), nn.ReLU(), nn.Dropout(0.5), nn.Linear(256, 256), nn.ReLU(), nn.Dropout(0.5), nn.Linear(256, 10)
+        nn.Linear(64, 256),
+        nn.ReLU(),
+        nn.Dropout(0.5),
+        nn.Linear(256, 256),
+        nn.ReLU(),
+        nn.Dropout(0.5),
+        nn.Linear(256, 10),
     )
 
 

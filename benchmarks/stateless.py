@@ -59,14 +59,26 @@ def main() -> None:
     m = args.peer_samples
     same = philox_fix(200)
     assert np.array_equal(same, ours[:200]), "peer and seedwise must draw the same numbers"
-    peer_t = best_of(lambda: np.array([np.random.Generator(np.random.Philox(key=key, counter=np.array([2**64 - 1, epoch - 1, i, 0], dtype=np.uint64))).random(args.params) for i in range(m)]), 2)
+    peer_t = best_of(
+        lambda: np.array(
+            [
+                np.random.Generator(
+                    np.random.Philox(key=key, counter=np.array([2**64 - 1, epoch - 1, i, 0], dtype=np.uint64))
+                ).random(args.params)
+                for i in range(m)
+            ]
+        ),
+        2,
+    )
     ss_t = best_of(lambda: np.array([np.random.default_rng([0, epoch, i]).random(args.params) for i in range(m)]), 2)
 
     ours_rate = args.samples * args.params / ours_t
     peer_rate = m * args.params / peer_t
     ss_rate = m * args.params / ss_t
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, numpy {np.__version__}, 1 thread")
-    print(f"seedwise.stateless.uniform          : {ours_rate:14,.0f} parameter draws/s ({args.samples:,} samples x {args.params})")
+    print(
+        f"seedwise.stateless.uniform          : {ours_rate:14,.0f} parameter draws/s ({args.samples:,} samples x {args.params})"
+    )
     print(f"one Philox Generator per sample     : {peer_rate:14,.0f} parameter draws/s (same numbers, checked)")
     print(f"one default_rng([seed, epoch, i])   : {ss_rate:14,.0f} parameter draws/s")
     print(f"ratio vs Philox-per-sample          : {ours_rate / peer_rate:8.1f}x")

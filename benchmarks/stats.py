@@ -48,21 +48,31 @@ def bench_aso(runs: int, repeats: int) -> None:
         import deepsig
         from deepsig.aso import compute_violation_ratio
     except ImportError:
-        print(f"ASO: seedwise {ours_t * 1e3:.1f} ms, eps_min {ours.eps_min:.4f}; deepsig not installed "
-              "(pip install 'seedwise[bench]') - no ratio")
+        print(
+            f"ASO: seedwise {ours_t * 1e3:.1f} ms, eps_min {ours.eps_min:.4f}; deepsig not installed "
+            "(pip install 'seedwise[bench]') - no ratio"
+        )
         return
-    peer_t, peer = best_of(lambda: deepsig.aso(a, b, confidence_level=0.95, num_bootstrap_iterations=1000,
-                                               num_jobs=1, show_progress=False, seed=1), repeats)
+    peer_t, peer = best_of(
+        lambda: deepsig.aso(
+            a, b, confidence_level=0.95, num_bootstrap_iterations=1000, num_jobs=1, show_progress=False, seed=1
+        ),
+        repeats,
+    )
     vr_fine = compute_violation_ratio(a, b, dt=1e-5)
     vr_grid = compute_violation_ratio(a, b, dt=0.005)  # the grid deepsig.aso integrates on
     print(f"ASO, {runs} vs {runs} runs, 1000 bootstrap iterations, 1 core")
     from importlib.metadata import version
 
     print(f"  deepsig {version('deepsig'):6s}: {peer_t:8.3f} s   eps_min {peer:.4f}")
-    print(f"  seedwise      : {ours_t:8.4f} s   eps_min {ours.eps_min:.4f}   violation ratio (exact) "
-          f"{ours.violation_ratio:.5f}")
-    print(f"  deepsig's violation ratio on its grid dt=0.005: {vr_grid:.5f}, on dt=1e-5: {vr_fine:.5f} "
-          "(eps_min differs by this grid error plus Monte Carlo error)")
+    print(
+        f"  seedwise      : {ours_t:8.4f} s   eps_min {ours.eps_min:.4f}   violation ratio (exact) "
+        f"{ours.violation_ratio:.5f}"
+    )
+    print(
+        f"  deepsig's violation ratio on its grid dt=0.005: {vr_grid:.5f}, on dt=1e-5: {vr_fine:.5f} "
+        "(eps_min differs by this grid error plus Monte Carlo error)"
+    )
     print(f"  speed-up      : {peer_t / ours_t:8.0f}x")
 
 
@@ -73,7 +83,9 @@ def bench_components() -> None:
     rng = Seeds(2026)["components"].numpy()
     a, b, r = 8, 8, 2
     ua, ub, uab = rng.normal(0, 1.0, a), rng.normal(0, 0.7, b), rng.normal(0, 0.3, (a, b))
-    rows = [(i, j, ua[i] + ub[j] + uab[i, j] + rng.normal(0, 0.5)) for i in range(a) for j in range(b) for _ in range(r)]
+    rows = [
+        (i, j, ua[i] + ub[j] + uab[i, j] + rng.normal(0, 0.5)) for i in range(a) for j in range(b) for _ in range(r)
+    ]
     df = pd.DataFrame(rows, columns=["init", "data_order", "acc"])
     ours_t, ours = best_of(lambda: S.variance_components(df, ["init", "data_order"], "acc", seeds=Seeds(0)), 5)
     peer_t, peer = best_of(lambda: sm.stats.anova_lm(smf.ols("acc ~ C(init) * C(data_order)", df).fit()), 5)
@@ -88,8 +100,10 @@ def bench_compare() -> None:
     rng = Seeds(2026)["compare"].numpy()
     a, b = rng.normal(0.81, 0.01, 30), rng.normal(0.80, 0.01, 30)
     t, res = best_of(lambda: S.compare(a, b, seeds=Seeds(0)), 3)
-    print(f"compare, 30 vs 30 runs (Welch, Mann-Whitney, 9999 permutations, ASO, P(A>B) bootstrap): {t:.3f} s, "
-          f"decision {res.decision!r}")
+    print(
+        f"compare, 30 vs 30 runs (Welch, Mann-Whitney, 9999 permutations, ASO, P(A>B) bootstrap): {t:.3f} s, "
+        f"decision {res.decision!r}"
+    )
 
 
 def main() -> None:

@@ -125,11 +125,15 @@ def main() -> None:
         cpu_train(Seeds(0), {"work": work})
         print(f"one CPU-bound run: {time.perf_counter() - start:.2f} s; {runs} runs per measurement")
         t1, t2 = scaling(tmp, runs, work, repeat=args.repeat)
-        print(f"local  throughput: 1 worker {runs / t1:.2f} runs/s, 2 workers {runs / t2:.2f} runs/s -> "
-              f"speed-up {t1 / t2:.2f}x (goal >= 1.8x)")
+        print(
+            f"local  throughput: 1 worker {runs / t1:.2f} runs/s, 2 workers {runs / t2:.2f} runs/s -> "
+            f"speed-up {t1 / t2:.2f}x (goal >= 1.8x)"
+        )
         t1, t2 = scaling(tmp, runs, work, fn=wait_train, config={"sleep": 0.25})
-        print(f"local  wait-bound runs (0.25 s sleep): speed-up {t1 / t2:.2f}x with 2 workers (the runner's own "
-              "concurrency, whatever the free cores)")
+        print(
+            f"local  wait-bound runs (0.25 s sleep): speed-up {t1 / t2:.2f}x with 2 workers (the runner's own "
+            "concurrency, whatever the free cores)"
+        )
         for workers in (0, 2):
             ours = overhead(tmp, small, big, workers=workers)
             line = f"local  overhead, workers={workers}: {ours * 1e3:.2f} ms/run (goal <= 50 ms)"
@@ -145,12 +149,16 @@ def main() -> None:
         try:
             _time_study(noop_train, "ray-warm", 4, tmp / "ray-warm.sqlite", backend="ray", workers=2)
             t1, t2 = scaling(tmp, runs, work, repeat=args.repeat, backend="ray")
-            print(f"ray    throughput: 1 task {runs / t1:.2f} runs/s, 2 tasks {runs / t2:.2f} runs/s -> "
-                  f"speed-up {t1 / t2:.2f}x")
+            print(
+                f"ray    throughput: 1 task {runs / t1:.2f} runs/s, 2 tasks {runs / t2:.2f} runs/s -> "
+                f"speed-up {t1 / t2:.2f}x"
+            )
             ours = overhead(tmp, small, big, backend="ray", workers=2)
             peer = peer_ray_overhead(small, big)
-            print(f"ray    overhead, 2 tasks at once: {ours * 1e3:.2f} ms/run; bare ray.get over all tasks "
-                  f"{peer * 1e3:.2f} ms/run -> ratio {ours / peer:.1f}x")
+            print(
+                f"ray    overhead, 2 tasks at once: {ours * 1e3:.2f} ms/run; bare ray.get over all tasks "
+                f"{peer * 1e3:.2f} ms/run -> ratio {ours / peer:.1f}x"
+            )
         finally:
             ray.shutdown()
 

@@ -31,9 +31,7 @@ seeds = sw.Seeds(2026)
 
 # Built at import, like a model in a training script. initialize() redraws every weight from
 # seeds["init"][parameter name], so the weights do not depend on the global RNG either.
-model = nn.Sequential(
-    OrderedDict(fc1=nn.Linear(16, 64), act=nn.ReLU(), drop=nn.Dropout(0.2), fc2=nn.Linear(64, 4))
-)
+model = nn.Sequential(OrderedDict(fc1=nn.Linear(16, 64), act=nn.ReLU(), drop=nn.Dropout(0.2), fc2=nn.Linear(64, 4)))
 sw.init.initialize(model, seeds["init"])
 
 

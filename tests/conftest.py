@@ -13,9 +13,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 # The suite runs on 2 shared cores: no per-example deadline, fewer examples in CI.
-settings.register_profile(
-    "default", deadline=None, max_examples=50, suppress_health_check=[HealthCheck.too_slow]
-)
+settings.register_profile("default", deadline=None, max_examples=50, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("ci", deadline=None, max_examples=30, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("ci" if os.environ.get("CI") else "default")
 

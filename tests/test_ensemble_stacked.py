@@ -31,29 +31,56 @@ QUALIFYING = {
         ),
         (12,),
     ),
-    "flatten of an image": (lambda: nn.Sequential(nn.Flatten(), nn.Linear(2 * 3 * 4, 8), nn.SiLU(), nn.Linear(8, 2)), (2, 3, 4)),
-    "linear over a sequence": (lambda: nn.Sequential(nn.Linear(6, 8), nn.ReLU(inplace=True), nn.Dropout(0.1),
-                                                     nn.Flatten(1, 2), nn.Linear(5 * 8, 3)), (5, 6)),  # fmt: skip
+    "flatten of an image": (
+        lambda: nn.Sequential(nn.Flatten(), nn.Linear(2 * 3 * 4, 8), nn.SiLU(), nn.Linear(8, 2)),
+        (2, 3, 4),
+    ),
+    "linear over a sequence": (
+        lambda: nn.Sequential(
+            nn.Linear(6, 8), nn.ReLU(inplace=True), nn.Dropout(0.1), nn.Flatten(1, 2), nn.Linear(5 * 8, 3)
+        ),
+        (5, 6),
+    ),  # fmt: skip
     "batch norm without affine, momentum None": (
-        lambda: nn.Sequential(nn.Linear(12, 8), nn.BatchNorm1d(8, momentum=None, affine=False), nn.Tanh(), nn.Linear(8, 3)),
+        lambda: nn.Sequential(
+            nn.Linear(12, 8), nn.BatchNorm1d(8, momentum=None, affine=False), nn.Tanh(), nn.Linear(8, 3)
+        ),
         (12,),
     ),
     "cnn: conv, bn, pool, channel dropout, grouped conv, adaptive pool": (
         lambda: nn.Sequential(
-            nn.Conv2d(1, 4, 3, padding=1, bias=False), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2), nn.Dropout2d(0.3),
-            nn.Conv2d(4, 6, 3, padding="same", groups=2), nn.ReLU(), nn.AdaptiveAvgPool2d(2), nn.Flatten(),
-            nn.Dropout(0.2), nn.Linear(24, 5),
+            nn.Conv2d(1, 4, 3, padding=1, bias=False),
+            nn.BatchNorm2d(4),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Dropout2d(0.3),
+            nn.Conv2d(4, 6, 3, padding="same", groups=2),
+            nn.ReLU(),
+            nn.AdaptiveAvgPool2d(2),
+            nn.Flatten(),
+            nn.Dropout(0.2),
+            nn.Linear(24, 5),
         ),
         (1, 8, 8),
     ),  # fmt: skip
     "conv1d strided, avg pool, then bn1d on features": (
         lambda: nn.Sequential(
-            nn.Conv1d(3, 4, 3, stride=2), nn.ELU(), nn.AvgPool1d(2), nn.Flatten(), nn.Linear(16, 8), nn.BatchNorm1d(8),
-            nn.ReLU(), nn.FeatureAlphaDropout(0.1), nn.Linear(8, 3),
+            nn.Conv1d(3, 4, 3, stride=2),
+            nn.ELU(),
+            nn.AvgPool1d(2),
+            nn.Flatten(),
+            nn.Linear(16, 8),
+            nn.BatchNorm1d(8),
+            nn.ReLU(),
+            nn.FeatureAlphaDropout(0.1),
+            nn.Linear(8, 3),
         ),
         (3, 17),
     ),  # fmt: skip
-    "conv3d": (lambda: nn.Sequential(nn.Conv3d(1, 2, 2), nn.Dropout3d(0.5), nn.ReLU(), nn.Flatten(), nn.Linear(54, 2)), (1, 4, 4, 4)),
+    "conv3d": (
+        lambda: nn.Sequential(nn.Conv3d(1, 2, 2), nn.Dropout3d(0.5), nn.ReLU(), nn.Flatten(), nn.Linear(54, 2)),
+        (1, 4, 4, 4),
+    ),
 }
 
 
@@ -86,7 +113,9 @@ def test_stacked_dropout_masks_are_the_vmap_masks():
     x = torch.ones(4, 12)
     probe._base.train(True)
     stacked = probe.forward(x, train=True, seeds=Seeds(2), position=4) == 0
-    vmapped = vmapped_forward(probe._base, probe.params, probe.buffers, x, keys=probe._keys(Seeds(2))[0], position=4) == 0
+    vmapped = (
+        vmapped_forward(probe._base, probe.params, probe.buffers, x, keys=probe._keys(Seeds(2))[0], position=4) == 0
+    )
     assert torch.equal(stacked, vmapped)
     assert 0.2 < stacked.float().mean().item() < 0.4
 
@@ -155,8 +184,12 @@ def test_bad_inputs_get_the_per_member_error_not_one_about_the_grouped_layout():
     ens = Ensemble(make, 3, seeds=Seeds(0)["init"])
     with pytest.raises(RuntimeError, match="to have 1 channels, but got 3 channels"):
         ens.forward(torch.zeros(5, 3, 8, 8))
-    with pytest.raises(ValueError, match=r"Expected more than 1 value per channel when training, got input size torch.Size\(\[1, 4\]\)"):
-        Ensemble(lambda: nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4)), 3, seeds=Seeds(0)).forward(torch.zeros(1, 3), train=True)
+    with pytest.raises(
+        ValueError, match=r"Expected more than 1 value per channel when training, got input size torch.Size\(\[1, 4\]\)"
+    ):
+        Ensemble(lambda: nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4)), 3, seeds=Seeds(0)).forward(
+            torch.zeros(1, 3), train=True
+        )
 
 
 def test_hooks_and_tied_parameters_are_honoured_through_vmap():
@@ -225,8 +258,16 @@ def test_torch_func_transforms_of_the_stacked_forward():
         Wrapped(),
         nn.Sequential(*([nn.Linear(4, 4)] * 2)),
     ],
-    ids=["reflect-padding", "transposed-conv", "pool-indices", "layernorm", "softmax", "no-linear", "custom-forward",
-         "shared-layer"],  # fmt: skip
+    ids=[
+        "reflect-padding",
+        "transposed-conv",
+        "pool-indices",
+        "layernorm",
+        "softmax",
+        "no-linear",
+        "custom-forward",
+        "shared-layer",
+    ],  # fmt: skip
 )
 def test_other_models_run_through_vmap(model):
     assert StackedSequential.build(model) is None

@@ -35,12 +35,26 @@ def test_golden_values():
     initialize(model, sw.Seeds(42)["init"])
     f32 = torch.float32
     weight = torch.tensor(
-        [0.4880084693431854, 0.27559560537338257, -0.17981849610805511, -0.4678178131580353, -0.4470495879650116, -0.04498284310102463],
+        [
+            0.4880084693431854,
+            0.27559560537338257,
+            -0.17981849610805511,
+            -0.4678178131580353,
+            -0.4470495879650116,
+            -0.04498284310102463,
+        ],
         dtype=f32,
     ).reshape(2, 3)
     bias = torch.tensor([0.42695197463035583, -0.12666736543178558], dtype=f32)
     emb = torch.tensor(
-        [0.3757227659225464, -0.009805922396481037, -0.14435496926307678, -0.8986607193946838, -1.6385209560394287, 1.5237799882888794],
+        [
+            0.3757227659225464,
+            -0.009805922396481037,
+            -0.14435496926307678,
+            -0.8986607193946838,
+            -1.6385209560394287,
+            1.5237799882888794,
+        ],
         dtype=f32,
     ).reshape(3, 2)
     assert torch.equal(model[0].weight, weight)
@@ -495,7 +509,10 @@ def test_an_extra_parameter_on_a_known_module_is_not_silently_skipped():
             self.scale = nn.Parameter(torch.full((args[1],), 3.0))
 
     model = nn.Sequential(ScaledLinear(2, 3))
-    with pytest.raises(InvalidArgumentError, match=r"'0.scale' \(a parameter of ScaledLinear '0', whose seedwise rule does not cover it\)"):
+    with pytest.raises(
+        InvalidArgumentError,
+        match=r"'0.scale' \(a parameter of ScaledLinear '0', whose seedwise rule does not cover it\)",
+    ):
         initialize(model, sw.Seeds(0))
     report = initialize(model, sw.Seeds(0), rules={"*.scale": "ones"})
     assert torch.equal(model[0].scale, torch.ones(3))

@@ -56,7 +56,6 @@ def _hessian(fn):
     return torch.func.jacrev(torch.func.jacrev(fn))
 
 
-
 def test_full_ggn_equals_torch_func_hessian():
     model, x, y = _small()
     la = LastLayerLaplace(model, hessian="full").fit((x, y))

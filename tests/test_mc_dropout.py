@@ -73,7 +73,9 @@ def test_keep_rate_and_independence():
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-@pytest.mark.parametrize(("positions", "shape"), [(0, (7,)), (3, (5, 33)), (np.arange(4, 8), (4, 3, 50)), (np.arange(1), (1, 1))])
+@pytest.mark.parametrize(
+    ("positions", "shape"), [(0, (7,)), (3, (5, 33)), (np.arange(4, 8), (4, 3, 50)), (np.arange(1), (1, 1))]
+)
 @pytest.mark.parametrize("p", [0.1, 0.5, 0.77, 1 - 1e-12])
 def test_compiled_cpu_noise_equals_the_torch_path_bit_for_bit(dtype, positions, shape, p):
     """The numba kernel (CPU fast path) and the torch-op hash give the same multiplier."""

@@ -44,7 +44,6 @@ def _collected(n: int = 7, rank: int = 5) -> tuple[SWAG, np.ndarray]:
     return swag, snaps.astype(np.float64)
 
 
-
 def test_collected_moments_match_numpy():
     swag, snaps = _collected(n=7, rank=5)
     np.testing.assert_allclose(swag.mean.numpy(), snaps.mean(0), rtol=1e-12, atol=1e-12)
@@ -206,8 +205,10 @@ def test_errors_are_clear():
     with pytest.raises(InvalidTypeError, match="seeds"):
         swag.sample(seeds=0.5)  # type: ignore[arg-type]
     # an int seed is coerced like everywhere else: the same sample as Seeds(int)
-    assert all(torch.equal(a, b) for a, b in zip(swag.sample(seeds=3).state_dict().values(),
-                                                 swag.sample(seeds=Seeds(3)).state_dict().values()))
+    assert all(
+        torch.equal(a, b)
+        for a, b in zip(swag.sample(seeds=3).state_dict().values(), swag.sample(seeds=Seeds(3)).state_dict().values())
+    )
     with pytest.raises(InvalidArgumentError, match="scale"):
         swag.sample(seeds=Seeds(0), scale=-1.0)
     with pytest.raises(InvalidArgumentError, match="no batches"):

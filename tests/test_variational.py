@@ -35,7 +35,6 @@ def _cnn() -> nn.Module:
         )
 
 
-
 def test_kl_of_a_layer_equals_the_closed_form():
     layer = V.bayesianize(nn.Sequential(_mlp()[0]), prior_std=0.7, posterior_rho_init=-2.0)[0]
     with torch.no_grad():
@@ -153,7 +152,8 @@ def test_elbo_loss_is_nll_plus_kl_over_n():
     expected = F.cross_entropy(logits, y) + V.kl_divergence(bayes) / 1000
     torch.testing.assert_close(V.elbo_loss(logits, y, bayes, 1000), expected)
     torch.testing.assert_close(
-        V.elbo_loss(logits, y, bayes, 1000, kl_weight=0.1), F.cross_entropy(logits, y) + 0.1 * V.kl_divergence(bayes) / 1000
+        V.elbo_loss(logits, y, bayes, 1000, kl_weight=0.1),
+        F.cross_entropy(logits, y) + 0.1 * V.kl_divergence(bayes) / 1000,
     )
 
 

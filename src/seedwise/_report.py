@@ -60,4 +60,6 @@ class SettingsReport:
         return "\n".join(line.rstrip() for line in lines)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(ok={self.ok}, settings={len(self.settings)}, not_applied={len(self.not_applied)})"
+        return (
+            f"{type(self).__name__}(ok={self.ok}, settings={len(self.settings)}, not_applied={len(self.not_applied)})"
+        )

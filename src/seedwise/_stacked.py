@@ -187,7 +187,9 @@ class StackedSequential:
                     h = layer(_to_stacked(h, k) if grouped else h)
                     h = _to_grouped(h) if grouped else h
                 elif kind is nn.Linear:
-                    h = _linear(_to_stacked(h, k) if grouped else h, params[prefix + "weight"], params.get(prefix + "bias"))
+                    h = _linear(
+                        _to_stacked(h, k) if grouped else h, params[prefix + "weight"], params.get(prefix + "bias")
+                    )
                     grouped = False
                 elif kind is nn.Flatten:
                     h = _to_stacked(h, k) if grouped else h
@@ -266,7 +268,11 @@ def _conv(layer: nn.Module, h: torch.Tensor, weight: torch.Tensor, bias: torch.T
 
 
 def _batch_norm(
-    layer: nn.Module, h: torch.Tensor, prefix: str, params: Mapping[str, torch.Tensor], buffers: Mapping[str, torch.Tensor]
+    layer: nn.Module,
+    h: torch.Tensor,
+    prefix: str,
+    params: Mapping[str, torch.Tensor],
+    buffers: Mapping[str, torch.Tensor],
 ) -> torch.Tensor:
     """Each member's batch norm (``_BatchNorm.forward``) over the grouped channels."""
     weight, bias = params.get(prefix + "weight"), params.get(prefix + "bias")

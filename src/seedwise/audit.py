@@ -168,7 +168,9 @@ def _compare_states(before: dict[str, State], after: dict[str, State]) -> list[R
         for key, part in parts_after.items():
             label = _rng_label(name, key or None)
             if key not in parts_before:
-                out.append(RNGUse(label, "imported during the call" if name not in before else "initialised during the call"))
+                out.append(
+                    RNGUse(label, "imported during the call" if name not in before else "initialised during the call")
+                )
             elif _same_part(parts_before[key], part):
                 out.append(RNGUse(label, "untouched"))
             else:
@@ -202,7 +204,9 @@ class GlobalRNGReport:
     def __rich__(self):
         from rich.table import Table
 
-        title = f"global RNG use of {self.call}: " + ("[green]none[/green]" if self.ok else "[red]" + ", ".join(self.used) + "[/red]")
+        title = f"global RNG use of {self.call}: " + (
+            "[green]none[/green]" if self.ok else "[red]" + ", ".join(self.used) + "[/red]"
+        )
         table = Table(title=title)
         table.add_column("global RNG")
         table.add_column("status")
@@ -383,9 +387,13 @@ def _compare_leaf(a: Any, b: Any, entry: str, run: int) -> Difference | None:
         return Difference(entry, run, "type", detail=f"{type(a).__name__} in run 0, {type(b).__name__} in run {run}")
     if torch is not None and isinstance(a, torch.Tensor):
         if a.dtype != b.dtype:
-            return Difference(entry, run, "dtype", numel=a.numel(), detail=f"{a.dtype} in run 0, {b.dtype} in run {run}")
+            return Difference(
+                entry, run, "dtype", numel=a.numel(), detail=f"{a.dtype} in run 0, {b.dtype} in run {run}"
+            )
         if a.shape != b.shape:
-            return Difference(entry, run, "shape", numel=a.numel(), detail=f"{tuple(a.shape)} in run 0, {tuple(b.shape)} in run {run}")
+            return Difference(
+                entry, run, "shape", numel=a.numel(), detail=f"{tuple(a.shape)} in run 0, {tuple(b.shape)} in run {run}"
+            )
         n_diff, max_diff = _tensor_diff(a, b)
     elif isinstance(a, np.ndarray):
         if a.dtype != b.dtype:
@@ -721,7 +729,18 @@ class _Recorder:
         diff = _compare_leaf(ref, value, "", 1)
         if diff is not None:
             self.divergences.append(
-                Divergence(name, type_name, call, kind, index, position, diff.max_abs_diff, diff.n_diff, diff.numel, diff.detail)
+                Divergence(
+                    name,
+                    type_name,
+                    call,
+                    kind,
+                    index,
+                    position,
+                    diff.max_abs_diff,
+                    diff.n_diff,
+                    diff.numel,
+                    diff.detail,
+                )
             )
 
     def _watch_grad(self, tensor: Any, module_id: int, call: int, kind: str, index: int) -> None:
@@ -737,7 +756,9 @@ class _Recorder:
             self.grad_labels[id(tensor)] = (tensor, labels)
 
             def hook(grad, labels=labels):
-                ordered = [lb for lb in labels if lb[2] == "input gradient"] + [lb for lb in labels if lb[2] != "input gradient"]
+                ordered = [lb for lb in labels if lb[2] == "input gradient"] + [
+                    lb for lb in labels if lb[2] != "input gradient"
+                ]
                 for mid, c, k, i in ordered:
                     self._record(mid, c, k, i, grad)
 
@@ -767,7 +788,9 @@ class _Recorder:
         if self.structure is None and self.count < len(self.reference):
             (mid, call, kind, index), _ = self.reference[self.count]
             name, type_name = self.names[mid]
-            self.structure = f"run 1 recorded fewer values than run 0; the first missing is the {kind} of {name} (call {call})"
+            self.structure = (
+                f"run 1 recorded fewer values than run 0; the first missing is the {kind} of {name} (call {call})"
+            )
             self.divergences.append(Divergence(name, type_name, call, kind, index, self.count, detail=self.structure))
 
 
@@ -849,7 +872,9 @@ class DivergenceReport:
         for i, d in enumerate(self.divergences[:_MAX_SHOWN]):
             count = f"{d.n_diff} of {d.numel}" if d.n_diff is not None else d.detail
             style = "bold" if i == 0 else None
-            table.add_row(str(d.position), d.module, d.module_type, str(d.call), d.kind, _fmt(d.max_abs_diff), count, style=style)
+            table.add_row(
+                str(d.position), d.module, d.module_type, str(d.call), d.kind, _fmt(d.max_abs_diff), count, style=style
+            )
         if len(self.divergences) > _MAX_SHOWN:
             table.add_row("", f"... {len(self.divergences) - _MAX_SHOWN} more", "", "", "", "", "")
         return table
@@ -868,7 +893,11 @@ class DivergenceReport:
         if self.ok:
             return f"DivergenceReport(repeatable, call={self.call}, values={self.values})"
         first = self.first
-        where = f"module={first.module!r}, kind={first.kind!r}, max_abs_diff={_fmt(first.max_abs_diff)}" if first else "result only"
+        where = (
+            f"module={first.module!r}, kind={first.kind!r}, max_abs_diff={_fmt(first.max_abs_diff)}"
+            if first
+            else "result only"
+        )
         return f"DivergenceReport(diverges, call={self.call}, {where}, differing={len(self.divergences)})"
 
 

@@ -49,7 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _accept_debug(parser: argparse.ArgumentParser) -> None:
     """Let ``--debug`` also come after the command (``seedwise audit f.py:step --debug``)."""
-    parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show full tracebacks on errors")
+    parser.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help="show full tracebacks on errors"
+    )
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             for child in action.choices.values():

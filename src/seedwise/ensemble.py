@@ -289,10 +289,14 @@ class Ensemble:
                 f"got the module instance {type(make_model).__name__}"
             )
         if not callable(make_model):
-            raise InvalidTypeError(f"make_model must be a callable returning an nn.Module, got {type(make_model).__name__}")
+            raise InvalidTypeError(
+                f"make_model must be a callable returning an nn.Module, got {type(make_model).__name__}"
+            )
         self.k = check_int("k", k, low=1)
         if seeds is None:
-            raise InvalidTypeError("Ensemble needs seeds= (e.g. seeds=root['init']): member i is initialised from seeds[i]")
+            raise InvalidTypeError(
+                "Ensemble needs seeds= (e.g. seeds=root['init']): member i is initialised from seeds[i]"
+            )
         self.seeds = as_seeds(seeds, "seeds")
         if not (callable(optimizer) or isinstance(optimizer, str)):
             raise InvalidTypeError(f"optimizer must be 'adam', 'sgd' or a callable, got {type(optimizer).__name__}")
@@ -303,7 +307,9 @@ class Ensemble:
         self.weight_decay = _check_real("weight_decay", weight_decay)
         self.momentum = _check_real("momentum", momentum)
         if self.momentum and optimizer != "sgd":
-            raise InvalidArgumentError(f"momentum is a setting of optimizer='sgd'; got momentum={momentum} with optimizer={optimizer!r}")
+            raise InvalidArgumentError(
+                f"momentum is a setting of optimizer='sgd'; got momentum={momentum} with optimizer={optimizer!r}"
+            )
         if not isinstance(vectorize, bool):
             raise InvalidTypeError(f"vectorize must be a bool, got {type(vectorize).__name__}")
         self.vectorize = vectorize
@@ -335,7 +341,11 @@ class Ensemble:
             self._members: list[nn.Module] | None = None
             self.params, self.buffers = stack_members(members)
             self.optimizer: torch.optim.Optimizer | None = make_optimizer(
-                optimizer, list(self.params.values()), lr=self.lr, weight_decay=self.weight_decay, momentum=self.momentum
+                optimizer,
+                list(self.params.values()),
+                lr=self.lr,
+                weight_decay=self.weight_decay,
+                momentum=self.momentum,
             )
             self._optimizers: list[torch.optim.Optimizer] | None = None
         else:
@@ -343,7 +353,9 @@ class Ensemble:
             self.params, self.buffers = {}, {}
             self.optimizer = None
             self._optimizers = [
-                make_optimizer(optimizer, list(m.parameters()), lr=self.lr, weight_decay=self.weight_decay, momentum=self.momentum)
+                make_optimizer(
+                    optimizer, list(m.parameters()), lr=self.lr, weight_decay=self.weight_decay, momentum=self.momentum
+                )
                 for m in members
             ]
         self._key_cache: dict[Seeds, tuple[torch.Tensor, np.ndarray]] = {}
@@ -381,7 +393,9 @@ class Ensemble:
     def _check_x(self, x: object, per_member: bool, name: str = "x") -> torch.Tensor:
         x = _check_tensor(name, x)
         if per_member and (x.dim() < 2 or x.shape[0] != self.k):
-            raise InvalidArgumentError(f"with per_member=True, {name} must have shape (K={self.k}, B, ...), got {tuple(x.shape)}")
+            raise InvalidArgumentError(
+                f"with per_member=True, {name} must have shape (K={self.k}, B, ...), got {tuple(x.shape)}"
+            )
         if x.dim() == 0:
             raise InvalidArgumentError(f"{name} must be a batch (batch dimension first), got a scalar")
         return x
@@ -408,8 +422,12 @@ class Ensemble:
             self._base.train(train)
             member_shape = tuple(x.shape[1:] if per_member else x.shape)
             if self._stacked is not None and self._stacked.supports(member_shape, train):
-                return self._stacked(self.params, self.buffers, x, k=self.k, per_member=per_member, keys=host, position=pos)
-            return vmapped_forward(self._base, self.params, self.buffers, x, keys=keys, position=pos, per_member=per_member)
+                return self._stacked(
+                    self.params, self.buffers, x, k=self.k, per_member=per_member, keys=host, position=pos
+                )
+            return vmapped_forward(
+                self._base, self.params, self.buffers, x, keys=keys, position=pos, per_member=per_member
+            )
         outs = []
         for i, member in enumerate(self._members):  # type: ignore[arg-type]
             member.train(train)
@@ -422,7 +440,9 @@ class Ensemble:
         return self.forward(x)
 
     @torch.no_grad()
-    def predict_proba(self, x: torch.Tensor, *, combine: str | None = None, batch_size: int | None = None) -> torch.Tensor:
+    def predict_proba(
+        self, x: torch.Tensor, *, combine: str | None = None, batch_size: int | None = None
+    ) -> torch.Tensor:
         """The combined predictive distribution ``(B, C)`` (eval mode, no grad)."""
         rule = self.combine if combine is None else check_choice("combine", combine, COMBINE)
         x = self._check_x(x, False)
@@ -463,7 +483,9 @@ class Ensemble:
         x = self._check_x(x, per_member)
         y = self._check_x(y, per_member, "y") if per_member else _check_tensor("y", y)
         if y.shape[: (2 if per_member else 1)] != x.shape[: (2 if per_member else 1)]:
-            raise InvalidArgumentError(f"x and y must have the same leading dimensions, got {tuple(x.shape)} and {tuple(y.shape)}")
+            raise InvalidArgumentError(
+                f"x and y must have the same leading dimensions, got {tuple(x.shape)} and {tuple(y.shape)}"
+            )
         if self.vectorize:
             outputs = self.forward(x, train=True, seeds=seeds, per_member=per_member)
             losses = self._member_losses(outputs, y, per_member)
@@ -528,17 +550,23 @@ class Ensemble:
         y = _check_tensor("y", y)
         n = int(x.shape[0]) if x.dim() else 0
         if n == 0 or y.dim() == 0 or y.shape[0] != n:
-            raise InvalidArgumentError(f"x and y must be non-empty batches of the same length, got {tuple(x.shape)} and {tuple(y.shape)}")
+            raise InvalidArgumentError(
+                f"x and y must be non-empty batches of the same length, got {tuple(x.shape)} and {tuple(y.shape)}"
+            )
         n_epochs = check_int("epochs", epochs, low=0)
         size = check_int("batch_size", batch_size, low=1)
         if seeds is None:
-            raise InvalidTypeError("fit needs seeds= (e.g. seeds=root): member i's data order and dropout come from seeds[i]")
+            raise InvalidTypeError(
+                "fit needs seeds= (e.g. seeds=root): member i's data order and dropout come from seeds[i]"
+            )
         root = as_seeds(seeds, "seeds")
         if lr is not None:
             self.set_lr(lr)
         history = torch.zeros(n_epochs, self.k)
         for e in range(n_epochs):
-            order = torch.from_numpy(np.ascontiguousarray(self.data_orders(n, self.epoch, seeds=root, shared_order=shared_order)))
+            order = torch.from_numpy(
+                np.ascontiguousarray(self.data_orders(n, self.epoch, seeds=root, shared_order=shared_order))
+            )
             order = order.to(x.device)
             total = torch.zeros(self.k)
             for start in range(0, n, size):
@@ -660,10 +688,14 @@ class Ensemble:
         if "seedwise_ensemble" not in meta:
             raise StateFileError(f"{path!r} is not a seedwise ensemble file (no 'seedwise_ensemble' metadata)")
         if int(meta["seedwise_ensemble"]) > _FORMAT:
-            raise StateFileError(f"{path!r} was written by a newer seedwise (format {meta['seedwise_ensemble']}); upgrade seedwise")
+            raise StateFileError(
+                f"{path!r} was written by a newer seedwise (format {meta['seedwise_ensemble']}); upgrade seedwise"
+            )
         spec: OptimizerSpec | None = optimizer if optimizer is not None else meta["optimizer"]
         if spec == "custom":
-            raise InvalidArgumentError(f"{path!r} was trained with a custom optimizer: pass optimizer= (the same callable) to load it")
+            raise InvalidArgumentError(
+                f"{path!r} was trained with a custom optimizer: pass optimizer= (the same callable) to load it"
+            )
         ens = cls(
             make_model,
             int(meta["k"]),
@@ -695,11 +727,13 @@ class Ensemble:
                     if self.vectorize:
                         dest = (self.params if kind == "param" else self.buffers)[n]
                         if dest.shape != src.shape:
-                            raise StateFileError(f"{path!r}: {kind} {n!r} has shape {tuple(src.shape)}, expected {tuple(dest.shape)}")
+                            raise StateFileError(
+                                f"{path!r}: {kind} {n!r} has shape {tuple(src.shape)}, expected {tuple(dest.shape)}"
+                            )
                         dest.copy_(src)
                     else:
                         for i, m in enumerate(self._members):  # type: ignore[arg-type]
-                            dest = (m.get_parameter(n) if kind == "param" else m.get_buffer(n))
+                            dest = m.get_parameter(n) if kind == "param" else m.get_buffer(n)
                             if (self.k,) + tuple(dest.shape) != tuple(src.shape):
                                 raise StateFileError(f"{path!r}: {kind} {n!r} has shape {tuple(src.shape)}")
                             dest.copy_(src[i])

@@ -70,7 +70,9 @@ def seed_everything(
     for name in names:
         module = adapter(name)
         if not module.available():
-            report.settings.append(Setting(name, "installed", "no", note=f"not installed: skipped (pip install 'seedwise[{name}]')"))
+            report.settings.append(
+                Setting(name, "installed", "no", note=f"not installed: skipped (pip install 'seedwise[{name}]')")
+            )
             continue
         report.settings.extend(module.seed(value))
     if deterministic:

@@ -90,8 +90,17 @@ def fingerprint(*, import_frameworks: bool = True) -> dict[str, Any]:
 
         versions[extra] = distribution_version(extra)
     out: dict[str, Any] = {
-        "python": {"version": platform.python_version(), "implementation": platform.python_implementation(), "executable": sys.executable},
-        "os": {"system": platform.system(), "release": platform.release(), "machine": platform.machine(), "node": platform.node()},
+        "python": {
+            "version": platform.python_version(),
+            "implementation": platform.python_implementation(),
+            "executable": sys.executable,
+        },
+        "os": {
+            "system": platform.system(),
+            "release": platform.release(),
+            "machine": platform.machine(),
+            "node": platform.node(),
+        },
         "cpu": {"name": _cpu_name(), "count": os.cpu_count()},
         "versions": versions,
         "env": {name: os.environ.get(name) for name in NUMERIC_ENV_VARS},

@@ -350,7 +350,9 @@ def as_scheme(scheme: SchemeLike, name: str = "scheme") -> Scheme:
     kwargs: Mapping[str, Any] = {}
     if isinstance(scheme, tuple):
         if len(scheme) != 2 or not isinstance(scheme[0], str) or not isinstance(scheme[1], Mapping):
-            raise InvalidTypeError(f"{name} as a tuple must be (scheme_name, {{params}}), e.g. ('trunc_normal', {{'std': 0.02}}); got {scheme!r}")
+            raise InvalidTypeError(
+                f"{name} as a tuple must be (scheme_name, {{params}}), e.g. ('trunc_normal', {{'std': 0.02}}); got {scheme!r}"
+            )
         scheme, kwargs = scheme
     if isinstance(scheme, str):
         if scheme not in SCHEMES:
@@ -391,7 +393,9 @@ def _uniform_rule(bound: float) -> _Rule:
 
 
 def _const_rule(value: float) -> _Rule:
-    return _Rule({0.0: "zeros", 1.0: "ones"}.get(value, f"constant({value})"), lambda t, g: t.fill_(value), random=False)
+    return _Rule(
+        {0.0: "zeros", 1.0: "ones"}.get(value, f"constant({value})"), lambda t, g: t.fill_(value), random=False
+    )
 
 
 def _fan_in_bound(weight: torch.Tensor) -> float:
@@ -404,7 +408,9 @@ def _fan_in_bound(weight: torch.Tensor) -> float:
 def _linear_rules(m) -> dict[str, _Rule]:
     import torch.nn.init as I
 
-    rules = {"weight": _Rule("kaiming_uniform(a=sqrt(5))", lambda t, g: I.kaiming_uniform_(t, a=math.sqrt(5), generator=g))}
+    rules = {
+        "weight": _Rule("kaiming_uniform(a=sqrt(5))", lambda t, g: I.kaiming_uniform_(t, a=math.sqrt(5), generator=g))
+    }
     if getattr(m, "bias", None) is not None:
         rules["bias"] = _uniform_rule(_fan_in_bound(m.weight))
     return rules
@@ -787,6 +793,8 @@ def initialize(
                 if not draws:
                     stream = None
             report.entries.append(
-                InitEntry(plan.name, plan.kind, tuple(tensor.shape), label, repr(stream) if stream is not None else None)
+                InitEntry(
+                    plan.name, plan.kind, tuple(tensor.shape), label, repr(stream) if stream is not None else None
+                )
             )
     return report

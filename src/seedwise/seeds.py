@@ -375,7 +375,9 @@ class Seeds:
         except (KeyError, TypeError, ValueError) as exc:
             if isinstance(exc, (InvalidArgumentError, InvalidTypeError)):
                 raise
-            raise InvalidArgumentError(f"not a Seeds JSON document ({exc!r}); expected the output of Seeds.to_json()") from None
+            raise InvalidArgumentError(
+                f"not a Seeds JSON document ({exc!r}); expected the output of Seeds.to_json()"
+            ) from None
         return cls._make(entropy, path, overrides)
 
     @classmethod
@@ -405,4 +407,3 @@ def as_seeds(seeds: SeedLike, name: str = "seeds") -> Seeds:
         return Seeds(seeds)  # type: ignore[arg-type]
     except (InvalidTypeError, InvalidArgumentError) as exc:
         raise type(exc)(f"{name}: {exc}") from None
-

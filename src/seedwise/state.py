@@ -73,7 +73,9 @@ def _set_generator_state(name: str, gen: Any, saved: Mapping[str, Any]) -> None:
     kind = saved["kind"]
     current = _generator_state(name, gen)["kind"]
     if current != kind:
-        raise InvalidArgumentError(f"extra generator {name!r} was captured from a {kind} generator, got a {current} one")
+        raise InvalidArgumentError(
+            f"extra generator {name!r} was captured from a {kind} generator, got a {current} one"
+        )
     if kind == "torch":
         import torch
 
@@ -191,7 +193,12 @@ class RNGState:
             frameworks[name] = {"meta": state.meta, "arrays": sorted(state.arrays)}
             for key, arr in state.arrays.items():
                 arrays[f"{name}/{key}"] = np.asarray(arr)
-        meta = {"format": "seedwise.RNGState", "version": FORMAT_VERSION, "frameworks": frameworks, "generators": self._generators}
+        meta = {
+            "format": "seedwise.RNGState",
+            "version": FORMAT_VERSION,
+            "frameworks": frameworks,
+            "generators": self._generators,
+        }
         return arrays, meta
 
     def save(self, path: str | os.PathLike) -> Path:
@@ -229,7 +236,9 @@ class RNGState:
         except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
             raise StateFileError(f"{str(path)!r} is not a readable seedwise RNG state file ({exc})") from None
         if not all(isinstance(v, np.ndarray) for v in contents.values()):
-            raise StateFileError(f"{str(path)!r} is not a readable seedwise RNG state file (an entry is not a NumPy array)")
+            raise StateFileError(
+                f"{str(path)!r} is not a readable seedwise RNG state file (an entry is not a NumPy array)"
+            )
         if _META not in contents:
             raise StateFileError(f"{str(path)!r} is not a seedwise RNG state file (no {_META} entry)")
         try:

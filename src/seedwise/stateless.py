@@ -137,7 +137,9 @@ def philox(counter: ArrayLike, key: KeyLike) -> np.ndarray:
 def _positions(counter: Counter) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     words = counter if isinstance(counter, tuple) else (counter,)
     if not 1 <= len(words) <= 3:
-        raise InvalidArgumentError(f"counter must be an int array or a tuple of 1 to 3 int arrays, got {len(words)} words")
+        raise InvalidArgumentError(
+            f"counter must be an int array or a tuple of 1 to 3 int arrays, got {len(words)} words"
+        )
     arrays = []
     for i, word in enumerate(words):
         arr = np.asarray(word)
@@ -168,7 +170,8 @@ def _size(size: int | tuple[int, ...] | None) -> tuple[int, ...]:
     if isinstance(size, numbers.Integral) and not isinstance(size, bool):
         size = (int(size),)
     if isinstance(size, (str, bytes)) or not all(
-        isinstance(s, numbers.Integral) and not isinstance(s, bool) for s in size  # type: ignore[union-attr]
+        isinstance(s, numbers.Integral) and not isinstance(s, bool)
+        for s in size  # type: ignore[union-attr]
     ):
         raise InvalidTypeError(f"size must be an int or a tuple of ints, got {size!r}")
     out = tuple(int(s) for s in size)  # type: ignore[union-attr]

@@ -47,7 +47,9 @@ def both(pipe: A.Compose, img: np.ndarray, index: int = 0):
     yield "torch-float32", from_torch(pipe(to_torch(img, torch.float32), indices=[index]))
 
 
-@pytest.mark.parametrize("cls, expected", [(A.HorizontalFlip, lambda a: a[:, ::-1]), (A.VerticalFlip, lambda a: a[::-1])])
+@pytest.mark.parametrize(
+    "cls, expected", [(A.HorizontalFlip, lambda a: a[:, ::-1]), (A.VerticalFlip, lambda a: a[::-1])]
+)
 def test_flips_mirror_a_gradient_exactly(cls, expected):
     img = gradient()
     pipe = A.Compose([cls(p=1.0)], seeds=Seeds(0))
@@ -143,8 +145,14 @@ def test_per_image_maps_equal_the_vectorised_maps():
     from seedwise.augment.color import ColorJitter
 
     pipe = A.Compose(
-        {"h": A.HorizontalFlip(), "v": A.VerticalFlip(), "aff": A.Affine(30, 0.2, (0.5, 1.5), (-10, 10, -5, 5), p=0.7),
-         "crop": A.RandomResizedCrop(16), "pad": A.RandomCrop(12, padding=3), "cj": ColorJitter(0.5, 0.5, 0.5, 0.3, p=0.6)},
+        {
+            "h": A.HorizontalFlip(),
+            "v": A.VerticalFlip(),
+            "aff": A.Affine(30, 0.2, (0.5, 1.5), (-10, 10, -5, 5), p=0.7),
+            "crop": A.RandomResizedCrop(16),
+            "pad": A.RandomCrop(12, padding=3),
+            "cj": ColorJitter(0.5, 0.5, 0.5, 0.3, p=0.6),
+        },
         seeds=Seeds(12),
     )
     params = pipe.sample(indices=np.arange(40), epoch=2)

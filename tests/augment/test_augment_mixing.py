@@ -81,7 +81,9 @@ def test_cutmix_pastes_the_partner_box_and_weights_labels_by_area():
 
 
 def test_transforms_before_mixing_run_on_the_partner_with_its_own_params():
-    pipe = A.Compose({"flip": A.HorizontalFlip(0.5), "mix": A.MixUp(0.5), "jitter": A.ColorJitter(brightness=0.3)}, seeds=Seeds(4))
+    pipe = A.Compose(
+        {"flip": A.HorizontalFlip(0.5), "mix": A.MixUp(0.5), "jitter": A.ColorJitter(brightness=0.3)}, seeds=Seeds(4)
+    )
 
     class Ramp(Images):
         def __getitem__(self, i: int):
@@ -156,7 +158,9 @@ def test_a_pickled_dataset_gives_the_same_items():
     """Worker processes started with 'spawn' receive the dataset pickled."""
     import pickle
 
-    ds = A.AugmentedDataset(Images(), A.Compose([A.Affine(degrees=10), A.GaussianNoise(p=1.0), A.CutMix()], seeds=Seeds(5)), num_classes=4)
+    ds = A.AugmentedDataset(
+        Images(), A.Compose([A.Affine(degrees=10), A.GaussianNoise(p=1.0), A.CutMix()], seeds=Seeds(5)), num_classes=4
+    )
     copy = pickle.loads(pickle.dumps(ds))
     for key in ((0, 3), (7, 11)):
         (a, sa), (b, sb) = ds[key], copy[key]

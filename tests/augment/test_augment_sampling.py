@@ -15,7 +15,11 @@ from seedwise.augment import _draw
 
 def bench_pipe(seed: int = 2026) -> A.Compose:
     return A.Compose(
-        [A.HorizontalFlip(0.5), A.Affine(degrees=15, translate=0.1, scale=(0.9, 1.1)), A.ColorJitter(0.2, 0.2, 0.2, 0.05)],
+        [
+            A.HorizontalFlip(0.5),
+            A.Affine(degrees=15, translate=0.1, scale=(0.9, 1.1)),
+            A.ColorJitter(0.2, 0.2, 0.2, 0.05),
+        ],
         seeds=Seeds(seed)["augment"],
     )
 
@@ -102,7 +106,9 @@ def test_streams_are_keyed_by_name_not_position():
     idx = np.arange(20)
     seeds = Seeds(4)["augment"]
     before = A.Compose([A.Affine(degrees=20), A.ColorJitter(0.3)], seeds=seeds).sample(indices=idx)
-    after = A.Compose([A.VerticalFlip(), A.Affine(degrees=20), A.GaussianBlur(), A.ColorJitter(0.3)], seeds=seeds).sample(indices=idx)
+    after = A.Compose(
+        [A.VerticalFlip(), A.Affine(degrees=20), A.GaussianBlur(), A.ColorJitter(0.3)], seeds=seeds
+    ).sample(indices=idx)
     assert np.array_equal(before["Affine"]["angle"], after["Affine"]["angle"])
     assert np.array_equal(before["ColorJitter"]["contrast"], after["ColorJitter"]["contrast"])
     named = A.Compose({"jitter": A.ColorJitter(0.3), "geo": A.Affine(degrees=20)}, seeds=seeds).sample(indices=idx)
@@ -114,8 +120,10 @@ def test_streams_are_keyed_by_name_not_position():
 
 def test_one_of_applies_exactly_one_and_random_apply_gates_all():
     pipe = A.Compose(
-        {"one": A.OneOf([A.Rotate(10), A.Affine(shear=5), A.VerticalFlip(p=1.0)], weights=[1, 2, 1]),
-         "some": A.RandomApply([A.ColorJitter(0.2), A.GaussianBlur(p=1.0)], p=0.5)},
+        {
+            "one": A.OneOf([A.Rotate(10), A.Affine(shear=5), A.VerticalFlip(p=1.0)], weights=[1, 2, 1]),
+            "some": A.RandomApply([A.ColorJitter(0.2), A.GaussianBlur(p=1.0)], p=0.5),
+        },
         seeds=Seeds(5),
     )
     p = pipe.sample(indices=np.arange(400))
@@ -144,8 +152,14 @@ ranges = st.tuples(st.floats(-170, 170), st.floats(0, 170)).map(lambda t: (t[0],
 )
 def test_params_stay_in_their_declared_ranges(seed, epoch, degrees, translate, scale, jitter, std):
     pipe = A.Compose(
-        [A.Affine(degrees=degrees, translate=translate, scale=scale), A.ColorJitter(*jitter), A.GaussianNoise(std),
-         A.RandomResizedCrop(8, scale=(0.1, 0.5)), A.MixUp(0.3), A.RandomErasing(scale=(0.1, 0.2), ratio=(0.5, 2))],
+        [
+            A.Affine(degrees=degrees, translate=translate, scale=scale),
+            A.ColorJitter(*jitter),
+            A.GaussianNoise(std),
+            A.RandomResizedCrop(8, scale=(0.1, 0.5)),
+            A.MixUp(0.3),
+            A.RandomErasing(scale=(0.1, 0.2), ratio=(0.5, 2)),
+        ],
         seeds=Seeds(seed),
     )
     idx = np.arange(0, 64 * 1000, 1000)
@@ -156,7 +170,9 @@ def test_params_stay_in_their_declared_ranges(seed, epoch, degrees, translate, s
 
     aff = p["Affine"]
     assert within(aff["angle"], *degrees)
-    assert within(aff["translate_x"], -translate[0], translate[0]) and within(aff["translate_y"], -translate[1], translate[1])
+    assert within(aff["translate_x"], -translate[0], translate[0]) and within(
+        aff["translate_y"], -translate[1], translate[1]
+    )
     assert within(aff["scale"], *scale)
     cj = p["ColorJitter"]
     for name, strength in zip(("brightness", "contrast", "saturation"), jitter[:3]):

@@ -43,8 +43,16 @@ from seedwise.errors import InvalidArgumentError, InvalidTypeError
         (lambda: A.Compose([A.Rotate(5)], seeds=-1), InvalidArgumentError, "non-negative"),
         (lambda: A.RandomApply([A.RandomCrop(8)]), InvalidArgumentError, "changes the image size"),
         (lambda: A.OneOf([A.Rotate(5), A.Rotate(5)], weights=[1]), InvalidArgumentError, "one number per transform"),
-        (lambda: A.Compose([A.Rotate(5, fill=0.0), A.Affine(fill=1.0)], seeds=0), InvalidArgumentError, "share one fill"),
-        (lambda: A.Compose({"inner": A.Compose([A.Rotate(5)], seeds=1)}, seeds=0), InvalidArgumentError, "nested Compose"),
+        (
+            lambda: A.Compose([A.Rotate(5, fill=0.0), A.Affine(fill=1.0)], seeds=0),
+            InvalidArgumentError,
+            "share one fill",
+        ),
+        (
+            lambda: A.Compose({"inner": A.Compose([A.Rotate(5)], seeds=1)}, seeds=0),
+            InvalidArgumentError,
+            "nested Compose",
+        ),
     ],
 )
 def test_bad_arguments_raise_clear_errors(make, error, match):
@@ -92,7 +100,9 @@ def test_reprs_read_like_the_code_that_builds_them():
     )
     assert repr(A.RandomCrop(32, padding=4)) == "RandomCrop(size=(32, 32), padding=4, fill=0)"
     assert repr(A.MixUp(0.2)) == "MixUp(alpha=0.2, p=1)"
-    pipe = A.Compose({"flip": A.HorizontalFlip(), "pick": A.OneOf([A.Rotate(5), A.GaussianBlur()])}, seeds=Seeds(3)["augment"])
+    pipe = A.Compose(
+        {"flip": A.HorizontalFlip(), "pick": A.OneOf([A.Rotate(5), A.GaussianBlur()])}, seeds=Seeds(3)["augment"]
+    )
     text = repr(pipe)
     assert text.startswith("Compose({\n    'flip': HorizontalFlip(p=0.5),\n    'pick': OneOf({")
     assert text.endswith("}, seeds=Seeds(3)['augment'])")
@@ -101,9 +111,23 @@ def test_reprs_read_like_the_code_that_builds_them():
 
 def test_public_names():
     expected = {
-        "Transform", "Compose", "OneOf", "RandomApply", "AugmentedDataset", "HorizontalFlip", "VerticalFlip", "Affine",
-        "Rotate", "RandomResizedCrop", "RandomCrop", "ColorJitter", "GaussianNoise", "GaussianBlur", "RandomErasing",
-        "MixUp", "CutMix",
+        "Transform",
+        "Compose",
+        "OneOf",
+        "RandomApply",
+        "AugmentedDataset",
+        "HorizontalFlip",
+        "VerticalFlip",
+        "Affine",
+        "Rotate",
+        "RandomResizedCrop",
+        "RandomCrop",
+        "ColorJitter",
+        "GaussianNoise",
+        "GaussianBlur",
+        "RandomErasing",
+        "MixUp",
+        "CutMix",
     }
     assert set(A.__all__) == expected
     assert all(hasattr(A, name) for name in expected)

@@ -25,7 +25,13 @@ class Noise:
 
 def batches(num_workers: int, batch_size: int) -> list:
     pipe = A.Compose(
-        [A.RandomCrop(10, padding=2), A.HorizontalFlip(), A.ColorJitter(0.3, 0.3), A.GaussianNoise(p=0.5), A.MixUp(0.5)],
+        [
+            A.RandomCrop(10, padding=2),
+            A.HorizontalFlip(),
+            A.ColorJitter(0.3, 0.3),
+            A.GaussianNoise(p=0.5),
+            A.MixUp(0.5),
+        ],
         seeds=Seeds(9)["augment"],
     )
     ds = A.AugmentedDataset(Noise(), pipe, num_classes=3)

@@ -16,7 +16,9 @@ state_path, out_path, num_workers = sys.argv[1], sys.argv[2], int(sys.argv[3])
 with open(state_path) as f:
     state = json.load(f)
 seeds = sw.Seeds(state["test_seed"])
-loader = DataLoader(KeyedNoise(45, seeds=seeds["augment"]), batch_size=4, shuffle=True, seeds=seeds, num_workers=num_workers)
+loader = DataLoader(
+    KeyedNoise(45, seeds=seeds["augment"]), batch_size=4, shuffle=True, seeds=seeds, num_workers=num_workers
+)
 loader.load_state_dict(state["loader"])
 loader.set_epoch(state["loader"]["epoch"])  # the usual loop calls it: must keep the position
 arrays = {}

@@ -29,8 +29,11 @@ class Images(torch.utils.data.Dataset):
 
 
 def _pipe(seeds, mixing):
-    transforms = [A.HorizontalFlip(0.5), A.Affine(degrees=15, translate=0.1, scale=(0.9, 1.1)),
-                  A.ColorJitter(0.2, 0.2, 0.2, 0.05)]
+    transforms = [
+        A.HorizontalFlip(0.5),
+        A.Affine(degrees=15, translate=0.1, scale=(0.9, 1.1)),
+        A.ColorJitter(0.2, 0.2, 0.2, 0.05),
+    ]
     if mixing:
         transforms.append(A.MixUp(0.4))
     return A.Compose(transforms, seeds=seeds["augment"])
@@ -48,8 +51,15 @@ def test_augmented_batches_do_not_depend_on_workers_or_batch_size(mixing, test_s
     num_classes = 3 if mixing else None
     runs = []
     for num_workers, batch_size in ((0, 1), (0, 7), (2, 5)):
-        loader = DataLoader(Images(20), batch_size=batch_size, shuffle=True, seeds=seeds, augment=pipe,
-                            num_classes=num_classes, num_workers=num_workers)
+        loader = DataLoader(
+            Images(20),
+            batch_size=batch_size,
+            shuffle=True,
+            seeds=seeds,
+            augment=pipe,
+            num_classes=num_classes,
+            num_workers=num_workers,
+        )
         loader.set_epoch(1)
         runs.append(_collect(loader))
     for x, y in runs[1:]:

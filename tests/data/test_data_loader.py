@@ -69,8 +69,9 @@ def test_ranks_together_are_the_single_process_run(world_size, test_seed):
     x1, y1 = collect(single)
     per_rank = []
     for rank in range(world_size):
-        loader = DataLoader(dataset, batch_size=8 // world_size, shuffle=True, seeds=seeds, rank=rank,
-                            world_size=world_size)
+        loader = DataLoader(
+            dataset, batch_size=8 // world_size, shuffle=True, seeds=seeds, rank=rank, world_size=world_size
+        )
         loader.set_epoch(1)
         per_rank.append(collect(loader))
     # Rank r holds positions r, r + world_size, ... of the global order.
@@ -105,8 +106,13 @@ def test_no_shuffle_keeps_the_dataset_order():
 @pytest.mark.parametrize("num_workers", [0, 2])
 def test_iterating_leaves_the_callers_global_rngs_alone(num_workers, test_seed):
     before = _globals()
-    loader = DataLoader(KeyedNoise(20, seeds=sw.Seeds(test_seed)), batch_size=3, shuffle=True,
-                        seeds=sw.Seeds(test_seed), num_workers=num_workers)
+    loader = DataLoader(
+        KeyedNoise(20, seeds=sw.Seeds(test_seed)),
+        batch_size=3,
+        shuffle=True,
+        seeds=sw.Seeds(test_seed),
+        num_workers=num_workers,
+    )
     for _ in range(2):
         for _batch in loader:
             pass

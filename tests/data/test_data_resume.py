@@ -78,13 +78,20 @@ def test_resume_in_a_fresh_process(tmp_path, test_seed):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")])}
     subprocess.run(
         [sys.executable, str(HERE / "resume_script.py"), str(state_file), str(out), "2"],
-        check=True, env=env, cwd=tmp_path, timeout=120,
+        check=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
     )
     with np.load(out, allow_pickle=False) as saved:
-        rest = [(torch.from_numpy(saved[f"x{k}"]), torch.from_numpy(saved[f"y{k}"]))
-                for k in range(sum(1 for name in saved.files if name.startswith("x")))]
-        after = [(torch.from_numpy(saved[f"next_x{k}"]), torch.from_numpy(saved[f"next_y{k}"]))
-                 for k in range(sum(1 for name in saved.files if name.startswith("next_x")))]
+        rest = [
+            (torch.from_numpy(saved[f"x{k}"]), torch.from_numpy(saved[f"y{k}"]))
+            for k in range(sum(1 for name in saved.files if name.startswith("x")))
+        ]
+        after = [
+            (torch.from_numpy(saved[f"next_x{k}"]), torch.from_numpy(saved[f"next_y{k}"]))
+            for k in range(sum(1 for name in saved.files if name.startswith("next_x")))
+        ]
     _assert_same(rest, reference[7:])
     _assert_same(after, following)
 
@@ -153,16 +160,27 @@ def test_a_state_from_another_loader_is_refused(test_seed):
 
 @settings(max_examples=25)
 @given(
-    n=st.integers(1, 23), batch_size=st.integers(1, 6), world_size=st.integers(1, 3), data=st.data(),
-    drop_last=st.booleans(), seed=st.integers(0, 2**32),
+    n=st.integers(1, 23),
+    batch_size=st.integers(1, 6),
+    world_size=st.integers(1, 3),
+    data=st.data(),
+    drop_last=st.booleans(),
+    seed=st.integers(0, 2**32),
 )
 def test_resume_after_any_number_of_batches(n, batch_size, world_size, data, drop_last, seed):
     seeds = sw.Seeds(seed)
     rank = data.draw(st.integers(0, world_size - 1))
 
     def loader():
-        out = DataLoader(Tiny(n), batch_size=batch_size, shuffle=True, seeds=seeds, rank=rank,
-                         world_size=world_size, drop_last=drop_last)
+        out = DataLoader(
+            Tiny(n),
+            batch_size=batch_size,
+            shuffle=True,
+            seeds=seeds,
+            rank=rank,
+            world_size=world_size,
+            drop_last=drop_last,
+        )
         out.set_epoch(5)
         return out
 

@@ -61,7 +61,9 @@ def test_interleaved_ranks_are_the_single_process_order(world_size, test_seed):
 def test_padding_and_dropping_are_honest(n, world_size, seed, epoch):
     seeds = sw.Seeds(seed)
     order = SeededSampler(n, seeds=seeds).global_order(epoch).tolist()
-    padded = [SeededSampler(n, seeds=seeds, rank=r, world_size=world_size).indices(epoch).tolist() for r in range(world_size)]
+    padded = [
+        SeededSampler(n, seeds=seeds, rank=r, world_size=world_size).indices(epoch).tolist() for r in range(world_size)
+    ]
     dropped = [
         SeededSampler(n, seeds=seeds, rank=r, world_size=world_size, drop_last=True).indices(epoch).tolist()
         for r in range(world_size)

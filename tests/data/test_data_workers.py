@@ -37,8 +37,9 @@ def test_worker_globals_differ_across_workers_and_epochs_and_repeat_across_runs(
     seeds = sw.Seeds(test_seed)
 
     def run():
-        loader = DataLoader(GlobalDraws(8), batch_size=2, shuffle=True, seeds=seeds, num_workers=2,
-                            persistent_workers=persistent)
+        loader = DataLoader(
+            GlobalDraws(8), batch_size=2, shuffle=True, seeds=seeds, num_workers=2, persistent_workers=persistent
+        )
         epochs = []
         for epoch in (0, 1):
             loader.set_epoch(epoch)
@@ -61,8 +62,9 @@ def test_persistent_workers_reseed_like_fresh_ones(test_seed):
     # A persistent worker sees epoch 1 through the (epoch, index) keys and reseeds:
     # its draws equal those of a worker started fresh for epoch 1.
     seeds = sw.Seeds(test_seed)
-    persistent = DataLoader(GlobalDraws(8), batch_size=2, shuffle=True, seeds=seeds, num_workers=2,
-                            persistent_workers=True)
+    persistent = DataLoader(
+        GlobalDraws(8), batch_size=2, shuffle=True, seeds=seeds, num_workers=2, persistent_workers=True
+    )
     _draws(persistent)
     persistent.set_epoch(1)
     fresh = DataLoader(GlobalDraws(8), batch_size=2, shuffle=True, seeds=seeds, num_workers=2)

@@ -81,7 +81,16 @@ def test_import_changes_no_global_state_and_imports_no_framework():
 
 
 def test_public_names_resolve():
-    for name in ["Seeds", "as_seeds", "stateless", "seed_everything", "keyed", "RNGState", "fingerprint", "deterministic"]:
+    for name in [
+        "Seeds",
+        "as_seeds",
+        "stateless",
+        "seed_everything",
+        "keyed",
+        "RNGState",
+        "fingerprint",
+        "deterministic",
+    ]:
         assert getattr(sw, name) is not None, name
 
 

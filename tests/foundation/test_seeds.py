@@ -190,7 +190,15 @@ def test_float_error_suggests_fix():
         Seeds(2.0)
 
 
-BAD_CHILD = [("", ValueError), (-1, ValueError), (1.0, TypeError), (None, TypeError), (True, TypeError), (2**64, ValueError), (("a",), TypeError)]
+BAD_CHILD = [
+    ("", ValueError),
+    (-1, ValueError),
+    (1.0, TypeError),
+    (None, TypeError),
+    (True, TypeError),
+    (2**64, ValueError),
+    (("a",), TypeError),
+]
 
 
 @pytest.mark.parametrize("name,exc", BAD_CHILD)

@@ -162,7 +162,12 @@ def test_restore_is_all_or_nothing():
         (lambda: RNGState.capture(generators={"a": 3}), TypeError),
         (lambda: RNGState.capture(frameworks=["nope"]), ValueError),
         (lambda: RNGState.capture().restore(generators={"missing": torch.Generator()}), ValueError),
-        (lambda: RNGState.capture(generators={"g": torch.Generator()}).restore(generators={"g": np.random.default_rng()}), ValueError),
+        (
+            lambda: RNGState.capture(generators={"g": torch.Generator()}).restore(
+                generators={"g": np.random.default_rng()}
+            ),
+            ValueError,
+        ),
     ],
 )
 def test_bad_arguments(call, exc):

@@ -30,7 +30,12 @@ def test_philox_matches_numpy_bit_for_bit(key, counter):
 def test_philox_known_answer():
     # Random123's published known-answer vector for philox4x64_10 (counter 0, key 0).
     out = S.philox(np.zeros(4, dtype=np.uint64), np.zeros(2, dtype=np.uint64))
-    assert [hex(v) for v in out] == ["0x16554d9eca36314c", "0xdb20fe9d672d0fdc", "0xd7e772cee186176b", "0x7e68b68aec7ba23b"]
+    assert [hex(v) for v in out] == [
+        "0x16554d9eca36314c",
+        "0xdb20fe9d672d0fdc",
+        "0xd7e772cee186176b",
+        "0x7e68b68aec7ba23b",
+    ]
 
 
 def test_seeds_key_matches_numpy_philox_stream():

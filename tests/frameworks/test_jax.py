@@ -188,7 +188,9 @@ DETERMINISTIC_FIRST = textwrap.dedent(
 
 def test_deterministic_before_backend_start_and_same_key_in_another_process(jax):
     env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
-    out = subprocess.run([sys.executable, "-c", DETERMINISTIC_FIRST], capture_output=True, text=True, env=env, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-c", DETERMINISTIC_FIRST], capture_output=True, text=True, env=env, timeout=300
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     # The other process, with other XLA flags, derived the same key from the same stream.
     assert out.stdout.strip().splitlines()[-1] == str(_data(jax, Seeds(7)["init"][3].jax()).tolist())

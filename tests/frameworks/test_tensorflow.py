@@ -169,7 +169,8 @@ def test_keras_initial_weights_independent_of_construction_order(tf):
     for name in ("hidden", "head"):
         assert np.array_equal(plain.get_layer(name).kernel.numpy(), edited.get_layer(name).kernel.numpy())
     assert not np.array_equal(
-        plain.get_layer("hidden").kernel.numpy(), _model(tf, Seeds(22)["init"], extra_first=False).get_layer("hidden").kernel.numpy()
+        plain.get_layer("hidden").kernel.numpy(),
+        _model(tf, Seeds(22)["init"], extra_first=False).get_layer("hidden").kernel.numpy(),
     )
 
 

@@ -30,8 +30,10 @@ BALL = "videotestsrc num-buffers=10 pattern=ball ! video/x-raw,width=32,height=2
 
 
 def source(**kwargs) -> GStreamerSource:
-    pipe = A.Compose([A.HorizontalFlip(0.5), A.Affine(degrees=15, translate=0.1), A.ColorJitter(0.2, 0.2, 0.2)],
-                     seeds=Seeds(5)["augment"])
+    pipe = A.Compose(
+        [A.HorizontalFlip(0.5), A.Affine(degrees=15, translate=0.1), A.ColorJitter(0.2, 0.2, 0.2)],
+        seeds=Seeds(5)["augment"],
+    )
     return GStreamerSource(BALL, augment=pipe, **kwargs)
 
 

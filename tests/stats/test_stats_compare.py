@@ -61,8 +61,9 @@ def test_permutation_test_is_exact_when_small_and_matches_scipy():
     a, b = np.array([0.91, 0.92, 0.95, 0.93]), np.array([0.90, 0.89, 0.92, 0.91, 0.88])
     r = compare(a, b, seeds=Seeds(0), n_resamples=999)
     assert r.permutation_exact and r.permutation_resamples == math.comb(9, 4)
-    ref = scipy.stats.permutation_test((a, b), lambda x, y, axis: x.mean(axis) - y.mean(axis), vectorized=True,
-                                       n_resamples=np.inf)
+    ref = scipy.stats.permutation_test(
+        (a, b), lambda x, y, axis: x.mean(axis) - y.mean(axis), vectorized=True, n_resamples=np.inf
+    )
     assert r.permutation_pvalue == pytest.approx(ref.pvalue, rel=1e-12)
     # An exact test does not depend on the seeds.
     assert compare(a, b, seeds=Seeds(1), n_resamples=999).permutation_pvalue == r.permutation_pvalue

@@ -20,8 +20,11 @@ sm_anova = pytest.importorskip("statsmodels.stats.anova")
 def simulate(rng, levels, sigma2, replicates):
     """A balanced crossed design with random effects of the given variances (key: tuple of axes)."""
     k = len(levels)
-    effects = {s: rng.normal(0.0, np.sqrt(sigma2.get(s, 0.0)), size=tuple(levels[i] for i in s))
-               for order in range(1, k + 1) for s in itertools.combinations(range(k), order)}
+    effects = {
+        s: rng.normal(0.0, np.sqrt(sigma2.get(s, 0.0)), size=tuple(levels[i] for i in s))
+        for order in range(1, k + 1)
+        for s in itertools.combinations(range(k), order)
+    }
     rows = []
     for cell in itertools.product(*(range(n) for n in levels)):
         mean = 0.8 + sum(e[tuple(cell[i] for i in s)] for s, e in effects.items())
@@ -53,8 +56,15 @@ def test_anova_table_matches_statsmodels_three_factors(test_seed):
     res = variance_components(df, names, "acc", seeds=Seeds(0), n_draws=500)
     table = sm_anova.anova_lm(smf.ols("acc ~ C(init) * C(data_order) * C(augment)", df).fit())
     assert [c.name for c in res.components] == [
-        "init", "data_order", "augment", "init:data_order", "init:augment", "data_order:augment",
-        "init:data_order:augment", "residual"]
+        "init",
+        "data_order",
+        "augment",
+        "init:data_order",
+        "init:augment",
+        "data_order:augment",
+        "init:data_order:augment",
+        "residual",
+    ]
     assert [c.sum_sq for c in res.components] == pytest.approx(list(table["sum_sq"]), rel=1e-9)
     assert [c.df for c in res.components] == list(table["df"].astype(int))
     ms = {c.name: c.mean_sq for c in res.components}

@@ -30,8 +30,15 @@ def test_large_sample_uses_scipy_bca_with_the_seeds_rng(test_seed):
     x = Seeds(test_seed).numpy().standard_exponential(size=25)
     seeds = Seeds(5)
     d = describe(x, seeds=seeds, confidence=0.9, n_resamples=2000)
-    ref = scipy.stats.bootstrap((x,), np.mean, confidence_level=0.9, n_resamples=2000, method="BCa",
-                                vectorized=True, rng=seeds["bootstrap"].numpy())
+    ref = scipy.stats.bootstrap(
+        (x,),
+        np.mean,
+        confidence_level=0.9,
+        n_resamples=2000,
+        method="BCa",
+        vectorized=True,
+        rng=seeds["bootstrap"].numpy(),
+    )
     assert d.ci_method == "BCa"
     assert d.ci_low == ref.confidence_interval.low
     assert d.ci_high == ref.confidence_interval.high
@@ -73,10 +80,24 @@ def test_intervals_match_scipy_formulas(test_seed):
 def test_bootstrap_ci_two_samples_paired_and_percentile(test_seed):
     rng = Seeds(test_seed).numpy()
     x, y = rng.normal(size=15), rng.normal(size=15)
-    ci = bootstrap_ci((x, y), lambda a, b, axis=-1: np.mean(a - b, axis=axis), seeds=Seeds(3), paired=True,
-                      method="percentile", n_resamples=1000, vectorized=True)
-    ref = scipy.stats.bootstrap((x, y), lambda a, b, axis=-1: np.mean(a - b, axis=axis), paired=True,
-                                method="percentile", n_resamples=1000, vectorized=True, rng=Seeds(3)["bootstrap"].numpy())
+    ci = bootstrap_ci(
+        (x, y),
+        lambda a, b, axis=-1: np.mean(a - b, axis=axis),
+        seeds=Seeds(3),
+        paired=True,
+        method="percentile",
+        n_resamples=1000,
+        vectorized=True,
+    )
+    ref = scipy.stats.bootstrap(
+        (x, y),
+        lambda a, b, axis=-1: np.mean(a - b, axis=axis),
+        paired=True,
+        method="percentile",
+        n_resamples=1000,
+        vectorized=True,
+        rng=Seeds(3)["bootstrap"].numpy(),
+    )
     assert (ci.low, ci.high) == (ref.confidence_interval.low, ref.confidence_interval.high)
     assert ci.method == "percentile"
 

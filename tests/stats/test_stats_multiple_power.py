@@ -16,7 +16,8 @@ power_mod = pytest.importorskip("statsmodels.stats.power")
 
 pvalue_lists = st.lists(
     st.one_of(st.floats(0.0, 1.0, allow_nan=False), st.sampled_from([0.0, 0.01, 0.025, 0.05, 0.1, 1.0])),
-    min_size=1, max_size=30,
+    min_size=1,
+    max_size=30,
 )
 
 

@@ -49,8 +49,9 @@ CALLS = {
     "aso": lambda s, a, b, df: S.aso(a - 0.6, b, seeds=s, n_resamples=200, resample_size=200).to_dict(),
     "p_improvement": lambda s, a, b, df: S.p_improvement(a, b, seeds=s, n_resamples=500).to_dict(),
     "one_at_a_time": lambda s, a, b, df: S.one_at_a_time_variance({"init": a}, b, seeds=s, n_resamples=500).to_dict(),
-    "variance_components": lambda s, a, b, df: S.variance_components(df, ["init", "order"], "acc", seeds=s,
-                                                                    n_draws=500).to_dict(),
+    "variance_components": lambda s, a, b, df: S.variance_components(
+        df, ["init", "order"], "acc", seeds=s, n_draws=500
+    ).to_dict(),
 }
 
 # The fields that come from resampling, which must change with the seeds.
@@ -59,10 +60,18 @@ RANDOM_FIELDS = {
     "bootstrap_ci": lambda d: (d["low"], d["high"]),
     # (a paired permutation p-value and a P(A>B) interval take few distinct values on 14
     # pairs, so two seeds can agree on them; ASO's sigma is continuous)
-    "compare": lambda d: (d["permutation_pvalue"], d["p_improvement"]["ci_low"], d["p_improvement"]["ci_high"],
-                          d["aso"]["sigma"]),
-    "compare_paired": lambda d: (d["permutation_pvalue"], d["p_improvement"]["ci_low"], d["p_improvement"]["ci_high"],
-                                 d["aso"]["sigma"]),
+    "compare": lambda d: (
+        d["permutation_pvalue"],
+        d["p_improvement"]["ci_low"],
+        d["p_improvement"]["ci_high"],
+        d["aso"]["sigma"],
+    ),
+    "compare_paired": lambda d: (
+        d["permutation_pvalue"],
+        d["p_improvement"]["ci_low"],
+        d["p_improvement"]["ci_high"],
+        d["aso"]["sigma"],
+    ),
     "aso": lambda d: d["sigma"],
     "p_improvement": lambda d: (d["ci_low"], d["ci_high"]),
     "one_at_a_time": lambda d: (d["sources"][0]["ratio_ci_low"], d["sources"][0]["ratio_ci_high"]),
@@ -93,7 +102,9 @@ def test_same_seeds_same_result_other_seeds_other_result_globals_untouched(name,
 
 def test_library_code_never_calls_a_global_rng():
     root = pathlib.Path(S.__file__).parent
-    pattern = re.compile(r"np\.random\.(?!Generator\b|SeedSequence\b)\w+\(|\brandom\.\w+\(|torch\.(rand|randn|randint|randperm|manual_seed)\(")
+    pattern = re.compile(
+        r"np\.random\.(?!Generator\b|SeedSequence\b)\w+\(|\brandom\.\w+\(|torch\.(rand|randn|randint|randperm|manual_seed)\("
+    )
     offenders = [
         f"{path.name}:{i}: {line.strip()}"
         for path in sorted(root.glob("*.py"))
@@ -103,11 +114,14 @@ def test_library_code_never_calls_a_global_rng():
     assert offenders == []
 
 
-@pytest.mark.parametrize("call", [
-    lambda: S.describe([1.0, 2.0], seeds=None),
-    lambda: S.compare([1.0, 2.0], [1.0, 3.0], seeds=None),
-    lambda: S.variance_components(pd.DataFrame({"a": [0, 1], "y": [1.0, 2.0]}), ["a"], "y", seeds=None),
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: S.describe([1.0, 2.0], seeds=None),
+        lambda: S.compare([1.0, 2.0], [1.0, 3.0], seeds=None),
+        lambda: S.variance_components(pd.DataFrame({"a": [0, 1], "y": [1.0, 2.0]}), ["a"], "y", seeds=None),
+    ],
+)
 def test_seeds_are_required(call):
     with pytest.raises(TypeError, match="seeds"):
         call()

@@ -29,8 +29,12 @@ CASES = [
     ("seeds float", lambda: S.describe(OK, seeds=1.5), InvalidTypeError, "seeds"),
     ("confidence percent", lambda: S.describe(OK, seeds=S0, confidence=95), InvalidArgumentError, "0.95"),
     ("confidence type", lambda: S.describe(OK, seeds=S0, confidence="high"), InvalidTypeError, "confidence"),
-    ("alternative choice", lambda: S.compare(OK, OK, seeds=S0, alternative="bigger"), InvalidArgumentError,
-     "'two-sided', 'greater', 'less'"),
+    (
+        "alternative choice",
+        lambda: S.compare(OK, OK, seeds=S0, alternative="bigger"),
+        InvalidArgumentError,
+        "'two-sided', 'greater', 'less'",
+    ),
     ("nan_policy choice", lambda: S.compare(OK, OK, seeds=S0, nan_policy="drop"), InvalidArgumentError, "'omit'"),
     ("paired lengths", lambda: S.compare(OK, OK[:3], seeds=S0, paired=True), InvalidArgumentError, "equal length"),
     ("gamma range", lambda: S.compare(OK, OK, seeds=S0, gamma=0.4), InvalidArgumentError, "above 0.5"),
@@ -42,25 +46,53 @@ CASES = [
     ("std not positive", lambda: S.seeds_needed(std=0.0, delta=1.0), InvalidArgumentError, "std"),
     ("delta zero", lambda: S.seeds_needed(std=1.0, delta=0.0), InvalidArgumentError, "delta"),
     ("power <= alpha", lambda: S.seeds_needed(std=1.0, delta=1.0, power=0.01), InvalidArgumentError, "exceed alpha"),
-    ("wrong-sign delta", lambda: S.seeds_needed(std=1.0, delta=-1.0, alternative="greater"), InvalidArgumentError,
-     "other sign"),
+    (
+        "wrong-sign delta",
+        lambda: S.seeds_needed(std=1.0, delta=-1.0, alternative="greater"),
+        InvalidArgumentError,
+        "other sign",
+    ),
     ("gamma p_improvement", lambda: S.seeds_needed_p_improvement(gamma=0.5), InvalidArgumentError, "above 0.5"),
     ("groups type", lambda: S.one_at_a_time_variance([OK], OK, seeds=S0), InvalidTypeError, "mapping"),
     ("groups empty", lambda: S.one_at_a_time_variance({}, OK, seeds=S0), InvalidArgumentError, "empty"),
     ("df type", lambda: S.variance_components({"a": [1]}, ["a"], "y", seeds=S0), InvalidTypeError, "DataFrame"),
-    ("unknown column", lambda: S.variance_components(BALANCED, ["init", "seed"], "acc", seeds=S0),
-     InvalidArgumentError, "no column 'seed'"),
+    (
+        "unknown column",
+        lambda: S.variance_components(BALANCED, ["init", "seed"], "acc", seeds=S0),
+        InvalidArgumentError,
+        "no column 'seed'",
+    ),
     ("factors as str", lambda: S.variance_components(BALANCED, "init", "acc", seeds=S0), InvalidTypeError, "list"),
-    ("unbalanced", lambda: S.variance_components(BALANCED.iloc[:-1], ["init", "order"], "acc", seeds=S0),
-     InvalidArgumentError, "not fully crossed"),
-    ("unequal cells", lambda: S.variance_components(pd.concat([BALANCED, BALANCED.iloc[:1]]), ["init", "order"], "acc",
-                                                    seeds=S0), InvalidArgumentError, "unbalanced"),
-    ("missing metric", lambda: S.variance_components(BALANCED.assign(acc=[np.nan] + [1.0] * 8), ["init", "order"],
-                                                     "acc", seeds=S0), InvalidArgumentError, "missing"),
-    ("single level", lambda: S.variance_components(BALANCED.assign(order=0), ["init", "order"], "acc", seeds=S0),
-     InvalidArgumentError, "single level"),
-    ("nothing left for residual", lambda: S.variance_components(BALANCED[BALANCED.order == 0], ["init"], "acc",
-                                                                seeds=S0), InvalidArgumentError, "residual"),
+    (
+        "unbalanced",
+        lambda: S.variance_components(BALANCED.iloc[:-1], ["init", "order"], "acc", seeds=S0),
+        InvalidArgumentError,
+        "not fully crossed",
+    ),
+    (
+        "unequal cells",
+        lambda: S.variance_components(pd.concat([BALANCED, BALANCED.iloc[:1]]), ["init", "order"], "acc", seeds=S0),
+        InvalidArgumentError,
+        "unbalanced",
+    ),
+    (
+        "missing metric",
+        lambda: S.variance_components(BALANCED.assign(acc=[np.nan] + [1.0] * 8), ["init", "order"], "acc", seeds=S0),
+        InvalidArgumentError,
+        "missing",
+    ),
+    (
+        "single level",
+        lambda: S.variance_components(BALANCED.assign(order=0), ["init", "order"], "acc", seeds=S0),
+        InvalidArgumentError,
+        "single level",
+    ),
+    (
+        "nothing left for residual",
+        lambda: S.variance_components(BALANCED[BALANCED.order == 0], ["init"], "acc", seeds=S0),
+        InvalidArgumentError,
+        "residual",
+    ),
 ]
 
 
@@ -76,7 +108,19 @@ def test_bad_input_is_a_clear_error(kind, call, exc, text):
 def test_public_names():
     for name in S.__all__:
         assert getattr(S, name) is not None
-    for name in ("describe", "compare", "seeds_needed", "seeds_needed_p_improvement", "one_at_a_time_variance",
-                 "variance_components", "noise_floor", "holm", "benjamini_hochberg", "bootstrap_ci", "iqm", "aso",
-                 "p_improvement"):
+    for name in (
+        "describe",
+        "compare",
+        "seeds_needed",
+        "seeds_needed_p_improvement",
+        "one_at_a_time_variance",
+        "variance_components",
+        "noise_floor",
+        "holm",
+        "benjamini_hochberg",
+        "bootstrap_ci",
+        "iqm",
+        "aso",
+        "p_improvement",
+    ):
         assert name in S.__all__

@@ -43,7 +43,10 @@ def test_bootstrapped_ratio_matches_scipy_with_the_seeds(study):
     ref = scipy.stats.bootstrap(
         (groups["init"], all_sources),
         lambda x, y, axis=-1: np.var(x, ddof=1, axis=axis) / np.var(y, ddof=1, axis=axis),
-        n_resamples=999, vectorized=True, method="BCa", rng=seeds["ratio"]["init"].numpy(),
+        n_resamples=999,
+        vectorized=True,
+        method="BCa",
+        rng=seeds["ratio"]["init"].numpy(),
     )
     assert res["init"].ratio_ci_low == ref.confidence_interval.low
     assert res["init"].ratio_ci_high == ref.confidence_interval.high
@@ -53,8 +56,9 @@ def test_ratio_interval_covers_the_truth_mostly(test_seed):
     rng = Seeds(test_seed)["coverage"].numpy()
     covered = 0
     for i in range(40):
-        res = one_at_a_time_variance({"src": rng.normal(0, 1.0, 20)}, rng.normal(0, 2.0, 20), seeds=Seeds(i),
-                                     n_resamples=999)
+        res = one_at_a_time_variance(
+            {"src": rng.normal(0, 1.0, 20)}, rng.normal(0, 2.0, 20), seeds=Seeds(i), n_resamples=999
+        )
         covered += res["src"].ratio_ci_low <= 0.25 <= res["src"].ratio_ci_high
     assert covered >= 0.75 * 40
 
@@ -64,7 +68,11 @@ def test_noise_floor_and_table(study):
     floor = noise_floor([0.8123] * 4)
     assert floor.bitwise_identical and floor.variance == 0.0 and floor.max_abs_deviation == 0.0
     noisy = noise_floor([0.8123, 0.8124, 0.8123])
-    assert not noisy.bitwise_identical and noisy.std > 0 and noisy.variance_ci_low < noisy.variance < noisy.variance_ci_high
+    assert (
+        not noisy.bitwise_identical
+        and noisy.std > 0
+        and noisy.variance_ci_low < noisy.variance < noisy.variance_ci_high
+    )
     res = one_at_a_time_variance(groups, all_sources, seeds=Seeds(0), replicates=[0.5, 0.5, 0.5], n_resamples=999)
     frame = res.to_frame()
     assert list(frame.index) == ["init", "data_order", "all", "noise floor"]

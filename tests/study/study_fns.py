@@ -91,8 +91,12 @@ def digits_mlp(seeds: Seeds, config: dict, report) -> dict[str, float]:
     g_init = seeds["init"].torch()
     w1 = torch.randn(64, hidden, generator=g_init) * (2 / 64) ** 0.5
     w2 = torch.randn(hidden, 10, generator=g_init) * (1 / hidden) ** 0.5
-    params = [w1.requires_grad_(), torch.zeros(hidden, requires_grad=True), w2.requires_grad_(),
-              torch.zeros(10, requires_grad=True)]
+    params = [
+        w1.requires_grad_(),
+        torch.zeros(hidden, requires_grad=True),
+        w2.requires_grad_(),
+        torch.zeros(10, requires_grad=True),
+    ]
     opt = torch.optim.SGD(params, lr=float(config.get("lr", 0.1)), momentum=0.9)
     g_order, g_aug, g_drop = seeds["data_order"].torch(), seeds["augment"].torch(), seeds["dropout"].torch()
     p_drop = 0.2

@@ -74,7 +74,10 @@ def test_failed_runs_give_exit_code_1(tmp_path, train_file, capsys):
         (["study", "run", "missing.py:train", "--name", "x"], "does not exist"),
         (["study", "run", "{tmp}/broken.py:train", "--name", "x"], "SyntaxError"),
         (["study", "run", "{tmp}/raising.py:train", "--name", "x"], "RuntimeError: at import"),
-        (["study", "run", "{train}:synthetic", "--name", "x", "--design", "grid"], "'one-at-a-time', 'all', 'factorial'"),
+        (
+            ["study", "run", "{train}:synthetic", "--name", "x", "--design", "grid"],
+            "'one-at-a-time', 'all', 'factorial'",
+        ),
         (["study", "run", "{train}:synthetic", "--name", "x", "--sources", "init,init"], "repeat"),
         (["study", "run", "{train}:synthetic", "--name", "x", "--backend", "mpi"], "'local', 'ray'"),
         (["study", "run", "{train}:synthetic", "--name", "x", "--config", "novalue"], "KEY=VALUE"),

@@ -73,8 +73,13 @@ def test_replicates_keep_every_seed_at_the_base():
 
 
 def test_paired_arms_share_seeds_and_merge_config():
-    d = Design.create(sources=SOURCES, design="all", seeds=2, config={"lr": 0.1, "epochs": 3},
-                      paired={"A": {"lr": 0.1}, "B": {"lr": 0.01}})
+    d = Design.create(
+        sources=SOURCES,
+        design="all",
+        seeds=2,
+        config={"lr": 0.1, "epochs": 3},
+        paired={"A": {"lr": 0.1}, "B": {"lr": 0.01}},
+    )
     cells = d.cells()
     assert [c.key for c in cells] == ["A:all/0", "A:all/1", "B:all/0", "B:all/1"]
     assert cells[0].seeds == cells[2].seeds and cells[1].seeds == cells[3].seeds

@@ -71,7 +71,7 @@ class _Page(HTMLParser):
 def _embedded_png(img: dict[str, str]) -> bytes:
     prefix = "data:image/png;base64,"
     assert img["src"].startswith(prefix)
-    data = base64.b64decode(img["src"][len(prefix):], validate=True)
+    data = base64.b64decode(img["src"][len(prefix) :], validate=True)
     assert data.startswith(PNG)
     return data
 
@@ -128,7 +128,9 @@ def test_report_of_every_study_with_failures_and_factorial(store, tmp_path):
     assert len(failed[0]) == n_failed
     factorial_runs = [t for t in page.tables if len(t) == 9 + 2]  # 3x3 factorial + 2 replicates
     assert len(factorial_runs) == 2
-    fac_variance = [t for t in page.tables if [row[0] for row in t] == ["init", "data_order", "residual", "noise floor"]]
+    fac_variance = [
+        t for t in page.tables if [row[0] for row in t] == ["init", "data_order", "residual", "noise floor"]
+    ]
     assert len(fac_variance) == 1
 
 

@@ -56,7 +56,13 @@ def test_summary_matches_describe(oat):
     row = frame.set_index("source").loc["init"]
     values = oat.table().query("source == 'init'")["score"].to_numpy()
     d = stats.describe(values, seeds=Seeds(3)["study-stats"]["init"])
-    assert (row["runs"], row["mean"], row["std"], row["ci_low"], row["ci_high"]) == (12, d.mean, d.std, d.ci_low, d.ci_high)
+    assert (row["runs"], row["mean"], row["std"], row["ci_low"], row["ci_high"]) == (
+        12,
+        d.mean,
+        d.std,
+        d.ci_low,
+        d.ci_high,
+    )
     text = _render(oat.summary("score"))
     assert "init" in text and "data_order" in text and "95% CI" in text
     plain = str(oat.summary("score"))  # print(results.summary()) shows the table, not <rich.table.Table ...>

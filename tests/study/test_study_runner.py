@@ -107,7 +107,8 @@ def test_curves_are_stored():
 
 def test_train_from_a_file_path(tmp_path):
     script = tmp_path / "my_train.py"
-    script.write_text(textwrap.dedent("""
+    script.write_text(
+        textwrap.dedent("""
         from seedwise import Seeds
 
         def train(seeds, config):
@@ -115,7 +116,8 @@ def test_train_from_a_file_path(tmp_path):
 
         if __name__ == "__main__":
             raise SystemExit("workers must not run the script's main block")
-    """))
+    """)
+    )
     study = Study(f"{script}:train", name="file", sources=("init",), design="all", seeds=3, store=None,
                   config={"shift": 10})  # fmt: skip
     results = study.run(workers=2, progress=False)
@@ -213,7 +215,9 @@ def _wait_done(store_path: Path, at_least: int, proc: subprocess.Popen, timeout:
 
 
 def _reference() -> dict[str, float]:
-    results = Study(study_fns.synthetic, name="ref", sources=SOURCES, seeds=4, store=None).run(workers=0, progress=False)
+    results = Study(study_fns.synthetic, name="ref", sources=SOURCES, seeds=4, store=None).run(
+        workers=0, progress=False
+    )
     return {cell: m["score"] for cell, m in _metrics(results).items()}
 
 
@@ -293,7 +297,8 @@ def test_reporter_steps():
 def test_study_started_from_a_script_with_its_own_train(tmp_path):
     """The usual script: train defined in __main__, the study under the main guard, 2 workers."""
     script = tmp_path / "experiment.py"
-    script.write_text(textwrap.dedent("""
+    script.write_text(
+        textwrap.dedent("""
         import sys
         from seedwise.study import Study
 
@@ -306,7 +311,8 @@ def test_study_started_from_a_script_with_its_own_train(tmp_path):
             results = Study(train, name="s", sources=("init",), design="all", seeds=4, store=sys.argv[1]).run(
                 workers=2, progress=False)
             print(results.counts()["done"])
-    """))
+    """)
+    )
     out = subprocess.run([sys.executable, str(script), str(tmp_path / "runs.sqlite")], capture_output=True,
                          text=True, timeout=300)  # fmt: skip
     assert out.returncode == 0 and out.stdout.strip() == "4", out.stderr

@@ -31,7 +31,9 @@ def test_new_store_has_schema_wal_and_pending_runs(tmp_path):
     assert store.counts("s") == {"pending": 3, "running": 0, "done": 0, "failed": 0}
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == str(store_module.SCHEMA_VERSION)
+    assert conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == str(
+        store_module.SCHEMA_VERSION
+    )
     runs = conn.execute("SELECT cell, status, attempts, seeds FROM runs ORDER BY ordinal").fetchall()
     assert [r[:3] for r in runs] == [("all/0", "pending", 0), ("all/1", "pending", 0), ("all/2", "pending", 0)]
     assert json.loads(runs[0][3])["seedwise_seeds"] == 1
@@ -195,7 +197,9 @@ def test_concurrent_claims_never_hand_out_a_run_twice(tmp_path):
         "while (c := s.claim('big', t)) is not None: out.append(c.cell)\n"
         "print(' '.join(out))"
     )
-    procs = [subprocess.Popen([sys.executable, "-c", code, str(path)], stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code, str(path)], stdout=subprocess.PIPE, text=True) for _ in range(2)
+    ]
     token = store.new_token()
     mine = []
     while (claim := store.claim("big", token)) is not None:

@@ -43,7 +43,9 @@ def positions(indices: Any, epoch: Any) -> tuple[np.ndarray, np.uint64, bool]:
     if epoch < 0:
         raise InvalidArgumentError(f"epoch must be >= 0, got {epoch}")
     if indices is None:
-        raise InvalidTypeError("indices is required: pass each sample's dataset index (an int, or an int array for a batch)")
+        raise InvalidTypeError(
+            "indices is required: pass each sample's dataset index (an int, or an int array for a batch)"
+        )
     if hasattr(indices, "detach") and hasattr(indices, "cpu"):  # a torch tensor
         indices = indices.detach().cpu().numpy()
     scalar = isinstance(indices, numbers.Integral) and not isinstance(indices, bool)

@@ -38,10 +38,14 @@ def value_range(
         raise InvalidTypeError(f"{name} must be a (low, high) pair of numbers, got {value!r}")
     lo, hi = (real(f"{name}[{i}]", v) for i, v in enumerate(value))  # type: ignore[union-attr]
     if lo > hi:
-        raise InvalidArgumentError(f"{name} is reversed: got ({lo}, {hi}); pass (low, high) with low <= high, e.g. ({hi}, {lo})")
+        raise InvalidArgumentError(
+            f"{name} is reversed: got ({lo}, {hi}); pass (low, high) with low <= high, e.g. ({hi}, {lo})"
+        )
     bounds = f"[{low if low is not None else '-inf'}, {high if high is not None else 'inf'}]"
     if low is not None and (lo < low or (open_low and lo <= low)):
-        raise InvalidArgumentError(f"{name} must lie in {bounds}{' excluding the low end' if open_low else ''}, got ({lo}, {hi})")
+        raise InvalidArgumentError(
+            f"{name} must lie in {bounds}{' excluding the low end' if open_low else ''}, got ({lo}, {hi})"
+        )
     if high is not None and hi > high:
         raise InvalidArgumentError(f"{name} must lie in {bounds}, got ({lo}, {hi})")
     return lo, hi
@@ -64,7 +68,9 @@ def factor_range(name: str, value: object) -> tuple[float, float]:
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
         x = real(name, value)
         if x < 0:
-            raise InvalidArgumentError(f"{name} must be >= 0 (a jitter strength), got {x}; or pass a (low, high) factor range")
+            raise InvalidArgumentError(
+                f"{name} must be >= 0 (a jitter strength), got {x}; or pass a (low, high) factor range"
+            )
         value = (max(0.0, 1.0 - x), 1.0 + x)
     return value_range(name, value, low=0.0)
 

@@ -60,7 +60,11 @@ class Transform:
         stream = as_seeds(seeds)
         idx, ep, _ = _draw.positions(indices, epoch)
         n = idx.shape[0]
-        u = _draw.uniforms([(stream["params"], len(self.param_names))], ep, idx)[0] if self.param_names else np.empty((n, 0))
+        u = (
+            _draw.uniforms([(stream["params"], len(self.param_names))], ep, idx)[0]
+            if self.param_names
+            else np.empty((n, 0))
+        )
         coin = _draw.uniforms([(stream["apply"], 1)], ep, idx)[0][:, 0] if 0.0 < self.p < 1.0 else None
         return self._from_uniforms(u, self._coin(coin, n), indices=idx, dataset_size=dataset_size)
 
@@ -98,4 +102,3 @@ def _fmt(value: Any) -> str:
     if isinstance(value, tuple):
         return "(" + ", ".join(_fmt(v) for v in value) + ")"
     return repr(value)
-

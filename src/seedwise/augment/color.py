@@ -125,7 +125,9 @@ class ColorJitter(Color):
         self._low = np.array([r[0] for r in (self.brightness, self.contrast, self.saturation, self.hue)])
         self._span = np.array([r[1] - r[0] for r in (self.brightness, self.contrast, self.saturation, self.hue)])
 
-    def _from_uniforms(self, u: np.ndarray, applied: np.ndarray, *, indices: np.ndarray, dataset_size: int | None) -> Params:
+    def _from_uniforms(
+        self, u: np.ndarray, applied: np.ndarray, *, indices: np.ndarray, dataset_size: int | None
+    ) -> Params:
         v = self._low + self._span * u  # (B, 4): one vectorised lerp
         return {"applied": applied, "brightness": v[:, 0], "contrast": v[:, 1], "saturation": v[:, 2], "hue": v[:, 3]}
 
@@ -168,8 +170,15 @@ class ColorJitter(Color):
         cos, sin = math.cos(theta), math.sin(theta)
         coef = (s, 1.0 - s, cos * s, cos * (1.0 - s), sin * s, sin * (1.0 - s))
         colour = [sum(cf * basis[e] for cf, basis in zip(coef, _BASIS_LIST)) for e in range(9)]
-        return [[colour[3 * i] * gain, colour[3 * i + 1] * gain, colour[3 * i + 2] * gain,
-                 (colour[3 * i] + colour[3 * i + 1] + colour[3 * i + 2]) * offset] for i in range(3)]
+        return [
+            [
+                colour[3 * i] * gain,
+                colour[3 * i + 1] * gain,
+                colour[3 * i + 2] * gain,
+                (colour[3 * i] + colour[3 * i + 1] + colour[3 * i + 2]) * offset,
+            ]
+            for i in range(3)
+        ]
 
     def _repr_args(self) -> dict[str, Any]:
         return {

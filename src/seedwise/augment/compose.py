@@ -126,7 +126,9 @@ class OneOf(Container):
             w = np.ones(len(self.items))
         else:
             if isinstance(weights, (str, bytes)) or not hasattr(weights, "__len__") or len(weights) != len(self.items):
-                raise InvalidArgumentError(f"weights must hold one number per transform ({len(self.items)}), got {weights!r}")
+                raise InvalidArgumentError(
+                    f"weights must hold one number per transform ({len(self.items)}), got {weights!r}"
+                )
             w = np.array([real(f"weights[{i}]", v) for i, v in enumerate(weights)])
             if np.any(w < 0) or w.sum() <= 0:
                 raise InvalidArgumentError(f"weights must be >= 0 with a positive sum, got {list(weights)}")
@@ -246,7 +248,9 @@ class Compose(Container):
         mixes = [leaf for leaf in leaves if leaf.kind == "mix"]
         if len(mixes) > 1:
             owners = [item for _, item in self._walk() if isinstance(item, OneOf)]
-            if not any(all(leaf.kind == "mix" for leaf in _leaves(o)) and len(_leaves(o)) == len(mixes) for o in owners):
+            if not any(
+                all(leaf.kind == "mix" for leaf in _leaves(o)) and len(_leaves(o)) == len(mixes) for o in owners
+            ):
                 raise InvalidArgumentError(
                     "a pipeline can mix samples once: use one MixUp or CutMix, or choose between them with "
                     "OneOf([MixUp(...), CutMix(...)])"
@@ -305,7 +309,9 @@ class Compose(Container):
                 return params
             if isinstance(item, Compose):
                 return {child.name: evaluate(child, gate) for child in node.children}
-            applied = gate & (drawn[node.apply_slot][:, 0] < item.p if node.apply_slot >= 0 else np.full(n, item.p >= 1.0))
+            applied = gate & (
+                drawn[node.apply_slot][:, 0] < item.p if node.apply_slot >= 0 else np.full(n, item.p >= 1.0)
+            )
             out: dict[str, Any] = {"applied": applied}
             if isinstance(item, OneOf):
                 if node.choice_slot >= 0:

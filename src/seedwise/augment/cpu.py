@@ -42,8 +42,12 @@ def _compose_2x3(second: tuple, first: tuple) -> tuple:
     a2, b2, c2, d2, e2, f2 = second
     a1, b1, c1, d1, e1, f1 = first
     return (
-        a2 * a1 + b2 * d1, a2 * b1 + b2 * e1, a2 * c1 + b2 * f1 + c2,
-        d2 * a1 + e2 * d1, d2 * b1 + e2 * e1, d2 * c1 + e2 * f1 + f2,
+        a2 * a1 + b2 * d1,
+        a2 * b1 + b2 * e1,
+        a2 * c1 + b2 * f1 + c2,
+        d2 * a1 + e2 * d1,
+        d2 * b1 + e2 * e1,
+        d2 * c1 + e2 * f1 + f2,
     )
 
 
@@ -208,7 +212,9 @@ class CpuBackend:
         for k, (i, (leaf, params)) in enumerate(zip(rows, chosen)):
             if isinstance(leaf, MixUp):
                 lam[k] = params["lam"][i]
-                out[i] = np.clip(np.rint(lam[k] * x[i].astype(np.float64) + (1.0 - lam[k]) * y[k]), 0, 255).astype(np.uint8)
+                out[i] = np.clip(np.rint(lam[k] * x[i].astype(np.float64) + (1.0 - lam[k]) * y[k]), 0, 255).astype(
+                    np.uint8
+                )
             elif isinstance(leaf, CutMix):
                 top, left, bottom, right, lam_all = leaf.box(params, (h, w))
                 lam[k] = lam_all[i]

@@ -46,7 +46,9 @@ class AugmentedDataset:
         if pipe.seeds is None:
             raise InvalidArgumentError("pipe has no seeds: build it as Compose([...], seeds=...)")
         if not hasattr(dataset, "__getitem__") or not hasattr(dataset, "__len__"):
-            raise InvalidTypeError(f"dataset must be map-style (with __getitem__ and __len__), got {type(dataset).__name__}")
+            raise InvalidTypeError(
+                f"dataset must be map-style (with __getitem__ and __len__), got {type(dataset).__name__}"
+            )
         if num_classes is not None:
             if isinstance(num_classes, bool) or not isinstance(num_classes, numbers.Integral) or num_classes < 1:
                 raise InvalidArgumentError(f"num_classes must be a positive int, got {num_classes!r}")
@@ -127,7 +129,9 @@ class AugmentedDataset:
             partner_labels[j] = lab
             return img
 
-        out, partner, lam = self.pipe.apply_mixing(image, indices=index, epoch=epoch, dataset_size=len(self.dataset), fetch=fetch)
+        out, partner, lam = self.pipe.apply_mixing(
+            image, indices=index, epoch=epoch, dataset_size=len(self.dataset), fetch=fetch
+        )
         soft = self._one_hot(label)
         if partner[0] >= 0:
             soft = lam[0] * soft + (1.0 - lam[0]) * self._one_hot(partner_labels[int(partner[0])])
@@ -153,11 +157,14 @@ class AugmentedDataset:
         first = images[0]
         same_kind = all(type(im) is type(first) for im in images)
         stackable = same_kind and all(
-            getattr(im, "shape", None) == getattr(first, "shape", None) and getattr(im, "dtype", None) == getattr(first, "dtype", None)
+            getattr(im, "shape", None) == getattr(first, "shape", None)
+            and getattr(im, "dtype", None) == getattr(first, "dtype", None)
             for im in images
         )
-        if not stackable or len({epoch for epoch, _ in positions}) != 1 or not (
-            isinstance(first, np.ndarray) or _is_tensor(first)
+        if (
+            not stackable
+            or len({epoch for epoch, _ in positions}) != 1
+            or not (isinstance(first, np.ndarray) or _is_tensor(first))
         ):
             return [self[key] for key in keys]
         epoch = positions[0][0]

@@ -127,7 +127,9 @@ def _translate_range(value: object) -> tuple[float, float]:
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
         value = (value, value)
     if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) != 2:  # type: ignore[arg-type]
-        raise InvalidTypeError(f"translate must be a fraction f or a pair (fx, fy) of fractions in [0, 1], got {value!r}")
+        raise InvalidTypeError(
+            f"translate must be a fraction f or a pair (fx, fy) of fractions in [0, 1], got {value!r}"
+        )
     out = tuple(real(f"translate[{i}]", v) for i, v in enumerate(value))  # type: ignore[union-attr]
     for v in out:
         if not 0.0 <= v <= 1.0:
@@ -195,7 +197,9 @@ class Affine(Geometric):
         self._low = np.array([b[0] for b in bounds])
         self._span = np.array([b[1] for b in bounds]) - self._low
 
-    def _from_uniforms(self, u: np.ndarray, applied: np.ndarray, *, indices: np.ndarray, dataset_size: int | None) -> Params:
+    def _from_uniforms(
+        self, u: np.ndarray, applied: np.ndarray, *, indices: np.ndarray, dataset_size: int | None
+    ) -> Params:
         v = self._low + self._span * u  # (B, 6): one vectorised lerp
         out: Params = {"applied": applied}
         for col, name in enumerate(self.param_names):
@@ -249,7 +253,9 @@ class Rotate(Affine):
 
     param_names = ("angle",)
 
-    def _from_uniforms(self, u: np.ndarray, applied: np.ndarray, *, indices: np.ndarray, dataset_size: int | None) -> Params:
+    def _from_uniforms(
+        self, u: np.ndarray, applied: np.ndarray, *, indices: np.ndarray, dataset_size: int | None
+    ) -> Params:
         lo, hi = self.degrees
         n = len(applied)
         zeros, ones = np.zeros(n), np.ones(n)
@@ -281,12 +287,16 @@ class RandomCrop(Geometric):
         super().__init__(1.0, fill)
         self.size = size_hw("size", size)
         if isinstance(padding, bool) or not isinstance(padding, numbers.Integral):
-            raise InvalidTypeError(f"padding must be an int >= 0 (pixels on each side), got {type(padding).__name__} {padding!r}")
+            raise InvalidTypeError(
+                f"padding must be an int >= 0 (pixels on each side), got {type(padding).__name__} {padding!r}"
+            )
         if padding < 0:
             raise InvalidArgumentError(f"padding must be >= 0, got {padding}")
         self.padding = int(padding)
 
-    def _from_uniforms(self, u: np.ndarray, applied: np.ndarray, *, indices: np.ndarray, dataset_size: int | None) -> Params:
+    def _from_uniforms(
+        self, u: np.ndarray, applied: np.ndarray, *, indices: np.ndarray, dataset_size: int | None
+    ) -> Params:
         return {"applied": applied, "offset_y": u[:, 0], "offset_x": u[:, 1]}
 
     def box(self, params: Params, image_size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, int, int]:
@@ -336,7 +346,9 @@ class RandomResizedCrop(Geometric):
         self.scale = value_range("scale", scale, low=0.0, high=1.0, open_low=True)
         self.ratio = value_range("ratio", ratio, low=0.0, open_low=True)
 
-    def _from_uniforms(self, u: np.ndarray, applied: np.ndarray, *, indices: np.ndarray, dataset_size: int | None) -> Params:
+    def _from_uniforms(
+        self, u: np.ndarray, applied: np.ndarray, *, indices: np.ndarray, dataset_size: int | None
+    ) -> Params:
         return box_params(u, applied, self.scale, self.ratio)
 
     def box(self, params: Params, image_size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

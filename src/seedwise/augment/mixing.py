@@ -51,7 +51,9 @@ class Mix(Transform):
                 "dataset_size; use seedwise.augment.AugmentedDataset, or pass dataset_size=len(dataset)"
             )
         if dataset_size < 2:
-            raise InvalidArgumentError(f"{type(self).__name__} needs a dataset of at least 2 samples, got dataset_size={dataset_size}")
+            raise InvalidArgumentError(
+                f"{type(self).__name__} needs a dataset of at least 2 samples, got dataset_size={dataset_size}"
+            )
         if indices.size and int(indices.max()) >= dataset_size:
             raise InvalidArgumentError(f"index {int(indices.max())} is out of range for dataset_size={dataset_size}")
         j = np.minimum(np.floor(u * (dataset_size - 1)).astype(np.int64), dataset_size - 2)
@@ -69,8 +71,14 @@ class MixUp(Mix):
     def __init__(self, alpha: float = 0.2, *, p: float = 1.0):
         super().__init__(alpha, p)
 
-    def _from_uniforms(self, u: np.ndarray, applied: np.ndarray, *, indices: np.ndarray, dataset_size: int | None) -> Params:
-        return {"applied": applied, "lam": _beta_inverse(self.alpha, u[:, 0]), "partner": self._partners(u[:, 1], indices, dataset_size)}
+    def _from_uniforms(
+        self, u: np.ndarray, applied: np.ndarray, *, indices: np.ndarray, dataset_size: int | None
+    ) -> Params:
+        return {
+            "applied": applied,
+            "lam": _beta_inverse(self.alpha, u[:, 0]),
+            "partner": self._partners(u[:, 1], indices, dataset_size),
+        }
 
 
 class CutMix(Mix):
@@ -81,7 +89,9 @@ class CutMix(Mix):
     def __init__(self, alpha: float = 1.0, *, p: float = 1.0):
         super().__init__(alpha, p)
 
-    def _from_uniforms(self, u: np.ndarray, applied: np.ndarray, *, indices: np.ndarray, dataset_size: int | None) -> Params:
+    def _from_uniforms(
+        self, u: np.ndarray, applied: np.ndarray, *, indices: np.ndarray, dataset_size: int | None
+    ) -> Params:
         return {
             "applied": applied,
             "lam": _beta_inverse(self.alpha, u[:, 0]),
@@ -90,7 +100,9 @@ class CutMix(Mix):
             "centre_x": u[:, 3],
         }
 
-    def box(self, params: Params, image_size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def box(
+        self, params: Params, image_size: tuple[int, int]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """``(top, left, bottom, right, lam)``: each sample's pasted box (half-open) and the
         weight of its own label once the box is clipped to the image."""
         h, w = image_size

@@ -60,7 +60,9 @@ class GaussianNoise(Transform):
         self.std = _nonneg_range("std", std)
         self.per_channel = bool(per_channel)
 
-    def _from_uniforms(self, u: np.ndarray, applied: np.ndarray, *, indices: np.ndarray, dataset_size: int | None) -> Params:
+    def _from_uniforms(
+        self, u: np.ndarray, applied: np.ndarray, *, indices: np.ndarray, dataset_size: int | None
+    ) -> Params:
         lo, hi = self.std
         return {"applied": applied, "std": lo + (hi - lo) * u[:, 0]}
 
@@ -92,9 +94,13 @@ class GaussianBlur(Transform):
     def __init__(self, kernel: int = 5, sigma: float | tuple[float, float] = (0.1, 2.0), *, p: float = 0.5):
         super().__init__(p)
         self.kernel = odd_kernel("kernel", kernel)
-        self.sigma = value_range("sigma", (sigma, sigma) if isinstance(sigma, numbers.Real) else sigma, low=0.0, open_low=True)
+        self.sigma = value_range(
+            "sigma", (sigma, sigma) if isinstance(sigma, numbers.Real) else sigma, low=0.0, open_low=True
+        )
 
-    def _from_uniforms(self, u: np.ndarray, applied: np.ndarray, *, indices: np.ndarray, dataset_size: int | None) -> Params:
+    def _from_uniforms(
+        self, u: np.ndarray, applied: np.ndarray, *, indices: np.ndarray, dataset_size: int | None
+    ) -> Params:
         lo, hi = self.sigma
         return {"applied": applied, "sigma": lo + (hi - lo) * u[:, 0]}
 
@@ -128,17 +134,23 @@ class RandomErasing(Transform):
         else:
             v = real("value", value)
             if not 0.0 <= v <= 1.0:
-                raise InvalidArgumentError(f"value must be in [0, 1] (a fraction of full intensity) or 'random', got {v}")
+                raise InvalidArgumentError(
+                    f"value must be in [0, 1] (a fraction of full intensity) or 'random', got {v}"
+                )
             self.value = v
 
-    def _from_uniforms(self, u: np.ndarray, applied: np.ndarray, *, indices: np.ndarray, dataset_size: int | None) -> Params:
+    def _from_uniforms(
+        self, u: np.ndarray, applied: np.ndarray, *, indices: np.ndarray, dataset_size: int | None
+    ) -> Params:
         return box_params(u, applied, self.scale, self.ratio)
 
     def box(self, params: Params, image_size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """``(top, left, height, width)`` int arrays of each sample's erased box."""
         return box(params, image_size)
 
-    def fills(self, ctx: Context, params: Params, image_size: tuple[int, int], channels: int) -> list[np.ndarray | float]:
+    def fills(
+        self, ctx: Context, params: Params, image_size: tuple[int, int], channels: int
+    ) -> list[np.ndarray | float]:
         """Each sample's fill: a float, or an ``(h, w, C)`` float32 array in [0, 1)."""
         if self.value != "random":
             return [float(self.value)] * len(params["applied"])  # type: ignore[arg-type]

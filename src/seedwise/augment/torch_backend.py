@@ -103,7 +103,10 @@ class TorchBackend:
             torch.add(th[:, k, 0] * gx, th[:, k, 1] * gy + th[:, k, 2], out=grid[..., k])
         exact = integral(m)
         fill = stage.fill * scale
-        groups = [(mode, np.flatnonzero(rows)) for mode, rows in (("nearest", exact & ~ident), ("bilinear", ~exact & ~ident), (None, ident))]
+        groups = [
+            (mode, np.flatnonzero(rows))
+            for mode, rows in (("nearest", exact & ~ident), ("bilinear", ~exact & ~ident), (None, ident))
+        ]
         groups = [(mode, sel) for mode, sel in groups if sel.size]
 
         def sample(mode: str | None, xs: Any, gs: Any) -> Any:
@@ -111,7 +114,9 @@ class TorchBackend:
                 return xs
             res = F.grid_sample(xs, gs, mode=mode, padding_mode="zeros", align_corners=False)
             if fill:
-                inside = F.grid_sample(torch.ones_like(xs[:, :1]), gs, mode=mode, padding_mode="zeros", align_corners=False)
+                inside = F.grid_sample(
+                    torch.ones_like(xs[:, :1]), gs, mode=mode, padding_mode="zeros", align_corners=False
+                )
                 res = res + (1.0 - inside) * fill
             return res
 

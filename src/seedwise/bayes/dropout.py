@@ -221,8 +221,9 @@ def _noise_kernel() -> Any:
     return noise
 
 
-def _host_noise(key: np.ndarray, positions: np.ndarray | int, call: int, shape: tuple[int, ...], p: float,
-                dtype: torch.dtype) -> torch.Tensor | None:
+def _host_noise(
+    key: np.ndarray, positions: np.ndarray | int, call: int, shape: tuple[int, ...], p: float, dtype: torch.dtype
+) -> torch.Tensor | None:
     """The dropout multiplier ``keep / (1 - p)`` of ``shape`` on the CPU, or ``None`` (no kernel).
 
     Equal bit for bit to ``_keep_mask(...).to(dtype) / (1 - p)``: the scale is torch's own
@@ -236,7 +237,9 @@ def _host_noise(key: np.ndarray, positions: np.ndarray | int, call: int, shape: 
     per = _per_slab(shape, len(a_list))
     scale = np_dtype((torch.ones((), dtype=dtype) / (1.0 - p)).item())
     out = np.empty(per * len(a_list), dtype=np_dtype)
-    kernel(np.array(a_list, dtype=np.uint64), np.array(b_list, dtype=np.uint64), per, np.uint64(_threshold(p)), scale, out)
+    kernel(
+        np.array(a_list, dtype=np.uint64), np.array(b_list, dtype=np.uint64), per, np.uint64(_threshold(p)), scale, out
+    )
     return torch.from_numpy(out).reshape(shape)
 
 
@@ -327,7 +330,9 @@ class KeyedDropoutMode(TorchFunctionMode):
     ):
         super().__init__()
         if member is not None and not (isinstance(key, np.ndarray) and key.ndim == 2 and isinstance(position, int)):
-            raise InvalidArgumentError("member= needs key= the (K, 4) uint32 host keys of all members and one int position")
+            raise InvalidArgumentError(
+                "member= needs key= the (K, 4) uint32 host keys of all members and one int position"
+            )
         self.key = key
         self.position = position
         self.force = bool(force)
@@ -399,7 +404,9 @@ class KeyedDropoutMode(TorchFunctionMode):
             unbatched = batched_ndim and len(per_member) == batched_ndim - 1
             lead = 1 if unbatched else 2
             if len(per_member) < lead:
-                raise InvalidArgumentError(f"{name} needs an input with a channel dimension, got shape {tuple(x.shape)}")
+                raise InvalidArgumentError(
+                    f"{name} needs an input with a channel dimension, got shape {tuple(x.shape)}"
+                )
             shape = per_member[:lead] + (1,) * (len(per_member) - lead)
         else:
             shape = per_member

@@ -161,7 +161,9 @@ class LastLayerLaplace:
                 "the last layer was not called in model(x); pass last_layer= the layer that makes the logits"
             )
         out = captured["out"]
-        same = isinstance(logits, torch.Tensor) and (logits is out or (logits.shape == out.shape and torch.equal(logits, out)))
+        same = isinstance(logits, torch.Tensor) and (
+            logits is out or (logits.shape == out.shape and torch.equal(logits, out))
+        )
         if not same:
             raise InvalidArgumentError(
                 "model(x) is not the output of its last nn.Linear (something follows it); last-layer Laplace needs "
@@ -169,7 +171,9 @@ class LastLayerLaplace:
             )
         phi = captured["phi"]
         if phi.dim() != 2:
-            raise InvalidArgumentError(f"the last layer's input must be (batch, features), got shape {tuple(phi.shape)}")
+            raise InvalidArgumentError(
+                f"the last layer's input must be (batch, features), got shape {tuple(phi.shape)}"
+            )
         phi = phi.to(torch.float64)
         if self._has_bias:
             phi = torch.cat([phi, torch.ones(phi.shape[0], 1, dtype=phi.dtype, device=phi.device)], dim=1)
@@ -344,7 +348,8 @@ class LastLayerLaplace:
         """The diagonal of ``J Sigma J^T`` (B, C), in chunks of rows to bound memory."""
         rows = max(1, _CHUNK_ELEMENTS // (self.n_classes * self.n_params))
         parts = [
-            self._logit_cov(self._project(chunk, diagonal_only=True), delta, diagonal_only=True) for chunk in phi.split(rows)
+            self._logit_cov(self._project(chunk, diagonal_only=True), delta, diagonal_only=True)
+            for chunk in phi.split(rows)
         ]
         return torch.cat(parts)
 

@@ -57,8 +57,11 @@ def _batches(loader: Any, where: str) -> Iterable[torch.Tensor]:
     """The inputs of ``loader``: a tensor is one batch; any other iterable yields batches."""
     if isinstance(loader, torch.Tensor):
         return [loader]
-    if isinstance(loader, (tuple, list)) and len(loader) == 2 and all(isinstance(t, torch.Tensor) for t in loader) and (
-        loader[0].shape[:1] == loader[1].shape[:1] and loader[1].dim() == 1
+    if (
+        isinstance(loader, (tuple, list))
+        and len(loader) == 2
+        and all(isinstance(t, torch.Tensor) for t in loader)
+        and (loader[0].shape[:1] == loader[1].shape[:1] and loader[1].dim() == 1)
     ):
         return [loader[0]]  # an (x, y) pair
     try:
@@ -329,7 +332,9 @@ class SWAG:
             "n_collected": torch.tensor(self.n_collected),
             "mean": self._mean.clone(),
             "sq_mean": self._sq_mean.clone(),
-            "deviations": torch.stack(self._deviations) if self._deviations else self._mean.new_zeros(0, self._mean.numel()),
+            "deviations": torch.stack(self._deviations)
+            if self._deviations
+            else self._mean.new_zeros(0, self._mean.numel()),
         }
         out.update({f"buffer.{k}": v.clone() for k, v in self._template.named_buffers()})
         return out
@@ -349,7 +354,9 @@ class SWAG:
             )
         dim = self._mean.numel()
         if mean.shape != (dim,) or sq_mean.shape != (dim,) or deviations.dim() != 2 or deviations.shape[1] != dim:
-            raise InvalidArgumentError(f"state is for a model with {mean.numel()} parameters, this SWAG's model has {dim}")
+            raise InvalidArgumentError(
+                f"state is for a model with {mean.numel()} parameters, this SWAG's model has {dim}"
+            )
         if n < 0 or deviations.shape[0] != min(n, rank):
             raise InvalidArgumentError(
                 f"inconsistent SWAG state: {n} snapshots collected but {deviations.shape[0]} deviation columns"

@@ -167,7 +167,9 @@ class BayesLinear(_Variational):
 class BayesConv(_Variational):
     """A mean-field Gaussian ``nn.Conv1d/2d/3d``: one weight sample per forward pass."""
 
-    def __init__(self, conv: nn.Conv1d | nn.Conv2d | nn.Conv3d, *, prior_std: float = 1.0, posterior_rho_init: float = -5.0):
+    def __init__(
+        self, conv: nn.Conv1d | nn.Conv2d | nn.Conv3d, *, prior_std: float = 1.0, posterior_rho_init: float = -5.0
+    ):
         super().__init__()
         self.dims = 1 if isinstance(conv, nn.Conv1d) else 2 if isinstance(conv, nn.Conv2d) else 3
         self.in_channels, self.out_channels = conv.in_channels, conv.out_channels
@@ -263,7 +265,9 @@ def _position_stream(seeds: Seeds, position: Position) -> Seeds:
     seeds = as_seeds(seeds, "seeds")
     parts = position if isinstance(position, tuple) else (position,)
     if not parts:
-        raise InvalidArgumentError("position must be an int >= 0 or a non-empty tuple of them, e.g. step or (epoch, step)")
+        raise InvalidArgumentError(
+            "position must be an int >= 0 or a non-empty tuple of them, e.g. step or (epoch, step)"
+        )
     return seeds.child(*(check_int("position", p, low=0) for p in parts))
 
 
@@ -280,7 +284,9 @@ def sampling(model: nn.Module, seeds: Seeds, position: Position) -> Iterator[nn.
     stream = _position_stream(seeds, position)
     layers = list(variational_layers(model))
     if not layers:
-        raise InvalidArgumentError("model has no variational layers; convert it first with seedwise.bayes.bayesianize(model)")
+        raise InvalidArgumentError(
+            "model has no variational layers; convert it first with seedwise.bayes.bayesianize(model)"
+        )
     saved = [(layer, layer._noise, layer._generator) for _, layer in layers]
     try:
         for name, layer in layers:
@@ -300,7 +306,9 @@ def kl_divergence(model: nn.Module) -> torch.Tensor:
     """
     layers = [layer for _, layer in variational_layers(model)]
     if not layers:
-        raise InvalidArgumentError("model has no variational layers; convert it first with seedwise.bayes.bayesianize(model)")
+        raise InvalidArgumentError(
+            "model has no variational layers; convert it first with seedwise.bayes.bayesianize(model)"
+        )
     return torch.stack([layer.kl() for layer in layers]).sum()
 
 

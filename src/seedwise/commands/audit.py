@@ -64,7 +64,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("target", metavar="FILE.py:FUNCTION", help="the step to audit; it is called as FUNCTION(seeds)")
     parser.add_argument("--runs", type=int, default=2, help="how many runs to compare (>= 2; default 2)")
-    parser.add_argument("--seed", type=int, default=0, help="the root seed: FUNCTION gets seedwise.Seeds(SEED) (default 0)")
+    parser.add_argument(
+        "--seed", type=int, default=0, help="the root seed: FUNCTION gets seedwise.Seeds(SEED) (default 0)"
+    )
     parser.add_argument(
         "--model",
         metavar="NAME",
@@ -111,7 +113,11 @@ def load_target(target: str, *, debug: bool = False) -> tuple[ModuleType, Any]:
         raise UsageError(f"importing {path} failed: {type(exc).__name__}: {exc}") from None
     fn = getattr(module, func_name, None)
     if fn is None:
-        functions = sorted(n for n, v in vars(module).items() if callable(v) and not n.startswith("_") and getattr(v, "__module__", None) == module.__name__)
+        functions = sorted(
+            n
+            for n, v in vars(module).items()
+            if callable(v) and not n.startswith("_") and getattr(v, "__module__", None) == module.__name__
+        )
         raise UsageError(f"{path} has no function {func_name!r}; it defines: {', '.join(functions) or 'no functions'}")
     if not callable(fn):
         raise UsageError(f"{path}:{func_name} is a {type(fn).__name__}, not a function")
@@ -134,7 +140,9 @@ def run(args: argparse.Namespace) -> int:
         model = getattr(module, args.model, None)
         if not isinstance(model, torch.nn.Module):
             found = "not defined" if model is None else f"a {type(model).__name__}"
-            raise UsageError(f"--model {args.model}: expected a torch.nn.Module defined in {args.target.rpartition(':')[0]}, it is {found}")
+            raise UsageError(
+                f"--model {args.model}: expected a torch.nn.Module defined in {args.target.rpartition(':')[0]}, it is {found}"
+            )
     mode = "same" if args.same_globals else "vary"
 
     step = _guarded(fn)

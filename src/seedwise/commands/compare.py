@@ -17,8 +17,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("study_a", metavar="STUDY_A")
     parser.add_argument("study_b", metavar="STUDY_B")
     parser.add_argument("--metric", default=None, help="the metric to compare (default: the first train returned)")
-    parser.add_argument("--lower-is-better", action="store_true",
-                        help="the metric is a loss (NLL, ECE, error): 'better' means lower")
+    parser.add_argument(
+        "--lower-is-better", action="store_true", help="the metric is a loss (NLL, ECE, error): 'better' means lower"
+    )
     parser.add_argument("--out", default=None, metavar="DIR", help="also write DIR/compare.html and its figure")
     parser.set_defaults(func=run)
 

@@ -14,9 +14,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "(bit-identical training, also across an interruption), a study of where the seed-to-seed variance "
         "comes from, the methods that reduce it, and an HTML report. Rerunning resumes from the store.",
     )
-    parser.add_argument("--out", default="seedwise-demo", help="folder for runs.sqlite, report.html and PNGs (default: %(default)s)")
+    parser.add_argument(
+        "--out", default="seedwise-demo", help="folder for runs.sqlite, report.html and PNGs (default: %(default)s)"
+    )
     parser.add_argument("--quick", action="store_true", help="fewer seeds and epochs: under 2 minutes on 2 cores")
-    parser.add_argument("--workers", type=int, default=None, help="parallel training runs (default: the number of cores)")
+    parser.add_argument(
+        "--workers", type=int, default=None, help="parallel training runs (default: the number of cores)"
+    )
     parser.add_argument("--backend", choices=("local", "ray"), default="local", help="local processes or a Ray cluster")
     parser.set_defaults(func=run)
 

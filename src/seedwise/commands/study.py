@@ -28,7 +28,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     run.add_argument("train", metavar="FILE.py:FUNCTION", help="train(seeds, config) -> dict of metrics")
     run.add_argument("--name", required=True, help="the study's name in the store")
-    run.add_argument("--sources", default="init,data_order,augment,dropout", help="comma-separated (default: %(default)s)")
+    run.add_argument(
+        "--sources", default="init,data_order,augment,dropout", help="comma-separated (default: %(default)s)"
+    )
     run.add_argument("--design", default="one-at-a-time", help="one-at-a-time, all or factorial (default: %(default)s)")
     run.add_argument("--seeds", type=int, default=8, help="seeds (levels) per source (default: %(default)s)")
     run.add_argument("--base-seed", type=int, default=0, help="root seed of every run (default: %(default)s)")
@@ -39,8 +41,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--ray-address", default=None, help="Ray cluster address (default: RAY_ADDRESS, else local)")
     run.add_argument("--num-cpus", type=float, default=1, help="CPUs per run on Ray (default: %(default)s)")
     run.add_argument("--num-gpus", type=float, default=0, help="GPUs per run on Ray (default: %(default)s)")
-    run.add_argument("--config", nargs="*", action="extend", default=[], metavar="KEY=VALUE",
-                     help="passed to train as config (values parsed as JSON when they can be: 0.1, true, [1,2])")
+    run.add_argument(
+        "--config",
+        nargs="*",
+        action="extend",
+        default=[],
+        metavar="KEY=VALUE",
+        help="passed to train as config (values parsed as JSON when they can be: 0.1, true, [1,2])",
+    )
     run.add_argument("--metric", default=None, help="metric of the summary (default: the first train returns)")
     run.add_argument("--retry-failed", action="store_true", help="run failed runs again")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -100,10 +108,14 @@ def run_command(args: argparse.Namespace) -> int:
     )  # fmt: skip
     console = Console()
     counts = results.counts()
-    console.print(f"study {args.name!r} in {os.fspath(args.store)}: " + ", ".join(f"{v} {k}" for k, v in counts.items() if v))
+    console.print(
+        f"study {args.name!r} in {os.fspath(args.store)}: " + ", ".join(f"{v} {k}" for k, v in counts.items() if v)
+    )
     if counts["failed"]:
         failed = [run for run in results.runs() if run["status"] == "failed"]
-        last = next((line for line in reversed((failed[0].get("error") or "").strip().splitlines()) if line.strip()), "")
+        last = next(
+            (line for line in reversed((failed[0].get("error") or "").strip().splitlines()) if line.strip()), ""
+        )
         console.print(
             f"first failure, run {failed[0]['cell']}: {last or '(no message)'}\n"
             f"every traceback: seedwise.study.load_results({os.fspath(args.store)!r}, {args.name!r}).table()['error']",
@@ -128,7 +140,9 @@ def status_command(args: argparse.Namespace) -> int:
     names = store.studies()
     if args.study is not None:
         if args.study not in names:
-            raise UsageError(f"--study must be one of {', '.join(repr(n) for n in names) or '(none)'}; got {args.study!r}")
+            raise UsageError(
+                f"--study must be one of {', '.join(repr(n) for n in names) or '(none)'}; got {args.study!r}"
+            )
         names = [args.study]
     table = Table(title=f"studies in {args.store}")
     for column in ("study", "design", "runs", "pending", "running", "done", "failed"):
@@ -137,6 +151,8 @@ def status_command(args: argparse.Namespace) -> int:
         design = store.design(name)
         counts = store.counts(name)
         kind = f"{design['design']}: {','.join(design['sources'])} x {design['seeds']}"
-        table.add_row(name, kind, str(sum(counts.values())), *(str(counts[s]) for s in ("pending", "running", "done", "failed")))
+        table.add_row(
+            name, kind, str(sum(counts.values())), *(str(counts[s]) for s in ("pending", "running", "done", "failed"))
+        )
     Console().print(table)
     return 0

@@ -190,7 +190,9 @@ class DataLoader:
             raise InvalidTypeError(f"worker_init_fn must be callable, got {type(user_init).__name__}")
         if num_classes is not None:
             if augment is None:
-                raise InvalidArgumentError("num_classes is only used with augment= (for label mixing); drop it or pass augment")
+                raise InvalidArgumentError(
+                    "num_classes is only used with augment= (for label mixing); drop it or pass augment"
+                )
             num_classes = check_int("num_classes", num_classes, low=1)
 
         self.seeds = as_seeds(seeds, "seeds")
@@ -203,7 +205,11 @@ class DataLoader:
         self.auto_epoch = auto_epoch
         self.global_rngs = global_rngs
         self.sampler = SeededSampler(
-            dataset, seeds=self.seeds["data_order"], shuffle=shuffle, rank=rank, world_size=world_size,
+            dataset,
+            seeds=self.seeds["data_order"],
+            shuffle=shuffle,
+            rank=rank,
+            world_size=world_size,
             drop_last=drop_last,
         )
         if augment is not None:
@@ -228,7 +234,9 @@ class DataLoader:
         self._batches = _EpochBatchSampler(batch_size, drop_last)
         self._seeder = WorkerSeeder(self.seeds["worker"], 0, user_init)
         batching: dict[str, Any] = (
-            {"batch_sampler": self._batches} if batch_size is not None else {"batch_size": None, "sampler": self._batches}
+            {"batch_sampler": self._batches}
+            if batch_size is not None
+            else {"batch_size": None, "sampler": self._batches}
         )
         self.torch_loader = torch.utils.data.DataLoader(
             self._view,
@@ -397,7 +405,9 @@ class DataLoader:
         if self._stream:
             return (f"DataLoader(dataset={self.dataset!r}, batch_size={self.batch_size}, seeds={self.seeds!r}, "
                     f"num_workers={self.num_workers}, epoch={self._epoch})")  # fmt: skip
-        shard = f", rank={self.sampler.rank}, world_size={self.sampler.world_size}" if self.sampler.world_size > 1 else ""
+        shard = (
+            f", rank={self.sampler.rank}, world_size={self.sampler.world_size}" if self.sampler.world_size > 1 else ""
+        )
         aug = f", augment={self.augment!r}" if self.augment is not None else ""
         return (
             f"DataLoader(dataset={type(self.dataset).__name__}(len={self.sampler.dataset_length}), "
@@ -405,4 +415,3 @@ class DataLoader:
             f"num_workers={self.num_workers}, drop_last={self.drop_last}{shard}, epoch={self._epoch}, "
             f"position={self._position}/{self.sampler.num_samples})"
         )
-

@@ -87,8 +87,7 @@ class SeededSampler(torch.utils.data.Sampler[int]):
         self.rank = check_int("rank", rank, low=0)
         if self.rank >= self.world_size:
             raise InvalidArgumentError(
-                f"rank must be in [0, world_size) = [0, {self.world_size}), got rank={self.rank}; "
-                "ranks count from 0"
+                f"rank must be in [0, world_size) = [0, {self.world_size}), got rank={self.rank}; ranks count from 0"
             )
         self.shuffle = shuffle
         self.drop_last = drop_last
@@ -221,7 +220,9 @@ def _check_state(
         raise InvalidTypeError(f"state must be a dict from state_dict(), got {type(state).__name__}")
     version = state.get(marker)
     if not isinstance(version, int) or isinstance(version, bool):
-        raise InvalidArgumentError(f"not a {marker} state (no {marker!r} format field); pass the dict state_dict() returned")
+        raise InvalidArgumentError(
+            f"not a {marker} state (no {marker!r} format field); pass the dict state_dict() returned"
+        )
     if version > _STATE_FORMAT:
         raise InvalidArgumentError(f"this state was written by a newer seedwise (format {version}); upgrade seedwise")
     for key, value in expected.items():

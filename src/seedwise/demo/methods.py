@@ -71,7 +71,15 @@ def _train_single(seeds: Seeds, cfg: dict[str, Any], x: torch.Tensor, y: torch.T
     return ens
 
 
-def _swag(model: nn.Module, order: Seeds, dropout: Seeds, cfg: dict[str, Any], x: torch.Tensor, y: torch.Tensor, x_test: torch.Tensor) -> torch.Tensor:
+def _swag(
+    model: nn.Module,
+    order: Seeds,
+    dropout: Seeds,
+    cfg: dict[str, Any],
+    x: torch.Tensor,
+    y: torch.Tensor,
+    x_test: torch.Tensor,
+) -> torch.Tensor:
     from seedwise.bayes import SWAG
 
     swag = SWAG(model, rank=int(cfg["swag_epochs"]))
@@ -94,7 +102,9 @@ def _swag(model: nn.Module, order: Seeds, dropout: Seeds, cfg: dict[str, Any], x
     return swag.predict(x_test, samples=int(cfg["swag_samples"]), seeds=dropout["swag_sample"]).mean(0)
 
 
-def _variational(seeds: Seeds, cfg: dict[str, Any], x: torch.Tensor, y: torch.Tensor, x_test: torch.Tensor) -> torch.Tensor:
+def _variational(
+    seeds: Seeds, cfg: dict[str, Any], x: torch.Tensor, y: torch.Tensor, x_test: torch.Tensor
+) -> torch.Tensor:
     from seedwise.bayes import bayesianize, elbo_loss
     from seedwise.bayes.variational import predict, sampling
 

@@ -53,8 +53,12 @@ class Profile:
 
 
 PROFILES = {
-    "quick": Profile("quick", repro_epochs=2, study_seeds=3, study_epochs=3, method_seeds=3, method_epochs=3, swag_epochs=3),
-    "full": Profile("full", repro_epochs=3, study_seeds=10, study_epochs=12, method_seeds=5, method_epochs=10, swag_epochs=6),
+    "quick": Profile(
+        "quick", repro_epochs=2, study_seeds=3, study_epochs=3, method_seeds=3, method_epochs=3, swag_epochs=3
+    ),
+    "full": Profile(
+        "full", repro_epochs=3, study_seeds=10, study_epochs=12, method_seeds=5, method_epochs=10, swag_epochs=6
+    ),
 }
 
 
@@ -111,10 +115,14 @@ def reproducibility(out: Path, profile: Profile, console: Any) -> dict[str, Any]
             common = [sys.executable, "-m", "seedwise.demo.resume", "--seeds", seeds.to_json(),
                       "--config", json.dumps(config), "--checkpoint", str(Path(tmp) / "ckpt")]  # fmt: skip
             env = {**os.environ, "OMP_NUM_THREADS": "1"}
-            subprocess.run([*common, "--stop-after-steps", str(stop)], check=True, env=env, capture_output=True, text=True)
+            subprocess.run(
+                [*common, "--stop-after-steps", str(stop)], check=True, env=env, capture_output=True, text=True
+            )
             progress.advance(task)
             final = Path(tmp) / "final.safetensors"
-            subprocess.run([*common, "--resume", "--out", str(final)], check=True, env=env, capture_output=True, text=True)
+            subprocess.run(
+                [*common, "--resume", "--out", str(final)], check=True, env=env, capture_output=True, text=True
+            )
             progress.advance(task)
             resumed = load_file(str(final))
     same, diff, n = _state_diff(first, second)
@@ -127,8 +135,11 @@ def reproducibility(out: Path, profile: Profile, console: Any) -> dict[str, Any]
         "seconds_per_run": seconds / 2,
         "checks": [
             {"check": "same seeds, trained twice (DataLoader with 2 workers)", "identical": same, "max_abs_diff": diff},
-            {"check": f"interrupted at step {stop} (mid-epoch 2), resumed in a new process", "identical": same_resumed,
-             "max_abs_diff": diff_resumed},
+            {
+                "check": f"interrupted at step {stop} (mid-epoch 2), resumed in a new process",
+                "identical": same_resumed,
+                "max_abs_diff": diff_resumed,
+            },
         ],  # fmt: skip
         "cached": False,
     }
@@ -239,7 +250,9 @@ def methods_table(results: Any) -> Any:
         row = {"method": method, "runs": len(values["accuracy"])}
         for m in ("accuracy", "nll", "ece", "brier"):
             row[m] = float(np.mean(list(values[m].values())))
-        row["acc std"] = float(np.std(list(values["accuracy"].values()), ddof=1)) if len(values["accuracy"]) > 1 else math.nan
+        row["acc std"] = (
+            float(np.std(list(values["accuracy"].values()), ddof=1)) if len(values["accuracy"]) > 1 else math.nan
+        )
         levels = sorted(set(values["nll"]) & set(single["nll"]))
         if method != "single" and len(levels) >= 2:
             c = stats.compare([values["nll"][k] for k in levels], [single["nll"][k] for k in levels],
@@ -308,7 +321,9 @@ def methods_figure(results: Any) -> Any:
         ax.boxplot(data, showfliers=False)
         ax.set_xticks(range(1, len(METHODS) + 1), METHODS, rotation=20)
         for i, values in enumerate(data, 1):
-            ax.scatter(np.full(len(values), i) + np.linspace(-0.08, 0.08, len(values)), values, s=14, color="#c44e52", zorder=3)
+            ax.scatter(
+                np.full(len(values), i) + np.linspace(-0.08, 0.08, len(values)), values, s=14, color="#c44e52", zorder=3
+            )
         ax.set_title(f"test {metric} per method (dots: seeds)")
     fig.tight_layout()
     return fig
@@ -383,7 +398,10 @@ def write_demo_report(out: Path, repro: dict[str, Any], sources: Any, sources_fr
         "(1,797 8x8 images; fixed split 1,197 train / 300 validation / 300 test). Store: runs.sqlite."
     )
     page.add_heading("1. Reproducibility", level=2)
-    page.add_table(pd.DataFrame(repro["checks"]), caption=f"{repro['tensors']} tensors, {repro['parameters']} numbers compared bit for bit")
+    page.add_table(
+        pd.DataFrame(repro["checks"]),
+        caption=f"{repro['tensors']} tensors, {repro['parameters']} numbers compared bit for bit",
+    )
     page.add_heading("2. Where the variance comes from", level=2)
     page.add_table(sources_frame, caption="test accuracy and NLL per source varied (others fixed); share = variance of "
                    "the source / variance with all sources varied (conditional variances need not add up); seeds for "
@@ -428,8 +446,11 @@ def run_demo(out: str | os.PathLike[str] = "seedwise-demo", *, quick: bool = Fal
     methods = methods_study(out, profile, workers, backend)
     methods_frame = methods_table(methods)
     console.print(methods_terminal(methods_frame))
-    console.print("accuracy: mean ± std across seeds. ΔNLL: mean paired difference to the single model; "
-                  "p: paired t-test, Holm-corrected over the five methods.", style="dim")
+    console.print(
+        "accuracy: mean ± std across seeds. ΔNLL: mean paired difference to the single model; "
+        "p: paired t-test, Holm-corrected over the five methods.",
+        style="dim",
+    )
 
     console.rule("[bold]4. Report")
     report = write_demo_report(out, repro, sources, sources_frame, methods, methods_frame, profile)

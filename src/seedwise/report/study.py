@@ -152,7 +152,8 @@ def add_comparison_section(page: HtmlPage, a: Any, b: Any, metric: str, *, lower
     page.add_figure(
         comparison_figure(xs, ys, labels=(a.name, b.name), metric=metric, paired=comparison.paired),
         name=f"compare-{a.name}-vs-{b.name}-{metric}",
-        caption=f"{metric} of the runs compared" + (" (lines join runs on the same seeds)" if comparison.paired else ""),
+        caption=f"{metric} of the runs compared"
+        + (" (lines join runs on the same seeds)" if comparison.paired else ""),
     )
     page.add_table(pd.DataFrame(comparison.rows(), columns=["analysis", "result"]), caption="every analysis of A vs B")
     for note in getattr(comparison, "notes", ()):

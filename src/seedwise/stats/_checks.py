@@ -51,8 +51,7 @@ def values_1d(name: str, values: Any) -> np.ndarray:
             raise InvalidTypeError(f"{name} must hold numbers (failed runs as NaN), got dtype {array.dtype}")
     if array.ndim != 1:
         raise InvalidArgumentError(
-            f"{name} must be 1-D (one value per run), got shape {array.shape}; "
-            "flatten it, or pass one array per group"
+            f"{name} must be 1-D (one value per run), got shape {array.shape}; flatten it, or pass one array per group"
         )
     array = array.astype(np.float64)
     if np.isinf(array).any():
@@ -96,7 +95,9 @@ def confidence_level(value: object, name: str = "confidence") -> float:
 def open_unit(name: str, value: object, example: str) -> float:
     """A float strictly between 0 and 1."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise InvalidTypeError(f"{name} must be a float in (0, 1) such as {example}, got {type(value).__name__} {value!r}")
+        raise InvalidTypeError(
+            f"{name} must be a float in (0, 1) such as {example}, got {type(value).__name__} {value!r}"
+        )
     value = float(value)
     if not 0.0 < value < 1.0:
         raise InvalidArgumentError(f"{name} must be in (0, 1) such as {example}, got {value:g}")

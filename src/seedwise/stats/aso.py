@@ -120,7 +120,9 @@ def _ratio_exact(a: np.ndarray, b: np.ndarray) -> float:
     return float(_ratios(a[None, :], b[None, :], *_pieces(a.size, b.size))[0])
 
 
-def _ratios(a_sorted: np.ndarray, b_sorted: np.ndarray, width: np.ndarray, ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
+def _ratios(
+    a_sorted: np.ndarray, b_sorted: np.ndarray, width: np.ndarray, ia: np.ndarray, ib: np.ndarray
+) -> np.ndarray:
     """Row-wise violation ratios of sorted samples (0.5 where the quantile functions coincide)."""
     diff = b_sorted[:, ib] - a_sorted[:, ia]
     total = np.sum(width * diff * diff, axis=-1)

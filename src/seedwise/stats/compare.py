@@ -32,7 +32,14 @@ import scipy.stats
 
 from seedwise.errors import InvalidArgumentError, check_choice
 from seedwise.seeds import Seeds
-from seedwise.stats._checks import ALTERNATIVES, check_resamples, collect_warnings, confidence_level, open_unit, seeds_arg
+from seedwise.stats._checks import (
+    ALTERNATIVES,
+    check_resamples,
+    collect_warnings,
+    confidence_level,
+    open_unit,
+    seeds_arg,
+)
 from seedwise.stats._result import Result, fmt, fmt_ci, fmt_p
 from seedwise.stats.aso import ASO_THRESHOLD, ASOResult, aso
 from seedwise.stats.improvement import PImprovement, _p_improvement, paired_or_not
@@ -98,21 +105,27 @@ class Comparison(Result):
 
     def rows(self) -> list[tuple[str, str]]:
         alt = "" if self.alternative == "two-sided" else f" ({self.alternative})"
-        perm = f"exact, {self.permutation_resamples} permutations" if self.permutation_exact else (
-            f"{self.permutation_resamples} resamples"
+        perm = (
+            f"exact, {self.permutation_resamples} permutations"
+            if self.permutation_exact
+            else (f"{self.permutation_resamples} resamples")
         )
         rows = [
             ("runs", f"A: {self.n_a}, B: {self.n_b}"),
             ("means", f"A: {fmt(self.mean_a)}, B: {fmt(self.mean_b)}"),
-            (f"A - B, {self.confidence:.0%} CI", f"{fmt(self.difference)} "
-             f"{fmt_ci(self.difference_ci_low, self.difference_ci_high)}"),
+            (
+                f"A - B, {self.confidence:.0%} CI",
+                f"{fmt(self.difference)} {fmt_ci(self.difference_ci_low, self.difference_ci_high)}",
+            ),
             (self.effect_size_name, fmt(self.effect_size)),
             (f"{self.t_test}{alt}", f"t={fmt(self.t_statistic)}, df={fmt(self.t_df)}, p={fmt_p(self.t_pvalue)}"),
             (f"{self.rank_test}{alt}", f"stat={fmt(self.rank_statistic)}, p={fmt_p(self.rank_pvalue)}"),
             (f"permutation test{alt}", f"p={fmt_p(self.permutation_pvalue)} ({perm})"),
             ("ASO eps_min", f"{fmt(self.aso.eps_min)} ({'<' if self.aso.dominant else '>='} {self.aso.threshold:g})"),
-            ("P(A > B)", f"{fmt(self.p_improvement.estimate)} "
-             f"{fmt_ci(self.p_improvement.ci_low, self.p_improvement.ci_high)}"),
+            (
+                "P(A > B)",
+                f"{fmt(self.p_improvement.estimate)} {fmt_ci(self.p_improvement.ci_low, self.p_improvement.ci_high)}",
+            ),
             ("decision", self.verdict),
         ]
         rows += [("note", note) for note in self.notes]
@@ -221,7 +234,7 @@ def compare(
 
         # Permutation test: exact when the permutations are no more than the resamples.
         if paired:
-            total = 2 ** x.size
+            total = 2**x.size
             kind, stat = "samples", _mean_paired_diff
         else:
             total = math.comb(x.size + y.size, x.size)

@@ -84,7 +84,10 @@ class Component(Result):
 
     def rows(self) -> list[tuple[str, str]]:
         return [
-            ("variance", f"{fmt(self.estimate)} {fmt_ci(self.ci_low, self.ci_high)}" + (" (clipped)" if self.clipped else "")),
+            (
+                "variance",
+                f"{fmt(self.estimate)} {fmt_ci(self.ci_low, self.ci_high)}" + (" (clipped)" if self.clipped else ""),
+            ),
             ("share", f"{fmt(self.share)} {fmt_ci(self.share_ci_low, self.share_ci_high)}"),
         ]
 
@@ -160,8 +163,14 @@ class VarianceComponents(Result):
         return table
 
     def rows(self) -> list[tuple[str, str]]:
-        rows = [(c.name, f"{fmt(c.estimate)} {fmt_ci(c.ci_low, c.ci_high)}, share {fmt(c.share)}"
-                 + (" (clipped)" if c.clipped else "")) for c in self.components]
+        rows = [
+            (
+                c.name,
+                f"{fmt(c.estimate)} {fmt_ci(c.ci_low, c.ci_high)}, share {fmt(c.share)}"
+                + (" (clipped)" if c.clipped else ""),
+            )
+            for c in self.components
+        ]
         return rows + [("warning", w) for w in self.warnings]
 
     def __repr__(self) -> str:
@@ -270,12 +279,18 @@ def variance_components(
     subsets = [s for order in range(1, k + 1) for s in itertools.combinations(axes, order)]
 
     # Marginal means over every subset of the factor axes, and effects by inclusion-exclusion.
-    means = {t: y.mean(axis=tuple(i for i in range(k + 1) if i not in t), keepdims=True)
-             for order in range(k + 1) for t in itertools.combinations(axes, order)}
+    means = {
+        t: y.mean(axis=tuple(i for i in range(k + 1) if i not in t), keepdims=True)
+        for order in range(k + 1)
+        for t in itertools.combinations(axes, order)
+    }
     ss, dfs = {}, {}
     for s in subsets:
-        effect = sum((-1) ** (len(s) - len(t)) * means[t] for order in range(len(s) + 1)
-                     for t in itertools.combinations(s, order))
+        effect = sum(
+            (-1) ** (len(s) - len(t)) * means[t]
+            for order in range(len(s) + 1)
+            for t in itertools.combinations(s, order)
+        )
         ss[s] = float(n_total / math.prod(levels[i] for i in s) * np.sum(effect * effect))
         dfs[s] = math.prod(levels[i] - 1 for i in s)
     full = axes
@@ -319,26 +334,29 @@ def variance_components(
     warnings = tuple(
         f"source {f!r} has only {n} levels: its component rests on {n - 1} degree(s) of freedom and its "
         f"interval is very wide; use at least {MIN_LEVELS} seeds per source to estimate it"
-        for f, n in zip(factors, levels) if n < MIN_LEVELS
+        for f, n in zip(factors, levels)
+        if n < MIN_LEVELS
     )
     components = []
     for i, t in enumerate(terms):
         name = ":".join(factors[a] for a in t) if t is not None else "residual"
-        components.append(Component(
-            name=name,
-            df=int(df_arr[i]),
-            sum_sq=float(ss[t] if t is not None else ss_res),
-            mean_sq=float(ms[i]),
-            estimate=float(est[i]),
-            raw_estimate=float(raw[i]),
-            clipped=bool(raw[i] < 0),
-            ci_low=float(ci[0, i]),
-            ci_high=float(ci[1, i]),
-            share=float(est[i] / total) if total > 0 else math.nan,
-            share_ci_low=float(share_ci[0, i]),
-            share_ci_high=float(share_ci[1, i]),
-            few_levels=t is not None and any(factors[a] in few for a in t),
-        ))
+        components.append(
+            Component(
+                name=name,
+                df=int(df_arr[i]),
+                sum_sq=float(ss[t] if t is not None else ss_res),
+                mean_sq=float(ms[i]),
+                estimate=float(est[i]),
+                raw_estimate=float(raw[i]),
+                clipped=bool(raw[i] < 0),
+                ci_low=float(ci[0, i]),
+                ci_high=float(ci[1, i]),
+                share=float(est[i] / total) if total > 0 else math.nan,
+                share_ci_low=float(share_ci[0, i]),
+                share_ci_high=float(share_ci[1, i]),
+                few_levels=t is not None and any(factors[a] in few for a in t),
+            )
+        )
     return VarianceComponents(
         components=tuple(components),
         factors=tuple(factors),

@@ -113,8 +113,9 @@ def describe(values: Any, *, seeds: Seeds, confidence: float = 0.95, n_resamples
     nan = math.nan
     if x.size == 0:
         notes.append("every run failed")
-        return Description(int(array.size), int(failed.sum()), nan, nan, nan, nan, nan, nan, nan, nan, confidence,
-                           "none", tuple(notes))
+        return Description(
+            int(array.size), int(failed.sum()), nan, nan, nan, nan, nan, nan, nan, nan, confidence, "none", tuple(notes)
+        )
     mean = float(np.mean(x))
     std = float(np.std(x, ddof=1)) if x.size > 1 else nan
     if x.size < 2:

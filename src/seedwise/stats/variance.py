@@ -33,7 +33,14 @@ from seedwise.stats._checks import check_resamples, confidence_level, finite, se
 from seedwise.stats._result import Result, fmt, fmt_ci
 from seedwise.stats.intervals import _bootstrap, _chi2_interval
 
-__all__ = ["SourceVariance", "OneAtATimeVariance", "NoiseFloor", "one_at_a_time_variance", "noise_floor", "NOT_ADDITIVE"]
+__all__ = [
+    "SourceVariance",
+    "OneAtATimeVariance",
+    "NoiseFloor",
+    "one_at_a_time_variance",
+    "noise_floor",
+    "NOT_ADDITIVE",
+]
 
 NOT_ADDITIVE = (
     "Each source's variance is conditional: measured with every other source fixed at its base seed. "
@@ -108,8 +115,10 @@ class NoiseFloor(Result):
             ("replicates", str(self.n)),
             ("bitwise identical", "yes" if self.bitwise_identical else "no"),
             ("std", fmt(self.std)),
-            (f"variance, {self.confidence:.0%} CI", f"{fmt(self.variance)} "
-             f"{fmt_ci(self.variance_ci_low, self.variance_ci_high)}"),
+            (
+                f"variance, {self.confidence:.0%} CI",
+                f"{fmt(self.variance)} {fmt_ci(self.variance_ci_low, self.variance_ci_high)}",
+            ),
             ("max |deviation|", fmt(self.max_abs_deviation)),
         ]
 
@@ -154,9 +163,17 @@ class OneAtATimeVariance(Result):
         records = [r.to_dict() for r in (*self.sources, self.all_sources)]
         if self.noise_floor is not None:
             nf = self.noise_floor
-            records.append({"source": "noise floor", "n": nf.n, "variance": nf.variance, "std": nf.std,
-                            "variance_ci_low": nf.variance_ci_low, "variance_ci_high": nf.variance_ci_high,
-                            "variance_ci_method": "chi2"})
+            records.append(
+                {
+                    "source": "noise floor",
+                    "n": nf.n,
+                    "variance": nf.variance,
+                    "std": nf.std,
+                    "variance_ci_low": nf.variance_ci_low,
+                    "variance_ci_high": nf.variance_ci_high,
+                    "variance_ci_method": "chi2",
+                }
+            )
         return pd.DataFrame.from_records(records).set_index("source")
 
     def title(self) -> str:
@@ -170,17 +187,33 @@ class OneAtATimeVariance(Result):
         for col in ("source", "runs", "std", f"variance [{pct} CI]", f"ratio to all [{pct} CI]"):
             table.add_column(col, justify="left" if col == "source" else "right")
         for r in (*self.sources, self.all_sources):
-            table.add_row(r.source, str(r.n), fmt(r.std), f"{fmt(r.variance)} {fmt_ci(r.variance_ci_low, r.variance_ci_high)}",
-                          f"{fmt(r.ratio)} {fmt_ci(r.ratio_ci_low, r.ratio_ci_high)}")
+            table.add_row(
+                r.source,
+                str(r.n),
+                fmt(r.std),
+                f"{fmt(r.variance)} {fmt_ci(r.variance_ci_low, r.variance_ci_high)}",
+                f"{fmt(r.ratio)} {fmt_ci(r.ratio_ci_low, r.ratio_ci_high)}",
+            )
         if self.noise_floor is not None:
             nf = self.noise_floor
-            table.add_row("noise floor", str(nf.n), fmt(nf.std),
-                          f"{fmt(nf.variance)} {fmt_ci(nf.variance_ci_low, nf.variance_ci_high)}", "")
+            table.add_row(
+                "noise floor",
+                str(nf.n),
+                fmt(nf.std),
+                f"{fmt(nf.variance)} {fmt_ci(nf.variance_ci_low, nf.variance_ci_high)}",
+                "",
+            )
         return table
 
     def rows(self) -> list[tuple[str, str]]:
-        rows = [(r.source, f"variance {fmt(r.variance)} {fmt_ci(r.variance_ci_low, r.variance_ci_high)}, ratio "
-                 f"{fmt(r.ratio)} {fmt_ci(r.ratio_ci_low, r.ratio_ci_high)}") for r in (*self.sources, self.all_sources)]
+        rows = [
+            (
+                r.source,
+                f"variance {fmt(r.variance)} {fmt_ci(r.variance_ci_low, r.variance_ci_high)}, ratio "
+                f"{fmt(r.ratio)} {fmt_ci(r.ratio_ci_low, r.ratio_ci_high)}",
+            )
+            for r in (*self.sources, self.all_sources)
+        ]
         if self.noise_floor is not None:
             rows.append(("noise floor", f"std {fmt(self.noise_floor.std)}"))
         return rows + [("note", self.note)]
@@ -260,14 +293,25 @@ def one_at_a_time_variance(
         x = finite(f"groups[{name!r}]", values, min_n=3, nan_policy=nan_policy, why=" for a variance")
         rows.append(_row(name, x, y, var_all, seeds["ratio"][name], confidence, count))
     ci_all = _chi2_interval(var_all, y.size - 1, confidence)
-    all_row = SourceVariance("all", int(y.size), var_all, math.sqrt(var_all), ci_all.low, ci_all.high,
-                             1.0, 1.0, 1.0, ratio_ci_method="definition")
+    all_row = SourceVariance(
+        "all",
+        int(y.size),
+        var_all,
+        math.sqrt(var_all),
+        ci_all.low,
+        ci_all.high,
+        1.0,
+        1.0,
+        1.0,
+        ratio_ci_method="definition",
+    )
     floor = None if replicates is None else noise_floor(replicates, confidence=confidence, nan_policy=nan_policy)
     return OneAtATimeVariance(tuple(rows), all_row, floor, confidence)
 
 
-def _row(name: str, x: np.ndarray, y: np.ndarray, var_all: float, seeds: Seeds, confidence: float,
-         count: int) -> SourceVariance:
+def _row(
+    name: str, x: np.ndarray, y: np.ndarray, var_all: float, seeds: Seeds, confidence: float, count: int
+) -> SourceVariance:
     variance = float(np.var(x, ddof=1))
     ci = _chi2_interval(variance, x.size - 1, confidence)
     if var_all == 0.0:
@@ -276,5 +320,6 @@ def _row(name: str, x: np.ndarray, y: np.ndarray, var_all: float, seeds: Seeds, 
         ratio = variance / var_all
         interval = _bootstrap((x, y), _var_ratio, seeds, confidence, "BCa", count, False, True)
         low, high, method = interval.low, interval.high, interval.method
-    return SourceVariance(name, int(x.size), variance, math.sqrt(variance), ci.low, ci.high, ratio, low, high,
-                          ratio_ci_method=method)
+    return SourceVariance(
+        name, int(x.size), variance, math.sqrt(variance), ci.low, ci.high, ratio, low, high, ratio_ci_method=method
+    )

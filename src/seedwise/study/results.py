@@ -296,7 +296,14 @@ class Results:
         metric = self._metric(metric)
         frame = self.summary_frame(metric, seeds=seeds)
         table = Table(title=f"{self.name}: {metric} ({self.design.kind}, base seed {self.design.base_seed})")
-        columns = (["arm"] if self.design.paired else []) + ["source", "runs", "failed", "mean", "std", "95% CI of mean"]
+        columns = (["arm"] if self.design.paired else []) + [
+            "source",
+            "runs",
+            "failed",
+            "mean",
+            "std",
+            "95% CI of mean",
+        ]
         for column in columns:
             table.add_column(column, justify="left" if column in ("arm", "source") else "right")
         for row in frame.itertuples(index=False):
@@ -314,7 +321,9 @@ class Results:
             out.setdefault((run["arm"], run["group"]), []).append(float(value))
         return out
 
-    def variance(self, metric: str | None = None, *, seeds: Seeds | None = None, arm: str | None = None) -> VarianceReport:
+    def variance(
+        self, metric: str | None = None, *, seeds: Seeds | None = None, arm: str | None = None
+    ) -> VarianceReport:
         """How much each source moves ``metric``, with CIs (see :class:`VarianceReport`)."""
         from seedwise import stats
 
@@ -416,9 +425,7 @@ class Results:
             a_keys = self._main_values(metric, self._arm(arm))
             b_keys = other._main_values(metric, other._arm(None))
         else:
-            raise InvalidTypeError(
-                f"other must be a Results, an arm name or a config dict, got {type(other).__name__}"
-            )
+            raise InvalidTypeError(f"other must be a Results, an arm name or a config dict, got {type(other).__name__}")
         paired = isinstance(other, str) or self._same_seeds(other, a_keys, b_keys)
         if paired:
             common = [c for c in a_keys if c in b_keys]

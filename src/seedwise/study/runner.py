@@ -43,8 +43,7 @@ BACKENDS: tuple[str, ...] = ("local", "ray")
 Backend = Literal["local", "ray"]
 _POLL_S = 0.25
 _MAIN_HINT = (
-    "; if the script that starts the study is run again by each worker, put the study under "
-    "if __name__ == '__main__':"
+    "; if the script that starts the study is run again by each worker, put the study under if __name__ == '__main__':"
 )
 _RECLAIM_EVERY_S = 5.0
 
@@ -240,7 +239,14 @@ class _Heartbeat(threading.Thread):
 
 def _progress(enabled: bool, total: int, done: int, failed: int, name: str):
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     console = Console(stderr=True)
     progress = Progress(
@@ -281,7 +287,9 @@ def run_pending(
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
             raise InvalidArgumentError(f"{what} must be a number >= 0, got {value!r}")
     if workers == 0 and backend == "ray":
-        raise InvalidArgumentError("workers=0 runs in this process; use it with backend='local', or workers >= 1 with Ray")
+        raise InvalidArgumentError(
+            "workers=0 runs in this process; use it with backend='local', or workers >= 1 with Ray"
+        )
     if workers != 0 and not isinstance(train, TrainSpec):
         raise InvalidArgumentError("worker processes need a TrainSpec (a function they can import); use workers=0")
 
@@ -332,7 +340,11 @@ def run_pending(
                             store.requeue(claim, token)
                             isolate = max(0, isolate - 1)
                             continue
-                        outcome = {**outcome, "status": "failed", "error": f"{outcome['error']} ({claim.attempt} times)"}
+                        outcome = {
+                            **outcome,
+                            "status": "failed",
+                            "error": f"{outcome['error']} ({claim.attempt} times)",
+                        }
                     isolate = max(0, isolate - 1)
                     if store.finish(claim, token, outcome) and outcome["status"] == "failed":
                         failed += 1

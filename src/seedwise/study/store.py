@@ -141,9 +141,7 @@ class Store:
             return
         fresh = self._inspect(self.path)
         try:
-            self._conn = sqlite3.connect(
-                str(self.path), isolation_level=None, timeout=60.0, check_same_thread=False
-            )
+            self._conn = sqlite3.connect(str(self.path), isolation_level=None, timeout=60.0, check_same_thread=False)
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.execute("PRAGMA busy_timeout=60000")
@@ -287,7 +285,12 @@ class Store:
                 return False
             conn.execute(
                 "INSERT INTO studies (name, design, fingerprint, created) VALUES (?, ?, ?, ?)",
-                (name, json.dumps(wanted, sort_keys=True), json.dumps(fingerprint, sort_keys=True, default=str), time.time()),
+                (
+                    name,
+                    json.dumps(wanted, sort_keys=True),
+                    json.dumps(fingerprint, sort_keys=True, default=str),
+                    time.time(),
+                ),
             )
             conn.executemany(
                 "INSERT INTO runs (study, cell, ordinal, grp, level, levels, arm, seeds, config, status) "
@@ -420,7 +423,11 @@ class Store:
                     conn.execute(
                         "UPDATE runs SET status = 'failed', finished = ?, owner_host = NULL, owner_pid = NULL, "
                         "owner_token = NULL, lease_until = NULL, error = ? WHERE rowid = ?",
-                        (now, f"the runner died {attempts} times while running this run (killed, out of memory?)", rowid),
+                        (
+                            now,
+                            f"the runner died {attempts} times while running this run (killed, out of memory?)",
+                            rowid,
+                        ),
                     )
                 else:
                     conn.execute(
