@@ -17,13 +17,10 @@ import sys
 from collections.abc import Sequence
 
 from seedwise._version import __version__
+from seedwise.errors import UsageError
 
 #: Subcommand modules under seedwise.commands, in the order --help lists them.
 COMMANDS = ("demo", "study", "report", "compare", "audit", "env")
-
-
-class UsageError(Exception):
-    """Bad command-line usage: printed as one line, exit code 2."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -84,8 +81,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    # Run the importable module's main: command modules raise *its* UsageError, not
-    # that of this __main__ copy.
-    from seedwise.cli import main as _main
-
-    sys.exit(_main())
+    sys.exit(main())

@@ -15,6 +15,14 @@ __all__ = [
     "MissingDependencyError",
     "StateFileError",
     "StoreError",
+    "UsageError",
+    "NoiseNotSetError",
+    "GStreamerError",
+    "PipelineParseError",
+    "MissingElementError",
+    "PipelineError",
+    "CapsError",
+    "StreamTimeout",
 ]
 
 
@@ -49,35 +57,63 @@ class StoreError(SeedwiseError, ValueError):
     """A study store cannot be used (corrupt, newer schema, conflicting study)."""
 
 
-def check_int(name: str, value: object, *, low: int | None = None, high: int | None = None) -> int:
-    """Validate that ``value`` is an integer (not a bool) in ``[low, high)`` and return it as int."""
-    import numbers
-
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise InvalidTypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
-    value = int(value)
-    if low is not None and value < low:
-        raise InvalidArgumentError(f"{name} must be >= {low}, got {value}")
-    if high is not None and value >= high:
-        raise InvalidArgumentError(f"{name} must be < {high}, got {value}")
-    return value
+class UsageError(SeedwiseError, ValueError):
+    """Bad command-line usage: the ``seedwise`` command prints it as one line and exits with 2."""
 
 
-def check_choice(name: str, value: object, choices: tuple[str, ...] | list[str]) -> str:
-    """Validate that ``value`` is one of ``choices``; the error lists the valid ones."""
-    if not isinstance(value, str) or value not in choices:
-        valid = ", ".join(repr(c) for c in choices)
-        raise InvalidArgumentError(f"{name} must be one of {valid}; got {value!r}")
-    return value
+class NoiseNotSetError(SeedwiseError, RuntimeError):
+    """A variational layer was asked for a random forward pass without a noise stream."""
 
 
-def check_probability(name: str, value: object) -> float:
-    """Validate a probability in [0, 1]."""
-    import numbers
+# -- GStreamer ---------------------------------------------------------------------------
+# Every constructor takes the message first and the rest as keywords with defaults, so
+# torch's DataLoader can re-raise them from a worker process as the same class.
 
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise InvalidTypeError(f"{name} must be a float in [0, 1], got {type(value).__name__} {value!r}")
-    value = float(value)
-    if not 0.0 <= value <= 1.0:
-        raise InvalidArgumentError(f"{name} must be in [0, 1], got {value}")
-    return value
+
+class GStreamerError(SeedwiseError, RuntimeError):
+    """Base class of the errors a GStreamer pipeline causes."""
+
+
+class PipelineParseError(GStreamerError, ValueError):
+    """The launch string does not describe a pipeline (syntax, unknown property, unlinkable elements)."""
+
+
+class MissingElementError(PipelineParseError):
+    """The launch string names an element no installed plugin provides.
+
+    Attributes: ``element`` (its name) and ``package`` (the package that usually provides it).
+    """
+
+    def __init__(self, message: str, *, element: str | None = None, package: str | None = None) -> None:
+        super().__init__(message)
+        self.element, self.package = element, package
+
+
+class PipelineError(GStreamerError):
+    """An ERROR message on the pipeline's bus.
+
+    Attributes: ``element`` (the element that posted it), ``domain`` and ``code`` (the
+    GLib error), ``debug`` (GStreamer's debug string) and ``frames`` (how many frames
+    the iteration had delivered when it was seen).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        element: str | None = None,
+        domain: str | None = None,
+        code: int | None = None,
+        debug: str | None = None,
+        frames: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.element, self.domain, self.code, self.debug, self.frames = element, domain, code, debug, frames
+
+
+class CapsError(PipelineError):
+    """Caps negotiation failed: no format both the upstream elements and the appsink accept."""
+
+
+class StreamTimeout(GStreamerError, TimeoutError):
+    """No frame, end of stream or error arrived within ``timeout`` seconds."""

@@ -47,7 +47,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from seedwise.errors import InvalidArgumentError, InvalidTypeError, SeedwiseError, check_int
+from seedwise._validate import check_int
+from seedwise.errors import InvalidArgumentError, InvalidTypeError, NoiseNotSetError
 from seedwise.seeds import Seeds, as_seeds
 
 __all__ = [
@@ -63,10 +64,6 @@ __all__ = [
 ]
 
 Position = Union[int, tuple[int, ...]]
-
-
-class NoiseNotSetError(SeedwiseError, RuntimeError):
-    """A variational layer was asked for a random forward pass without a noise stream."""
 
 
 def _check_real(name: str, value: object) -> float:

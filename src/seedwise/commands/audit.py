@@ -16,20 +16,12 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from seedwise.cli import UsageError as _CliUsageError
+from seedwise.errors import UsageError
 
 __all__ = ["add_parser", "run", "load_target", "AuditUsageError"]
 
-
-class AuditUsageError(_CliUsageError, ValueError):
-    """Bad usage of ``seedwise audit``: one line, exit status 2.
-
-    Also a ValueError, so the CLI reports it as one line even when ``seedwise.cli`` runs
-    as ``__main__`` (``python -m seedwise.cli``), where its ``UsageError`` is another class.
-    """
-
-
-UsageError = AuditUsageError
+#: Kept for one release: ``seedwise audit``'s usage errors are :class:`seedwise.errors.UsageError`.
+AuditUsageError = UsageError
 
 
 class _FunctionFailed(Exception):

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from seedwise.cli import UsageError
+from seedwise.errors import UsageError
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -90,7 +90,7 @@ def _existing_store(path: str) -> str:
 def run_command(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from seedwise.errors import check_choice, check_int
+    from seedwise._validate import check_choice, check_int
     from seedwise.study import Study
     from seedwise.study.runner import BACKENDS
 

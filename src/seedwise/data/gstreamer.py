@@ -43,13 +43,17 @@ from typing import Any, Literal
 import numpy as np
 import torch.utils.data
 
+from seedwise._validate import check_choice, check_int
 from seedwise.errors import (
+    CapsError,
+    GStreamerError,
     InvalidArgumentError,
     InvalidTypeError,
     MissingDependencyError,
-    SeedwiseError,
-    check_choice,
-    check_int,
+    MissingElementError,
+    PipelineError,
+    PipelineParseError,
+    StreamTimeout,
 )
 
 __all__ = [
@@ -170,60 +174,6 @@ _INSTALL_HINT = (
     "sudo apt-get install gstreamer1.0-plugins-base gstreamer1.0-plugins-good "
     "gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0"
 )
-
-
-# -- exceptions ------------------------------------------------------------------------
-# Every constructor takes the message first and the rest as keywords with defaults, so
-# torch's DataLoader can re-raise them from a worker process as the same class.
-
-
-class GStreamerError(SeedwiseError, RuntimeError):
-    """Base class of the errors a GStreamer pipeline causes."""
-
-
-class PipelineParseError(GStreamerError, ValueError):
-    """The launch string does not describe a pipeline (syntax, unknown property, unlinkable elements)."""
-
-
-class MissingElementError(PipelineParseError):
-    """The launch string names an element no installed plugin provides.
-
-    Attributes: ``element`` (its name) and ``package`` (the package that usually provides it).
-    """
-
-    def __init__(self, message: str, *, element: str | None = None, package: str | None = None) -> None:
-        super().__init__(message)
-        self.element, self.package = element, package
-
-
-class PipelineError(GStreamerError):
-    """An ERROR message on the pipeline's bus.
-
-    Attributes: ``element`` (the element that posted it), ``domain`` and ``code`` (the
-    GLib error), ``debug`` (GStreamer's debug string) and ``frames`` (how many frames
-    the iteration had delivered when it was seen).
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        element: str | None = None,
-        domain: str | None = None,
-        code: int | None = None,
-        debug: str | None = None,
-        frames: int | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.element, self.domain, self.code, self.debug, self.frames = element, domain, code, debug, frames
-
-
-class CapsError(PipelineError):
-    """Caps negotiation failed: no format both the upstream elements and the appsink accept."""
-
-
-class StreamTimeout(GStreamerError, TimeoutError):
-    """No frame, end of stream or error arrived within ``timeout`` seconds."""
 
 
 # -- GStreamer, loaded on first use ----------------------------------------------------
