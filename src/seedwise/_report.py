@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
+from seedwise._table import TableReport
 from seedwise.frameworks._base import Setting
 
 __all__ = ["SettingsReport"]
 
 
-@dataclass
-class SettingsReport:
+@dataclass(repr=False)
+class SettingsReport(TableReport):
     """What seedwise did to the process's global state, and what it could not do.
 
     Iterating yields the :class:`Setting` records; :attr:`ok` is False when any setting
@@ -39,27 +41,20 @@ class SettingsReport:
     def to_dict(self) -> dict:
         return {"title": self.title, "ok": self.ok, "settings": [asdict(s) for s in self.settings]}
 
-    def __rich__(self):
-        from rich.table import Table
+    def _title(self) -> str:
+        return self.title
 
-        table = Table(title=self.title)
-        for column in ("framework", "setting", "value", "status", "note"):
-            table.add_column(column, overflow="fold")
-        for s in self.settings:
-            status = "[green]ok[/green]" if s.ok else "[red]not applied[/red]"
-            table.add_row(s.framework, s.name, s.value, status, s.note)
-        return table
+    def _columns(self) -> tuple[str, ...]:
+        return ("framework", "setting", "value", "status", "note")
 
-    def __str__(self) -> str:
-        rows = [("framework", "setting", "value", "status", "note")]
-        rows += [(s.framework, s.name, s.value, "ok" if s.ok else "NOT APPLIED", s.note) for s in self.settings]
-        widths = [max(len(r[i]) for r in rows) for i in range(4)]
-        lines = [self.title]
-        for r in rows:
-            lines.append("  ".join(r[i].ljust(widths[i]) for i in range(4)) + "  " + r[4])
-        return "\n".join(line.rstrip() for line in lines)
+    def _rows(self) -> list[tuple[str, ...]]:
+        return [(s.framework, s.name, s.value, "ok" if s.ok else "NOT APPLIED", s.note) for s in self.settings]
 
-    def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}(ok={self.ok}, settings={len(self.settings)}, not_applied={len(self.not_applied)})"
-        )
+    def _rich_rows(self) -> list[tuple[str, ...]]:
+        return [
+            (s.framework, s.name, s.value, "[green]ok[/green]" if s.ok else "[red]not applied[/red]", s.note)
+            for s in self.settings
+        ]
+
+    def _repr_fields(self) -> dict[str, Any]:
+        return {"ok": self.ok, "settings": len(self.settings), "not_applied": len(self.not_applied)}
