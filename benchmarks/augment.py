@@ -21,16 +21,16 @@ import os
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 
-import argparse  # noqa: E402
-import time  # noqa: E402
-import warnings  # noqa: E402
+import argparse
+import time
+import warnings
 
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import cv2
+import numpy as np
+import torch
 
-from seedwise import Seeds  # noqa: E402
-from seedwise import augment as A  # noqa: E402
+from seedwise import Seeds
+from seedwise import augment as A
 
 
 def best_rates(fns: dict, n_images: int, repeats: int) -> dict[str, float]:

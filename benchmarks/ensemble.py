@@ -37,16 +37,16 @@ import os
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 
-import argparse  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
+import argparse
+import statistics
+import time
 
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
-from torch import nn  # noqa: E402
+import torch
+import torch.nn.functional as F
+from torch import nn
 
-from seedwise import Seeds  # noqa: E402
-from seedwise.ensemble import Ensemble  # noqa: E402
+from seedwise import Seeds
+from seedwise.ensemble import Ensemble
 
 BATCH = 64
 

@@ -23,17 +23,17 @@ import os
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 
-import argparse  # noqa: E402
-import time  # noqa: E402
+import argparse
+import time
 
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import cv2
+import numpy as np
+import torch
 
-from seedwise import Seeds  # noqa: E402
-from seedwise import augment as A  # noqa: E402
-from seedwise.data import GStreamerSource  # noqa: E402
-from seedwise.data.gstreamer import _gst  # noqa: E402
+from seedwise import Seeds
+from seedwise import augment as A
+from seedwise.data import GStreamerSource
+from seedwise.data.gstreamer import _gst
 
 FPS = 30
 

@@ -20,11 +20,11 @@ import time
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import torch  # noqa: E402
-import torch.nn as nn  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
 
-import seedwise as sw  # noqa: E402
+import seedwise as sw
 
 
 def best_of(fn, repeats: int = 3) -> float:

@@ -33,19 +33,19 @@ import os
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 
-import argparse  # noqa: E402
-import gc  # noqa: E402
-import statistics  # noqa: E402
-import threading  # noqa: E402
-import time  # noqa: E402
+import argparse
+import gc
+import statistics
+import threading
+import time
 
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
-import psutil  # noqa: E402
-import torch  # noqa: E402
+import cv2
+import numpy as np
+import psutil
+import torch
 
-import seedwise as sw  # noqa: E402
-from seedwise.data import DataLoader  # noqa: E402
+import seedwise as sw
+from seedwise.data import DataLoader
 
 
 class Images(torch.utils.data.Dataset):

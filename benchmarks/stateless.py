@@ -17,10 +17,10 @@ import time
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from seedwise import Seeds  # noqa: E402
-from seedwise import stateless as S  # noqa: E402
+from seedwise import Seeds
+from seedwise import stateless as S
 
 
 def best_of(fn, repeats: int = 3) -> float:

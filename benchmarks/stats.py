@@ -24,11 +24,11 @@ import time
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import numpy as np
+import pandas as pd
 
-from seedwise import Seeds  # noqa: E402
-from seedwise import stats as S  # noqa: E402
+from seedwise import Seeds
+from seedwise import stats as S
 
 
 def best_of(fn, repeats: int) -> tuple[float, object]:

@@ -27,8 +27,8 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-from seedwise import Seeds  # noqa: E402
-from seedwise.study import Study  # noqa: E402
+from seedwise import Seeds
+from seedwise.study import Study
 
 
 def cpu_train(seeds: Seeds, config: dict) -> dict[str, float]:

@@ -9,7 +9,6 @@ from torch import nn
 from seedwise import Seeds
 from seedwise._stacked import StackedSequential
 from seedwise.ensemble import Ensemble, vmapped_forward
-from seedwise.errors import InvalidArgumentError
 
 
 class Wrapped(nn.Module):

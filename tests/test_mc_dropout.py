@@ -11,8 +11,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from seedwise import Seeds, metrics
-from seedwise.bayes import keyed_dropout, mc_dropout
 from seedwise.bayes import dropout as dropout_module
+from seedwise.bayes import keyed_dropout, mc_dropout
 from seedwise.bayes.dropout import KeyedDropoutMode, _host_noise, _keep_mask, _mix, host_key, key_words
 from seedwise.errors import InvalidArgumentError, InvalidTypeError
 from seedwise.init import initialize

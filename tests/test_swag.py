@@ -10,11 +10,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from digits_kit import assert_rng_unchanged, digits_split, rng_states, single_model
 from seedwise import Seeds
 from seedwise.bayes.swag import SWAG, update_bn
 from seedwise.errors import InvalidArgumentError, InvalidTypeError
-from digits_kit import assert_rng_unchanged, digits_split, rng_states, single_model
-
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

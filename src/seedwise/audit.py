@@ -36,9 +36,10 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from seedwise.errors import InvalidArgumentError, InvalidTypeError, check_choice, check_int
+from seedwise._validate import check_choice, check_int
+from seedwise.errors import InvalidArgumentError, InvalidTypeError
 from seedwise.frameworks import ADAPTERS, State, adapter
-from seedwise.seeds import Seeds, SeedLike, as_seeds
+from seedwise.seeds import SeedLike, Seeds, as_seeds
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch

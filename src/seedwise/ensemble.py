@@ -62,9 +62,11 @@ from torch.func import functional_call, stack_module_state, vmap
 
 from seedwise import stateless
 from seedwise._stacked import StackedSequential
+from seedwise._validate import check_choice, check_int
 from seedwise.bayes.dropout import KeyedDropoutMode, key_words
-from seedwise.errors import InvalidArgumentError, InvalidTypeError, StateFileError, check_choice, check_int
-from seedwise.seeds import Seeds, SeedLike, as_seeds
+from seedwise.errors import InvalidArgumentError, InvalidTypeError, StateFileError
+from seedwise.seeds import SeedLike, Seeds, as_seeds
+from seedwise.streams import DATA_ORDER, DROPOUT
 
 __all__ = [
     "Ensemble",
@@ -98,7 +100,7 @@ def stack_members(members: Sequence[nn.Module]) -> tuple[dict[str, torch.Tensor]
     return stack_module_state(list(members))
 
 
-def member_keys(seeds: SeedLike, k: int, *, stream: str = "dropout", device: Any = "cpu") -> torch.Tensor:
+def member_keys(seeds: SeedLike, k: int, *, stream: str = DROPOUT, device: Any = "cpu") -> torch.Tensor:
     """``(k, 4)`` int32 dropout keys: row ``i`` is the key of ``seeds[i][stream]``."""
     root = as_seeds(seeds)
     return torch.stack([key_words(root[i][stream], device=device) for i in range(check_int("k", k, low=1))])
@@ -523,9 +525,9 @@ class Ensemble:
         """``(K, n)`` sample orders of ``epoch``: row ``i`` from ``seeds[i]["data_order"]``."""
         root = as_seeds(seeds, "seeds")
         if shared_order:
-            order = stateless.permutation(root["data_order"], epoch, n)
+            order = stateless.permutation(root[DATA_ORDER], epoch, n)
             return np.broadcast_to(order, (self.k, n))
-        return np.stack([stateless.permutation(root[i]["data_order"], epoch, n) for i in range(self.k)])
+        return np.stack([stateless.permutation(root[i][DATA_ORDER], epoch, n) for i in range(self.k)])
 
     def fit(
         self,

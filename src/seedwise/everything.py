@@ -98,7 +98,7 @@ def _position_path(position: object) -> tuple:
         raise InvalidTypeError("position must be an int, a str, or a non-empty tuple of them")
     out = []
     for part in parts:
-        if isinstance(part, numbers.Integral) and not isinstance(part, bool) or isinstance(part, str):
+        if (isinstance(part, numbers.Integral) and not isinstance(part, bool)) or isinstance(part, str):
             try:
                 out.append(_check_element(part))
             except (InvalidTypeError, InvalidArgumentError) as exc:

@@ -180,7 +180,7 @@ class _Kaiming(Scheme):
 
     def __post_init__(self) -> None:
         _check_real(f"{type(self).__name__}.a", self.a)
-        from seedwise.errors import check_choice
+        from seedwise._validate import check_choice
 
         check_choice(f"{type(self).__name__}.mode", self.mode, _FAN_MODES)
         check_choice(f"{type(self).__name__}.nonlinearity", self.nonlinearity, _NONLINEARITIES)
@@ -464,7 +464,7 @@ def _mha_rules(m) -> dict[str, _Rule]:
     xu = _Rule("xavier_uniform", lambda t, g: I.xavier_uniform_(t, generator=g))
     xn = _Rule("xavier_normal", lambda t, g: I.xavier_normal_(t, generator=g))
     names = ("in_proj_weight",) if m._qkv_same_embed_dim else ("q_proj_weight", "k_proj_weight", "v_proj_weight")
-    rules = {n: xu for n in names}
+    rules = dict.fromkeys(names, xu)
     if m.in_proj_bias is not None:
         rules["in_proj_bias"] = _const_rule(0.0)
         if m.out_proj.bias is not None:

@@ -30,7 +30,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from seedwise.errors import InvalidArgumentError, InvalidTypeError, check_choice, check_int
+from seedwise._validate import check_choice, check_int
+from seedwise.errors import InvalidArgumentError, InvalidTypeError
 
 __all__ = [
     "SUM_TOLERANCE",

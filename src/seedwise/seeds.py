@@ -117,7 +117,7 @@ class Seeds:
             for different seeds.
     """
 
-    __slots__ = ("_entropy", "_path", "_overrides", "__dict__")
+    __slots__ = ("__dict__", "_entropy", "_overrides", "_path")
 
     def __init__(self, entropy: int):
         self._entropy = _check_entropy(entropy)

@@ -12,7 +12,6 @@ import torch
 from seedwise import Seeds
 from seedwise import augment as A
 
-
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 

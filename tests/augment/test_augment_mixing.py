@@ -10,7 +10,6 @@ from seedwise import Seeds
 from seedwise import augment as A
 from seedwise.errors import InvalidArgumentError
 
-
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 

@@ -6,11 +6,10 @@ import json
 import sys
 
 import numpy as np
+from data_loader_kit import KeyedNoise
 
 import seedwise as sw
 from seedwise.data import DataLoader
-
-from data_loader_kit import KeyedNoise
 
 state_path, out_path, num_workers = sys.argv[1], sys.argv[2], int(sys.argv[3])
 with open(state_path) as f:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import pytest
 import torch
+from data_loader_kit import Tiny
 
 import seedwise as sw
 from seedwise.data import DataLoader, SeededSampler
 from seedwise.errors import InvalidArgumentError, InvalidTypeError
-
-from data_loader_kit import Tiny
 
 
 def test_public_names():

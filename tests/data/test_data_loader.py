@@ -7,11 +7,10 @@ import random
 import numpy as np
 import pytest
 import torch
+from data_loader_kit import KeyedNoise, Tiny, collect
 
 import seedwise as sw
 from seedwise.data import DataLoader
-
-from data_loader_kit import KeyedNoise, Tiny, collect
 
 # Tests start more workers than a small CI machine has cores; torch warns, the tests need them.
 pytestmark = pytest.mark.filterwarnings("ignore:This DataLoader will create:UserWarning")

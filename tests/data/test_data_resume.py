@@ -11,14 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from data_loader_kit import KeyedNoise, Tiny
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import seedwise as sw
 from seedwise.data import DataLoader
 from seedwise.errors import InvalidArgumentError, InvalidTypeError
-
-from data_loader_kit import KeyedNoise, Tiny
 
 # Tests start more workers than a small CI machine has cores; torch warns, the tests need them.
 pytestmark = pytest.mark.filterwarnings("ignore:This DataLoader will create:UserWarning")

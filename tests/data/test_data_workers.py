@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pytest
 import torch
+from data_loader_kit import GlobalDraws
 
 import seedwise as sw
 from seedwise.data import DataLoader
-
-from data_loader_kit import GlobalDraws
 
 # Tests start more workers than a small CI machine has cores; torch warns, the tests need them.
 pytestmark = pytest.mark.filterwarnings("ignore:This DataLoader will create:UserWarning")

@@ -16,7 +16,6 @@ from scipy import stats
 import seedwise as sw
 from seedwise import Seeds
 
-
 # -- golden values: a user's seed must mean the same thing in every release ---------
 
 

@@ -20,7 +20,6 @@ from seedwise import Seeds
 from seedwise.errors import InvalidArgumentError, InvalidTypeError
 from seedwise.frameworks import tensorflow as tfa
 
-
 # Whether this module's first import of TensorFlow (through the adapter) left Python's and
 # NumPy's global RNGs as they were; None when TensorFlow was already imported.
 _FIRST_IMPORT_KEPT_GLOBALS: bool | None = None

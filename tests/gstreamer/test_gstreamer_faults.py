@@ -7,13 +7,12 @@ import gc
 import time
 
 import pytest
-
 from gst_kit import require_gstreamer
 
 Gst, GLib = require_gstreamer()
 
-from seedwise.data import GStreamerSource  # noqa: E402
-from seedwise.data.gstreamer import (  # noqa: E402
+from seedwise.data import GStreamerSource
+from seedwise.data.gstreamer import (
     CapsError,
     GStreamerError,
     MissingElementError,
@@ -21,7 +20,7 @@ from seedwise.data.gstreamer import (  # noqa: E402
     PipelineParseError,
     StreamTimeout,
 )
-from seedwise.errors import SeedwiseError  # noqa: E402
+from seedwise.errors import SeedwiseError
 
 pytestmark = pytest.mark.gstreamer
 

@@ -10,19 +10,18 @@ import warnings
 
 import numpy as np
 import pytest
-
 from gst_kit import require_gstreamer
 
 require_gstreamer()
 
-import torch  # noqa: E402
-from torch.utils.data import DataLoader  # noqa: E402
+import torch
+from torch.utils.data import DataLoader
 
-from seedwise import Seeds  # noqa: E402
-from seedwise import augment as A  # noqa: E402
-from seedwise.data import GStreamerSource  # noqa: E402
-from seedwise.data.gstreamer import FrameStream, GStreamerError  # noqa: E402
-from seedwise.errors import InvalidArgumentError  # noqa: E402
+from seedwise import Seeds
+from seedwise import augment as A
+from seedwise.data import GStreamerSource
+from seedwise.data.gstreamer import FrameStream, GStreamerError
+from seedwise.errors import InvalidArgumentError
 
 pytestmark = pytest.mark.gstreamer
 

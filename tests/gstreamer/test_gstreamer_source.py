@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from gst_kit import require_gstreamer
 
 Gst, _ = require_gstreamer()
 
-from seedwise import Seeds  # noqa: E402
-from seedwise import augment as A  # noqa: E402
-from seedwise.data import GStreamerSource  # noqa: E402
-from seedwise.data.gstreamer import FrameStream  # noqa: E402
-from seedwise.errors import InvalidArgumentError  # noqa: E402
+from seedwise import Seeds
+from seedwise import augment as A
+from seedwise.data import GStreamerSource
+from seedwise.data.gstreamer import FrameStream
+from seedwise.errors import InvalidArgumentError
 
 pytestmark = pytest.mark.gstreamer
 

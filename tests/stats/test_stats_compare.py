@@ -120,8 +120,9 @@ def test_nan_policy_omit_drops_failed_runs_and_pairs():
 
 
 def test_comparison_prints(ab):
-    from rich.console import Console
     import io
+
+    from rich.console import Console
 
     r = compare(*ab, seeds=Seeds(0), n_resamples=999)
     console = Console(record=True, width=120, file=io.StringIO())

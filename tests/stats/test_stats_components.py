@@ -87,7 +87,7 @@ def test_intervals_cover_known_components(test_seed):
     truth = {(0,): 1.0, (1,): 0.5, (0, 1): 0.25, "e": 0.5}
     names = {(0,): "init", (1,): "data_order", (0, 1): "init:data_order", "e": "residual"}
     rng = Seeds(test_seed)["simulation"].numpy()
-    hits = {name: 0 for name in names.values()}
+    hits = dict.fromkeys(names.values(), 0)
     reps = 50
     for i in range(reps):
         df, factors = simulate(rng, [6, 6], truth, 2)

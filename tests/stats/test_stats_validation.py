@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from seedwise import Seeds
-from seedwise.errors import InvalidArgumentError, InvalidTypeError
 from seedwise import stats as S
+from seedwise.errors import InvalidArgumentError, InvalidTypeError
 
 OK = [0.1, 0.2, 0.3, 0.4]
 S0 = Seeds(0)

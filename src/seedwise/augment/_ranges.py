@@ -10,7 +10,8 @@ from __future__ import annotations
 import math
 import numbers
 
-from seedwise.errors import InvalidArgumentError, InvalidTypeError, check_probability
+from seedwise._validate import check_probability
+from seedwise.errors import InvalidArgumentError, InvalidTypeError
 
 __all__ = ["check_probability", "real", "value_range", "symmetric_range", "factor_range", "size_hw", "odd_kernel"]
 

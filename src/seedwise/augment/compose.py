@@ -28,7 +28,7 @@ from seedwise.augment import _draw
 from seedwise.augment._ranges import check_probability, real
 from seedwise.augment.base import Params, Transform, _fmt
 from seedwise.errors import InvalidArgumentError, InvalidTypeError
-from seedwise.seeds import Seeds, SeedLike, as_seeds
+from seedwise.seeds import SeedLike, Seeds, as_seeds
 
 __all__ = ["Compose", "OneOf", "RandomApply", "Program", "Stage"]
 

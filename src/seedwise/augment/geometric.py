@@ -23,8 +23,8 @@ IDENTITY_2X3: Affine2x3 = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
 
 import numpy as np
 
-from seedwise.augment._ranges import real, size_hw, symmetric_range, value_range
 from seedwise.augment._boxes import box, box_params
+from seedwise.augment._ranges import real, size_hw, symmetric_range, value_range
 from seedwise.augment.base import Params, Transform
 from seedwise.errors import InvalidArgumentError, InvalidTypeError
 

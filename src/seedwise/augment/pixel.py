@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 
 from seedwise.augment import _draw
-from seedwise.augment._ranges import odd_kernel, real, value_range
 from seedwise.augment._boxes import box, box_params
+from seedwise.augment._ranges import odd_kernel, real, value_range
 from seedwise.augment.base import Params, Transform
 from seedwise.errors import InvalidArgumentError
 from seedwise.seeds import Seeds

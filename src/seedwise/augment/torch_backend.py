@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from seedwise.augment.compose import Program, Stage
 from seedwise.augment._maps import affine_inverse, compose_color, compose_geometric, integral, is_identity
+from seedwise.augment.compose import Program, Stage
 from seedwise.augment.mixing import CutMix, MixUp
 from seedwise.augment.pixel import Context, GaussianBlur, GaussianNoise, RandomErasing, gaussian_kernel
 from seedwise.errors import InvalidArgumentError, InvalidTypeError

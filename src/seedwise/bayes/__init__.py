@@ -19,8 +19,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
-    from seedwise.bayes.laplace import LastLayerLaplace
     from seedwise.bayes.dropout import keyed_dropout, mc_dropout
+    from seedwise.bayes.laplace import LastLayerLaplace
     from seedwise.bayes.swag import SWAG, update_bn
     from seedwise.bayes.variational import bayesianize, elbo_loss, kl_divergence, sampling
 

@@ -59,7 +59,8 @@ import torch
 import torch.nn.functional as F
 from torch.overrides import TorchFunctionMode
 
-from seedwise.errors import InvalidArgumentError, InvalidTypeError, check_choice, check_int
+from seedwise._validate import check_choice, check_int
+from seedwise.errors import InvalidArgumentError, InvalidTypeError
 from seedwise.seeds import SeedLike, as_seeds
 
 __all__ = ["mc_dropout", "keyed_dropout", "KeyedDropoutMode", "key_words", "host_key", "DEFAULT_MAX_ROWS"]

@@ -40,7 +40,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from seedwise.errors import InvalidArgumentError, InvalidTypeError, check_choice, check_int
+from seedwise._validate import check_choice, check_int
+from seedwise.errors import InvalidArgumentError, InvalidTypeError
 from seedwise.seeds import Seeds, as_seeds
 
 __all__ = ["LastLayerLaplace"]

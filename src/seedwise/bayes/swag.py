@@ -33,7 +33,8 @@ import torch
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from seedwise.errors import InvalidArgumentError, InvalidTypeError, check_choice, check_int
+from seedwise._validate import check_choice, check_int
+from seedwise.errors import InvalidArgumentError, InvalidTypeError
 from seedwise.seeds import Seeds, as_seeds
 
 __all__ = ["SWAG", "update_bn"]

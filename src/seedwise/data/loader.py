@@ -24,11 +24,13 @@ from typing import Any, Literal
 import numpy as np
 import torch.utils.data
 
+from seedwise._validate import check_choice, check_int
 from seedwise.data._dataset import EpochIndexedDataset, is_epoch_keyed
 from seedwise.data._workers import WorkerSeeder
 from seedwise.data.sampler import _STATE_FORMAT, SeededSampler, _check_state, _key_hex
-from seedwise.errors import InvalidArgumentError, InvalidTypeError, check_choice, check_int
+from seedwise.errors import InvalidArgumentError, InvalidTypeError
 from seedwise.seeds import Seeds, as_seeds
+from seedwise.streams import DATA_ORDER
 
 __all__ = ["DataLoader", "GlobalRNGs", "GLOBAL_RNGS"]
 
@@ -206,7 +208,7 @@ class DataLoader:
         self.global_rngs = global_rngs
         self.sampler = SeededSampler(
             dataset,
-            seeds=self.seeds["data_order"],
+            seeds=self.seeds[DATA_ORDER],
             shuffle=shuffle,
             rank=rank,
             world_size=world_size,

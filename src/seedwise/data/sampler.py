@@ -23,7 +23,8 @@ import numpy as np
 import torch.utils.data
 
 from seedwise import stateless
-from seedwise.errors import InvalidArgumentError, InvalidTypeError, check_int
+from seedwise._validate import check_int
+from seedwise.errors import InvalidArgumentError, InvalidTypeError
 from seedwise.seeds import Seeds, as_seeds
 
 __all__ = ["SeededSampler"]

@@ -27,8 +27,8 @@ import torch
 from torch import nn
 
 import seedwise as sw
-from seedwise import Seeds
-from seedwise import stateless
+from seedwise import Seeds, stateless
+from seedwise.streams import AUGMENT, DROPOUT, INIT
 
 __all__ = ["DigitsData", "load_digits_data", "make_cnn", "make_pipeline", "fit", "evaluate", "train", "DEFAULTS"]
 
@@ -176,9 +176,9 @@ def fit(
     cfg = {**DEFAULTS, **(config or {})}
     data = data or load_digits_data()
     model = make_cnn(int(cfg["width"]), float(cfg["dropout"]))
-    sw.init.initialize(model, seeds["init"])
+    sw.init.initialize(model, seeds[INIT])
     optimizer = torch.optim.Adam(model.parameters(), lr=float(cfg["lr"]))
-    pipe = make_pipeline(seeds["augment"]) if cfg["augment"] else None
+    pipe = make_pipeline(seeds[AUGMENT]) if cfg["augment"] else None
     loader = sw.data.DataLoader(
         _Digits(data.x_train, data.y_train),
         batch_size=int(cfg["batch_size"]),
@@ -197,7 +197,7 @@ def fit(
     model.train()
     for epoch in range(loader.epoch, int(cfg["epochs"])):
         for images, labels in loader:
-            with sw.keyed(seeds["dropout"], step):
+            with sw.keyed(seeds[DROPOUT], step):
                 loss = loss_fn(model(_to_input(images)), labels)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()

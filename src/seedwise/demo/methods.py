@@ -29,7 +29,9 @@ from torch import nn
 
 import seedwise as sw
 from seedwise import Seeds, stateless
+from seedwise._validate import check_choice
 from seedwise.demo.digits import DigitsData, load_digits_data, make_cnn
+from seedwise.streams import DATA_ORDER, DROPOUT, INIT
 
 __all__ = ["METHODS", "METHOD_DEFAULTS", "train_method"]
 
@@ -65,9 +67,9 @@ def _train_single(seeds: Seeds, cfg: dict[str, Any], x: torch.Tensor, y: torch.T
     def make() -> nn.Module:
         return make_cnn(int(cfg["width"]), float(cfg["dropout"]))
 
-    ens = sw.ensemble.Ensemble(make, k, seeds=seeds["init"], lr=float(cfg["lr"]))
+    ens = sw.ensemble.Ensemble(make, k, seeds=seeds[INIT], lr=float(cfg["lr"]))
     # Member i's data order and dropout masks come from seeds["data_order"][i].
-    ens.fit(x, y, int(cfg["epochs"]), int(cfg["batch_size"]), seeds=seeds["data_order"])
+    ens.fit(x, y, int(cfg["epochs"]), int(cfg["batch_size"]), seeds=seeds[DATA_ORDER])
     return ens
 
 
@@ -109,22 +111,22 @@ def _variational(
     from seedwise.bayes.variational import predict, sampling
 
     base = make_cnn(int(cfg["width"]), 0.0)
-    sw.init.initialize(base, seeds["init"][0])  # the single model's initial weights
+    sw.init.initialize(base, seeds[INIT][0])  # the single model's initial weights
     model = bayesianize(base, prior_std=1.0, posterior_rho_init=-5.0)
     optimizer = torch.optim.Adam(model.parameters(), lr=float(cfg["lr"]))
     batch, n, step = int(cfg["batch_size"]), len(y), 0
     model.train()
     for epoch in range(int(cfg["epochs"])):
-        perm = torch.from_numpy(stateless.permutation(seeds["data_order"]["variational"], epoch, n))
+        perm = torch.from_numpy(stateless.permutation(seeds[DATA_ORDER]["variational"], epoch, n))
         for start in range(0, n, batch):
             idx = perm[start : start + batch]
-            with sampling(model, seeds["dropout"]["variational"], step):
+            with sampling(model, seeds[DROPOUT]["variational"], step):
                 loss = elbo_loss(model(x[idx]), y[idx], model, n)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             step += 1
-    return predict(model, x_test, samples=int(cfg["vi_samples"]), seeds=seeds["dropout"]["vi_sample"]).mean(0)
+    return predict(model, x_test, samples=int(cfg["vi_samples"]), seeds=seeds[DROPOUT]["vi_sample"]).mean(0)
 
 
 def _report_reliability(report: Any, probs: torch.Tensor, y: torch.Tensor, bins: int = 10) -> None:
@@ -156,7 +158,7 @@ def train_method(seeds: Seeds, config: dict[str, Any], report: Any = None) -> di
 def _predict(seeds: Seeds, config: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
     torch.set_num_threads(1)
     cfg = {**METHOD_DEFAULTS, **config}
-    method = sw.errors.check_choice("config['method']", cfg.get("method"), METHODS)
+    method = check_choice("config['method']", cfg.get("method"), METHODS)
     data: DigitsData = load_digits_data()
     x, y = DigitsData.tensor(data.x_train), torch.from_numpy(data.y_train)
     x_test, y_test = DigitsData.tensor(data.x_test), torch.from_numpy(data.y_test)
@@ -170,9 +172,9 @@ def _predict(seeds: Seeds, config: dict[str, Any]) -> tuple[torch.Tensor, torch.
             return ens.predict_proba(x_test), y_test
     model = ens.members()[0]
     if method == "mc_dropout":
-        probs = sw.bayes.mc_dropout(model, x_test, samples=int(cfg["mc_samples"]), seeds=seeds["dropout"]["mc"]).mean(0)
+        probs = sw.bayes.mc_dropout(model, x_test, samples=int(cfg["mc_samples"]), seeds=seeds[DROPOUT]["mc"]).mean(0)
     elif method == "swag":
-        probs = _swag(model, seeds["data_order"]["swag"], seeds["dropout"], cfg, x, y, x_test)
+        probs = _swag(model, seeds[DATA_ORDER]["swag"], seeds[DROPOUT], cfg, x, y, x_test)
     else:
         from seedwise.bayes import LastLayerLaplace
 

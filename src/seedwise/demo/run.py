@@ -31,10 +31,11 @@ from typing import Any
 import numpy as np
 
 from seedwise import Seeds
+from seedwise.streams import DATA_ORDER, DEFAULT_SOURCES, DROPOUT, INIT
 
 __all__ = ["Profile", "PROFILES", "run_demo"]
 
-SOURCES = ("init", "data_order", "augment", "dropout")
+SOURCES = DEFAULT_SOURCES
 BASE_SEED = 0
 DELTA = 0.005  # the accuracy difference (0.5 points) a study should be able to detect
 
@@ -214,7 +215,7 @@ def methods_study(out: Path, profile: Profile, workers: int, backend: str) -> An
     study = Study(
         train_method,
         name=f"methods-{profile.name}",
-        sources=("init", "data_order", "dropout"),
+        sources=(INIT, DATA_ORDER, DROPOUT),
         design="all",
         seeds=profile.method_seeds,
         base_seed=BASE_SEED,
@@ -418,7 +419,7 @@ def write_demo_report(out: Path, repro: dict[str, Any], sources: Any, sources_fr
 def run_demo(out: str | os.PathLike[str] = "seedwise-demo", *, quick: bool = False, workers: int | None = None,
              backend: str = "local") -> dict[str, Any]:  # fmt: skip
     """Run the whole demo into ``out``; return paths and tables. Rerunning resumes."""
-    from seedwise.errors import check_choice, check_int
+    from seedwise._validate import check_choice, check_int
 
     check_choice("backend", backend, ("local", "ray"))
     workers = check_int("workers", workers if workers is not None else (os.cpu_count() or 1), low=0)

@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from seedwise.errors import InvalidArgumentError, check_int
+from seedwise._validate import check_int
+from seedwise.errors import InvalidArgumentError
 from seedwise.frameworks._base import Setting, State, distribution_version, module_available, require
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -32,7 +32,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from seedwise.errors import MissingDependencyError, check_choice
+from seedwise._validate import check_choice
+from seedwise.errors import MissingDependencyError
 from seedwise.frameworks._base import Setting, State, distribution_version, module_available
 
 if TYPE_CHECKING:  # pragma: no cover

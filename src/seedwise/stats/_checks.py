@@ -17,7 +17,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from seedwise.errors import InvalidArgumentError, InvalidTypeError, check_choice
+from seedwise._validate import check_choice
+from seedwise.errors import InvalidArgumentError, InvalidTypeError
 from seedwise.seeds import Seeds, as_seeds
 
 NanPolicy = Literal["raise", "omit"]

@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 import scipy.stats
 
-from seedwise.errors import check_int
+from seedwise._validate import check_int
 from seedwise.seeds import Seeds
 from seedwise.stats._checks import check_resamples, confidence_level, finite, open_unit, seeds_arg
 from seedwise.stats._result import Result, fmt

@@ -30,7 +30,8 @@ from typing import Any
 import numpy as np
 import scipy.stats
 
-from seedwise.errors import InvalidArgumentError, check_choice
+from seedwise._validate import check_choice
+from seedwise.errors import InvalidArgumentError
 from seedwise.seeds import Seeds
 from seedwise.stats._checks import (
     ALTERNATIVES,

@@ -20,7 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from seedwise.errors import InvalidArgumentError, check_choice
+from seedwise._validate import check_choice
+from seedwise.errors import InvalidArgumentError
 from seedwise.seeds import Seeds
 from seedwise.stats._checks import (
     NAN_POLICIES,

@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 import scipy.stats
 
-from seedwise.errors import InvalidArgumentError, InvalidTypeError, check_choice
+from seedwise._validate import check_choice
+from seedwise.errors import InvalidArgumentError, InvalidTypeError
 from seedwise.seeds import Seeds
 from seedwise.stats._checks import check_resamples, collect_warnings, confidence_level, finite, seeds_arg
 from seedwise.stats._result import Result, fmt_ci

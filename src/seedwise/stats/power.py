@@ -20,7 +20,8 @@ import numbers
 
 import scipy.stats
 
-from seedwise.errors import InvalidArgumentError, check_choice
+from seedwise._validate import check_choice
+from seedwise.errors import InvalidArgumentError
 from seedwise.stats._checks import ALTERNATIVES, open_unit, positive
 
 __all__ = ["seeds_needed", "seeds_needed_p_improvement", "t_test_power"]

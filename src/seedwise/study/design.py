@@ -34,15 +34,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from seedwise.errors import InvalidArgumentError, InvalidTypeError, check_choice, check_int
+from seedwise._validate import check_choice, check_int
+from seedwise.errors import InvalidArgumentError, InvalidTypeError
 from seedwise.seeds import Seeds
+from seedwise.streams import DEFAULT_SOURCES
 
 __all__ = ["DESIGNS", "SOURCES", "Cell", "Design", "DesignName"]
 
 DesignName = Literal["one-at-a-time", "all", "factorial"]
 DESIGNS: tuple[str, ...] = ("one-at-a-time", "all", "factorial")
 #: The sources of randomness a training function usually has (any name is accepted).
-SOURCES: tuple[str, ...] = ("init", "data_order", "augment", "dropout")
+SOURCES: tuple[str, ...] = DEFAULT_SOURCES
 #: The group of runs that vary every source together.
 ALL_GROUP = "all"
 #: The group of replicate runs, every seed at the base.
@@ -212,7 +214,7 @@ class Design:
             for s in self.sources:
                 plan += [(s, i, {s: i}) for i in range(self.seeds)]
         if self.kind in ("one-at-a-time", "all"):
-            plan += [(ALL_GROUP, i, {s: i for s in self.sources}) for i in range(self.seeds)]
+            plan += [(ALL_GROUP, i, dict.fromkeys(self.sources, i)) for i in range(self.seeds)]
         if self.kind == "factorial":
             # Each source's own levels, crossed.
             for pos, combo in enumerate(itertools.product(range(self.seeds), repeat=len(self.sources))):

@@ -23,7 +23,6 @@ backend and the number of workers.
 from __future__ import annotations
 
 import concurrent.futures as cf
-from concurrent.futures.process import BrokenProcessPool
 import multiprocessing as mp
 import os
 import signal
@@ -31,9 +30,11 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Literal, Protocol
 
-from seedwise.errors import InvalidArgumentError, MissingDependencyError, check_choice, check_int
+from seedwise._validate import check_choice, check_int
+from seedwise.errors import InvalidArgumentError, MissingDependencyError
 from seedwise.study.store import LEASE_S, MAX_ATTEMPTS, Claim, Store
 from seedwise.study.train import TrainSpec, execute
 
