@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from seedwise.bayes.dropout import KeyedDropoutMode
+from seedwise.stateless.dropout import KeyedDropoutMode
 
 __all__ = ["StackedSequential"]
 

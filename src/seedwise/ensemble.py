@@ -63,9 +63,9 @@ from torch.func import functional_call, stack_module_state, vmap
 from seedwise import stateless
 from seedwise._stacked import StackedSequential
 from seedwise._validate import check_choice, check_int
-from seedwise.bayes.dropout import KeyedDropoutMode, key_words
 from seedwise.errors import InvalidArgumentError, InvalidTypeError, StateFileError
 from seedwise.seeds import SeedLike, Seeds, as_seeds
+from seedwise.stateless.dropout import KeyedDropoutMode, key_words
 from seedwise.streams import DATA_ORDER, DROPOUT
 
 __all__ = [

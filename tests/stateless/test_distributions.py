@@ -1,4 +1,4 @@
-"""Stateless draws: Philox-4x64-10 bit for bit with NumPy, pure in (key, counter), right ranges."""
+"""Stateless distributions over Philox: pure in (key, counter), right shapes, ranges and laws."""
 
 from __future__ import annotations
 
@@ -12,36 +12,6 @@ from seedwise import Seeds
 from seedwise import stateless as S
 
 U64 = st.integers(0, 2**64 - 1)
-
-
-@given(key=st.tuples(U64, U64), counter=st.tuples(U64, U64, U64, U64))
-def test_philox_matches_numpy_bit_for_bit(key, counter):
-    key_a = np.array(key, dtype=np.uint64)
-    ctr = np.array(counter, dtype=np.uint64)
-    # NumPy increments its 256-bit counter before producing a block: start one below.
-    as_int = sum(int(c) << (64 * i) for i, c in enumerate(counter))
-    prev = (as_int - 1) % 2**256
-    prev_words = [(prev >> (64 * i)) & (2**64 - 1) for i in range(4)]
-    ref = np.random.Philox(key=key_a, counter=np.array(prev_words, dtype=np.uint64)).random_raw(8)
-    ours = S.philox(ctr, key_a)
-    assert np.array_equal(ours, ref[:4])
-
-
-def test_philox_known_answer():
-    # Random123's published known-answer vector for philox4x64_10 (counter 0, key 0).
-    out = S.philox(np.zeros(4, dtype=np.uint64), np.zeros(2, dtype=np.uint64))
-    assert [hex(v) for v in out] == [
-        "0x16554d9eca36314c",
-        "0xdb20fe9d672d0fdc",
-        "0xd7e772cee186176b",
-        "0x7e68b68aec7ba23b",
-    ]
-
-
-def test_seeds_key_matches_numpy_philox_stream():
-    s = Seeds(9)["x"]
-    ref = np.random.Philox(key=s.key, counter=np.full(4, 2**64 - 1, dtype=np.uint64)).random_raw(4)
-    assert np.array_equal(S.raw(s, 0, size=4), ref)
 
 
 def test_pure_in_counter_whatever_the_grouping():
@@ -139,14 +109,6 @@ def test_dtype_option():
 def test_bad_arguments(call, exc):
     with pytest.raises(exc):
         call()
-
-
-def test_philox_leaves_its_inputs_alone():
-    counter = np.array([1, 2, 3, 4], dtype=np.uint64)
-    key = np.array([5, 6], dtype=np.uint64)
-    S.philox(counter, key)
-    S.philox(counter[None, :], key)
-    assert counter.tolist() == [1, 2, 3, 4] and key.tolist() == [5, 6]
 
 
 def test_scalar_counters():
