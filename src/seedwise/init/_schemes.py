@@ -79,7 +79,7 @@ class Scheme:
     @property
     def label(self) -> str:
         """How the report shows this scheme, e.g. ``trunc_normal(std=0.02)``."""
-        args = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self))  # type: ignore[arg-type]
+        args = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self))  # type: ignore[arg-type]  # every subclass is a dataclass
         return f"{self.name}({args})" if args else self.name
 
 
