@@ -223,16 +223,16 @@ def test_default_distribution_matches_reset_parameters_ks(make, names, test_seed
 
 def test_default_deterministic_parts_match_reset_parameters():
     model = nn.ModuleDict(
-        dict(
-            ln=nn.LayerNorm(6),
-            gn=nn.GroupNorm(2, 6),
-            bn=nn.BatchNorm1d(6),
-            inorm=nn.InstanceNorm2d(6, affine=True, track_running_stats=True),
-            emb=nn.Embedding(5, 3, padding_idx=2),
-            mha=nn.MultiheadAttention(6, 2),
-            prelu=nn.PReLU(3, init=0.1),
-            rms=nn.RMSNorm(6),
-        )
+        {
+            "ln": nn.LayerNorm(6),
+            "gn": nn.GroupNorm(2, 6),
+            "bn": nn.BatchNorm1d(6),
+            "inorm": nn.InstanceNorm2d(6, affine=True, track_running_stats=True),
+            "emb": nn.Embedding(5, 3, padding_idx=2),
+            "mha": nn.MultiheadAttention(6, 2),
+            "prelu": nn.PReLU(3, init=0.1),
+            "rms": nn.RMSNorm(6),
+        }
     )
     with torch.no_grad():
         for p in model.parameters():
@@ -429,7 +429,7 @@ def test_lazy_modules_must_be_materialised():
 def test_in_place_and_memory_format_independent():
     model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.Linear(4, 4))
     ptrs = {n: p.data_ptr() for n, p in model.named_parameters()}
-    objs = {n: p for n, p in model.named_parameters()}
+    objs = dict(model.named_parameters())
     initialize(model, sw.Seeds(2))
     assert {n: p.data_ptr() for n, p in model.named_parameters()} == ptrs
     assert all(objs[n] is p for n, p in model.named_parameters())

@@ -448,7 +448,7 @@ def test_the_example_shows_the_culprit_and_the_fix(capsys):
     import runpy
     from pathlib import Path
 
-    path = Path(__file__).resolve().parents[1] / "examples" / "audit_dropout.py"
+    path = Path(__file__).resolve().parents[2] / "examples" / "audit_dropout.py"
     namespace = runpy.run_path(str(path), run_name="audit_example")
     assert namespace["main"]() == 0
     out = " ".join(capsys.readouterr().out.split())

@@ -8,6 +8,8 @@ from gst_kit import require_gstreamer
 
 Gst, _ = require_gstreamer()
 
+import itertools
+
 from seedwise import Seeds
 from seedwise import augment as A
 from seedwise.data import GStreamerSource
@@ -59,7 +61,7 @@ def test_frames_indices_and_timestamps_from_videotestsrc():
     for frame, _, _ in frames:
         assert frame.shape == (48, 64, 3) and frame.dtype == np.uint8 and frame.flags.writeable
     # the ball moves: consecutive frames differ
-    assert all(not np.array_equal(a[0], b[0]) for a, b in zip(frames, frames[1:]))
+    assert all(not np.array_equal(a[0], b[0]) for a, b in itertools.pairwise(frames))
 
 
 def test_appended_tail_equals_explicit_appsink():

@@ -62,7 +62,7 @@ def test_an_element_failing_mid_stream():
     stream = iter(GStreamerSource(f"videotestsrc num-buffers=50 ! {SMALL} ! identity name=boom error-after=5"))
     frames = []
     with pytest.raises(PipelineError, match="from 'boom' after [0-9]+ frame") as info:
-        for frame, index, _ in stream:
+        for _frame, index, _ in stream:
             frames.append(index)
     assert info.value.element == "boom" and info.value.frames == len(frames) < 5
     assert frames == list(range(len(frames)))

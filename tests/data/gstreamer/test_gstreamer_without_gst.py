@@ -10,11 +10,12 @@ import sys
 import pytest
 
 from seedwise.data import gstreamer as G
+from seedwise.data.gstreamer._gst import GstLib
 from seedwise.errors import InvalidArgumentError, InvalidTypeError, MissingDependencyError
 
 
 def test_without_pygobject_the_error_names_the_extra_and_the_system_packages(monkeypatch):
-    monkeypatch.setattr(G._Gst, "Gst", None)  # as if GStreamer had never been loaded in this process
+    monkeypatch.setattr(GstLib, "Gst", None)  # as if GStreamer had never been loaded in this process
     monkeypatch.setitem(sys.modules, "gi", None)  # and PyGObject were not installed: import gi fails
     with pytest.raises(MissingDependencyError, match=r"pip install 'seedwise\[gstreamer\]'.*apt-get install") as info:
         G.GStreamerSource("videotestsrc num-buffers=1")
