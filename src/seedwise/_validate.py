@@ -68,8 +68,8 @@ def check_real(
     """A finite real number (bools rejected), optionally bounded.
 
     ``low``/``high`` are inclusive bounds, exclusive with ``strict=True`` (``low=0,
-    strict=True`` means positive). ``what`` names the expected kind in the type error
-    (``"a float"``, ``"a real number"``).
+    strict=True`` means positive). ``what`` names the expected kind in the errors
+    (``"a float"``: "must be a float", "must be a finite float > 0").
     """
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise InvalidTypeError(f"{name} must be {what}, got {type(value).__name__} {value!r}")
@@ -82,5 +82,6 @@ def check_real(
         lo = "" if low is None else f"{'>' if strict else '>='} {low:g}"
         hi = "" if high is None else f"{'<' if strict else '<='} {high:g}"
         bound = " and ".join(b for b in (lo, hi) if b)
-        raise InvalidArgumentError(f"{name} must be a finite number {bound}, got {out}")
+        noun = what.split(" ", 1)[1] if what.startswith(("a ", "an ")) else what
+        raise InvalidArgumentError(f"{name} must be a finite {noun} {bound}, got {out}")
     return out

@@ -18,8 +18,6 @@ it by rank for torch's ``DataLoader``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 
 from seedwise import stateless
@@ -30,15 +28,15 @@ from seedwise.seeds import SeedLike, Seeds, as_seeds
 __all__ = ["epoch_order", "epoch_batches"]
 
 #: One data-order stream, or one per ensemble member.
-Streams = SeedLike | Sequence[SeedLike]
+Streams = SeedLike | list[SeedLike] | tuple[SeedLike, ...]
 
 
 def _streams(seeds: Streams) -> Seeds | list[Seeds]:
-    if not isinstance(seeds, (list, tuple)):
-        return as_seeds(seeds, "seeds")
-    if not seeds:
-        raise InvalidArgumentError("seeds must be a stream or a non-empty list of streams (one per member), got []")
-    return [as_seeds(s, f"seeds[{i}]") for i, s in enumerate(seeds)]
+    if isinstance(seeds, (list, tuple)):
+        if not seeds:
+            raise InvalidArgumentError("seeds must be a stream or a non-empty list of streams (one per member), got []")
+        return [as_seeds(s, f"seeds[{i}]") for i, s in enumerate(seeds)]
+    return as_seeds(seeds, "seeds")
 
 
 def epoch_order(seeds: Streams, epoch: int, n: int) -> np.ndarray:
