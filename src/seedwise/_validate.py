@@ -71,7 +71,8 @@ def check_real(
     ``low``/``high`` are inclusive bounds, exclusive with ``strict=True`` (``low=0,
     strict=True`` means positive). ``positive=True`` also requires a value > 0, worded
     "a finite positive number" (``strict`` then still applies to ``low``/``high``).
-    ``what`` names the expected kind in the type error (``"a float"``, ``"a real number"``).
+    ``what`` names the expected kind in the errors (``"a float"``: "must be a float",
+    "must be a finite float > 0").
     """
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise InvalidTypeError(f"{name} must be {what}, got {type(value).__name__} {value!r}")
@@ -84,6 +85,7 @@ def check_real(
         lo = "" if low is None else f"{'>' if strict else '>='} {low:g}"
         hi = "" if high is None else f"{'<' if strict else '<='} {high:g}"
         bound = " and ".join(b for b in (lo, hi) if b)
-        kind = "a finite positive number" if positive else "a finite number"
+        noun = what.split(" ", 1)[1] if what.startswith(("a ", "an ")) else what
+        kind = f"a finite positive {noun}" if positive else f"a finite {noun}"
         raise InvalidArgumentError(f"{name} must be {kind}{' ' + bound if bound else ''}, got {out}")
     return out

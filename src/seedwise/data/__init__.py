@@ -15,12 +15,13 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from seedwise.data.loader import DataLoader
+from seedwise.data.order import epoch_batches, epoch_order
 from seedwise.data.sampler import SeededSampler
 
 if TYPE_CHECKING:  # pragma: no cover
     from seedwise.data.gstreamer import GStreamerSource
 
-__all__ = ["DataLoader", "SeededSampler", "GStreamerSource"]
+__all__ = ["DataLoader", "SeededSampler", "GStreamerSource", "epoch_order", "epoch_batches"]
 
 #: Names loaded on first use, and the module that defines each.
 _LAZY = {"GStreamerSource": "seedwise.data.gstreamer"}

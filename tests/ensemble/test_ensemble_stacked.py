@@ -7,8 +7,8 @@ import torch
 from torch import nn
 
 from seedwise import Seeds
-from seedwise._stacked import StackedSequential
 from seedwise.ensemble import Ensemble, vmapped_forward
+from seedwise.ensemble._stacked import StackedSequential
 
 
 class Wrapped(nn.Module):
@@ -39,7 +39,7 @@ QUALIFYING = {
             nn.Linear(6, 8), nn.ReLU(inplace=True), nn.Dropout(0.1), nn.Flatten(1, 2), nn.Linear(5 * 8, 3)
         ),
         (5, 6),
-    ),  # fmt: skip
+    ),
     "batch norm without affine, momentum None": (
         lambda: nn.Sequential(
             nn.Linear(12, 8), nn.BatchNorm1d(8, momentum=None, affine=False), nn.Tanh(), nn.Linear(8, 3)
@@ -61,7 +61,7 @@ QUALIFYING = {
             nn.Linear(24, 5),
         ),
         (1, 8, 8),
-    ),  # fmt: skip
+    ),
     "conv1d strided, avg pool, then bn1d on features": (
         lambda: nn.Sequential(
             nn.Conv1d(3, 4, 3, stride=2),
@@ -75,7 +75,7 @@ QUALIFYING = {
             nn.Linear(8, 3),
         ),
         (3, 17),
-    ),  # fmt: skip
+    ),
     "conv3d": (
         lambda: nn.Sequential(nn.Conv3d(1, 2, 2), nn.Dropout3d(0.5), nn.ReLU(), nn.Flatten(), nn.Linear(54, 2)),
         (1, 4, 4, 4),
@@ -88,11 +88,11 @@ QUALIFYING = {
 def test_stacked_forward_equals_vmap_and_the_members_alone(name, per_member):
     make, shape = QUALIFYING[name]
     stacked = Ensemble(make, 3, seeds=Seeds(0)["init"])
-    assert stacked._stacked is not None
+    assert stacked._engine.stacked is not None
     references = {"loop": Ensemble(make, 3, seeds=Seeds(0)["init"], vectorize=False)}
     if "momentum None" not in name:  # vmap cannot run it (float() of a batched counter)
         references["vmap"] = Ensemble(make, 3, seeds=Seeds(0)["init"])
-        references["vmap"]._stacked = None
+        references["vmap"]._engine.stacked = None
     data = Seeds(1)["x"].numpy()
     x = torch.from_numpy(data.standard_normal(((3,) if per_member else ()) + (7,) + shape).astype("float32"))
     for train in (True, False, True):
@@ -108,7 +108,7 @@ def test_stacked_forward_equals_vmap_and_the_members_alone(name, per_member):
 
 def test_stacked_dropout_masks_are_the_vmap_masks():
     probe = Ensemble(lambda: nn.Sequential(nn.Linear(12, 64, bias=False), nn.Dropout(0.3)), 3, seeds=Seeds(0)["init"])
-    assert probe._stacked is not None
+    assert probe._engine.stacked is not None
     x = torch.ones(4, 12)
     probe._base.train(True)
     stacked = probe.forward(x, train=True, seeds=Seeds(2), position=4) == 0
@@ -129,7 +129,7 @@ def test_training_through_the_stacked_forward_matches_vmap_and_the_loop(name):
     for engine in ("stacked", "vmap", "loop"):
         ens = Ensemble(make, 2, seeds=Seeds(0)["init"], lr=1e-2, vectorize=engine != "loop")
         if engine == "vmap":
-            ens._stacked = None
+            ens._engine.stacked = None
         for _ in range(5):
             ens.train_step(x, y, seeds=Seeds(4), per_member=True)
         runs[engine] = ens.state_tensors()
@@ -146,7 +146,7 @@ def test_a_layer_used_twice_runs_through_vmap_and_stays_shared():
         return nn.Sequential(shared, nn.Tanh(), shared)
 
     ens = Ensemble(make, 2, seeds=Seeds(0)["init"])
-    assert ens._stacked is None
+    assert ens._engine.stacked is None
     x = torch.ones(3, 4)
     member = ens.members()[1]
     torch.testing.assert_close(ens(x)[1], member(x))
@@ -175,7 +175,7 @@ def test_inputs_the_grouped_layout_cannot_take_run_through_vmap(make, shape):
     has no grouped form: such calls go to vmap and agree with the members run alone."""
     x = torch.from_numpy(Seeds(5)["x"].numpy().standard_normal(shape).astype("float32"))
     ens = _agree_with_the_loop(make, x)
-    assert ens._stacked is not None and not ens._stacked.supports(tuple(x.shape), False)
+    assert ens._engine.stacked is not None and not ens._engine.stacked.supports(tuple(x.shape), False)
 
 
 def test_bad_inputs_get_the_per_member_error_not_one_about_the_grouped_layout():
@@ -240,7 +240,7 @@ def test_torch_func_transforms_of_the_stacked_forward():
     make, _ = QUALIFYING["mlp+dropout"]
     stacked = Ensemble(make, 2, seeds=Seeds(0)["init"])
     vmapped = Ensemble(make, 2, seeds=Seeds(0)["init"])
-    vmapped._stacked = None
+    vmapped._engine.stacked = None
     xs = torch.from_numpy(Seeds(7)["x"].numpy().standard_normal((4, 3, 12)).astype("float32"))
     torch.testing.assert_close(vmap(stacked.forward)(xs), vmap(vmapped.forward)(xs), rtol=1e-5, atol=1e-6)
 
@@ -266,7 +266,7 @@ def test_torch_func_transforms_of_the_stacked_forward():
         "no-linear",
         "custom-forward",
         "shared-layer",
-    ],  # fmt: skip
+    ],
 )
 def test_other_models_run_through_vmap(model):
     assert StackedSequential.build(model) is None

@@ -15,16 +15,17 @@ keeping the activations in one of two layouts:
   (its running statistics are views of the stacked buffers, updated in place).
 
 Elementwise activations run in either layout. Dropout runs under
-:class:`~seedwise.bayes.dropout.KeyedDropoutMode` with the K members' keys on the stacked
+:class:`~seedwise.stateless.dropout.KeyedDropoutMode` with the K members' keys on the stacked
 view, one mask slab per member: the same masks, in the same call order, as the ``vmap``
-path. Results equal the ``vmap`` path's to float rounding; :class:`seedwise.ensemble.Ensemble`
-uses this whenever the model qualifies (:meth:`StackedSequential.build`) and ``vmap``
-otherwise.
+path. Results equal the ``vmap`` path's to float rounding; the vectorised engine
+(:class:`~seedwise.ensemble._vectorized.VectorizedEngine`) uses this whenever the model
+qualifies (:meth:`StackedSequential.build`) and ``vmap`` otherwise.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 import torch
@@ -42,7 +43,12 @@ _ELEMENTWISE = (
 )  # fmt: skip
 #: dropout modules: run on the stacked view under the keyed mode
 _DROPOUT = (nn.Dropout, nn.AlphaDropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.FeatureAlphaDropout)
-_CONV = {nn.Conv1d: F.conv1d, nn.Conv2d: F.conv2d, nn.Conv3d: F.conv3d}
+_CONV_TYPES = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
+_CONV: dict[type[nn.Module], Callable[..., torch.Tensor]] = {
+    nn.Conv1d: F.conv1d,
+    nn.Conv2d: F.conv2d,
+    nn.Conv3d: F.conv3d,
+}
 #: parameter-free modules that act on each channel separately: they run on the grouped layout
 _PER_CHANNEL = (
     nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d, nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d,
@@ -52,12 +58,18 @@ _PER_CHANNEL = (
 _NORM = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
 #: the per-member input ranks with which a channel layer's grouped form equals its own:
 #: batched inputs (B, C, ...) only (an unbatched (C, ...) input runs through vmap)
-_BATCHED_RANKS = {
-    **dict.fromkeys((nn.Conv1d, nn.MaxPool1d, nn.AvgPool1d, nn.AdaptiveAvgPool1d, nn.AdaptiveMaxPool1d, nn.LPPool1d), (3,)),
-    **dict.fromkeys((nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d, nn.LPPool2d), (4,)),
+_BATCHED_RANKS: dict[type[nn.Module], tuple[int, ...]] = {
+    **dict.fromkeys(
+        (nn.Conv1d, nn.MaxPool1d, nn.AvgPool1d, nn.AdaptiveAvgPool1d, nn.AdaptiveMaxPool1d, nn.LPPool1d), (3,)
+    ),
+    **dict.fromkeys(
+        (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d, nn.LPPool2d), (4,)
+    ),
     **dict.fromkeys((nn.Conv3d, nn.MaxPool3d, nn.AvgPool3d, nn.AdaptiveAvgPool3d, nn.AdaptiveMaxPool3d), (5,)),
-    nn.BatchNorm1d: (2, 3), nn.BatchNorm2d: (4,), nn.BatchNorm3d: (5,),
-}  # fmt: skip
+    nn.BatchNorm1d: (2, 3),
+    nn.BatchNorm2d: (4,),
+    nn.BatchNorm3d: (5,),
+}
 
 
 def _has_hooks(module: nn.Module) -> bool:
@@ -103,11 +115,11 @@ class StackedSequential:
             return None
         if len({id(m) for _, m in layers}) < len(layers):  # a module used twice (shared weights)
             return None
-        tensors = [t for _, t in model.named_parameters(remove_duplicate=False)]
+        tensors: list[torch.Tensor] = [t for _, t in model.named_parameters(remove_duplicate=False)]
         tensors += [t for _, t in model.named_buffers(remove_duplicate=False)]
         if len({id(t) for t in tensors}) < len(tensors):  # a parameter tied between two modules
             return None
-        if not any(isinstance(m, (nn.Linear, *_CONV)) for _, m in layers):
+        if not any(isinstance(m, (nn.Linear, *_CONV_TYPES)) for _, m in layers):
             return None
         return cls(layers)
 
@@ -135,7 +147,7 @@ class StackedSequential:
                 ranks = _BATCHED_RANKS.get(kind)
                 if ranks is not None and h.dim() not in ranks:
                     return False
-                if kind in _NORM:  # shapes and the batch-size check, without touching counters
+                if isinstance(layer, _NORM):  # shapes and the batch-size check, without touching counters
                     use_batch = training or not layer.track_running_stats
                     h = F.batch_norm(h, None, None, None, None, True, 0.0, layer.eps) if use_batch else h
                 elif kind not in _ELEMENTWISE and kind not in _DROPOUT:
@@ -149,7 +161,8 @@ class StackedSequential:
         kind = type(module)
         if kind is nn.Sequential:
             # _modules, not named_children(): the latter skips a module that appears twice
-            return all(cls._collect(child, f"{prefix}{name}.", out) for name, child in module._modules.items())
+            children = module._modules.items()
+            return all(child is not None and cls._collect(child, f"{prefix}{name}.", out) for name, child in children)
         if kind in _CONV:
             ok = module.padding_mode == "zeros"
         elif kind in _PER_CHANNEL:
@@ -189,7 +202,7 @@ class StackedSequential:
                         _to_stacked(h, k) if grouped else h, params[prefix + "weight"], params.get(prefix + "bias")
                     )
                     grouped = False
-                elif kind is nn.Flatten:
+                elif isinstance(layer, nn.Flatten):
                     h = _to_stacked(h, k) if grouped else h
                     start, end = (d if d < 0 else d + 1 for d in (layer.start_dim, layer.end_dim))
                     h = h.flatten(start, end)
@@ -197,9 +210,9 @@ class StackedSequential:
                 else:
                     h = h if grouped else _to_grouped(h)
                     grouped = True
-                    if kind in _CONV:
+                    if isinstance(layer, _CONV_TYPES):
                         h = _conv(layer, h, params[prefix + "weight"], params.get(prefix + "bias"), k)
-                    elif kind in _NORM:
+                    elif isinstance(layer, _NORM):
                         h = _batch_norm(layer, h, prefix, params, buffers)
                     else:
                         h = layer(h)
@@ -213,14 +226,14 @@ def _to_grouped(h: torch.Tensor) -> torch.Tensor:
 
 def _to_stacked(h: torch.Tensor, k: int) -> torch.Tensor:
     """``(B, K*C, ...)`` -> ``(K, B, C, ...)`` (a view)."""
-    return h.unflatten(1, (k, -1)).transpose(0, 1)
+    return torch.unflatten(h, 1, (k, -1)).transpose(0, 1)
 
 
 def _linear(h: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
     """``F.linear`` per member: ``h`` ``(K, B, ..., in)``, ``weight`` ``(K, out, in)``."""
     lead = h.shape[1:-1]
     flat = h.reshape(h.shape[0], -1, h.shape[-1])
-    out = _StackedLinear.apply(flat, weight, bias)
+    out: torch.Tensor = _StackedLinear.apply(flat, weight, bias)  # type: ignore[no-untyped-call]  # Function.apply is unannotated in torch
     return out.view((h.shape[0],) + tuple(lead) + (weight.shape[1],))
 
 
@@ -242,13 +255,13 @@ class _StackedLinear(torch.autograd.Function):
         return torch.baddbmm(bias.unsqueeze(1), x, weight.transpose(1, 2))
 
     @staticmethod
-    def setup_context(ctx, inputs, output) -> None:
+    def setup_context(ctx: Any, inputs: tuple[Any, ...], output: torch.Tensor) -> None:
         x, weight, bias = inputs
         ctx.save_for_backward(x, weight)
         ctx.has_bias = bias is not None
 
     @staticmethod
-    def backward(ctx, grad: torch.Tensor):
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor | None]:
         x, weight = ctx.saved_tensors
         dx = torch.bmm(grad, weight) if ctx.needs_input_grad[0] else None
         dw = torch.bmm(grad.transpose(1, 2), x) if ctx.needs_input_grad[1] else None
@@ -256,7 +269,9 @@ class _StackedLinear(torch.autograd.Function):
         return dx, dw, db
 
 
-def _conv(layer: nn.Module, h: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, k: int) -> torch.Tensor:
+def _conv(
+    layer: nn.Conv1d | nn.Conv2d | nn.Conv3d, h: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, k: int
+) -> torch.Tensor:
     """All members' convolutions as one grouped convolution on the grouped layout."""
     conv = _CONV[type(layer)]
     return conv(
@@ -266,7 +281,7 @@ def _conv(layer: nn.Module, h: torch.Tensor, weight: torch.Tensor, bias: torch.T
 
 
 def _batch_norm(
-    layer: nn.Module,
+    layer: nn.BatchNorm1d | nn.BatchNorm2d | nn.BatchNorm3d,
     h: torch.Tensor,
     prefix: str,
     params: Mapping[str, torch.Tensor],
