@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from seedwise.data import _stream  # noqa: F401  # registers the loader of streams with DataLoader
 from seedwise.data._resume import ResumePoint
 from seedwise.data.loader import DataLoader
 from seedwise.data.sampler import SeededSampler

@@ -3,7 +3,8 @@
 A stream (:class:`seedwise.data.GStreamerSource`, or any ``IterableDataset`` that sets
 ``seedwise_stream = True``) has no indices to order, shard or resume by: it keys its
 augmentation by frame position itself. ``DataLoader(stream, ...)`` builds this class
-(chosen once, by ``DataLoader.__new__``), which passes the stream to torch's loader with
+(chosen once, by ``DataLoader.__new__``; it registers itself as the stream loader, and
+``seedwise.data`` imports it), which passes the stream to torch's loader with
 seeded workers and a seeded ``generator``, and forwards ``set_epoch`` to the source.
 """
 
@@ -24,7 +25,7 @@ from seedwise.seeds import Seeds, as_seeds
 __all__ = ["StreamLoader"]
 
 
-class StreamLoader(DataLoader):
+class StreamLoader(DataLoader, streams=True):
     """The loader of a self-keyed stream (see the module doc); built by ``seedwise.data.DataLoader``."""
 
     def __init__(  # the signature of DataLoader, for the options that apply to streams

@@ -139,11 +139,19 @@ class DataLoader:
     ``iter(loader)`` and the first ``next`` counts.
     """
 
+    #: The subclass that loads streams; it registers itself (``class ...(DataLoader, streams=True)``).
+    _stream_loader: type[DataLoader] | None = None
+
+    def __init_subclass__(cls, *, streams: bool = False, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if streams:
+            DataLoader._stream_loader = cls
+
     def __new__(cls, dataset: Any, *args: Any, **kwargs: Any) -> Self:
         if cls is DataLoader and _is_stream(dataset):  # a stream is loaded as it comes: no order to keep
-            from seedwise.data._stream import StreamLoader
-
-            return cast(Self, object.__new__(StreamLoader))
+            if DataLoader._stream_loader is None:  # pragma: no cover - seedwise.data imports it
+                raise InvalidTypeError("streams need seedwise.data._stream: import seedwise.data")
+            return cast(Self, object.__new__(DataLoader._stream_loader))
         return object.__new__(cls)
 
     def __init__(
