@@ -26,11 +26,11 @@ from typing import Any
 import numpy as np
 import torch.utils.data
 
-from seedwise import stateless
 from seedwise._validate import check_int
 from seedwise.data._shard import shard, shard_length
 from seedwise.data._state import SAMPLER_FORMAT, check_marker, check_same, key_hex, read_int
 from seedwise.data._world import check_world, describe_world, resolve_world
+from seedwise.data.order import epoch_order
 from seedwise.errors import InvalidTypeError
 from seedwise.seeds import Seeds, as_seeds
 
@@ -139,7 +139,7 @@ class SeededSampler(torch.utils.data.Sampler[int]):
             return np.arange(self._n, dtype=np.int64)
         if self._cache is not None and self._cache[0] == epoch:
             return self._cache[1]
-        order = stateless.permutation(self.seeds, epoch, self._n)
+        order = epoch_order(self.seeds, epoch, self._n)
         order.setflags(write=False)
         self._cache = (epoch, order)
         return order
