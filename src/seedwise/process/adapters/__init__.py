@@ -113,8 +113,10 @@ def select(frameworks: Iterable[str] | None) -> Selection:
     skipped: dict[str, Setting] = {}
     for name in order:
         module = adapter(name)
+        if frameworks is None and module.imported() and module.available():
+            continue  # in use (imported() first: a dict lookup, where available() searches sys.path)
         if not module.available():
             skipped[name] = _not_installed(name)
-        elif frameworks is None and not module.imported():
+        elif frameworks is None:
             skipped[name] = _not_imported(name)
     return Selection(tuple(order), skipped)
