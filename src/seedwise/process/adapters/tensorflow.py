@@ -21,9 +21,10 @@ What TensorFlow keeps as global random state, and what this adapter does with it
   (which the ``python`` adapter seeds), and :func:`capture` / :func:`restore` save its
   state when it exists.
 
-Nothing here starts TensorFlow's runtime, and nothing imports TensorFlow except
-:func:`seed`, :func:`deterministic` and :func:`restore` of a state that holds TensorFlow
-state (seedwise calls them only when TensorFlow is imported or named); such an import
+Nothing here starts TensorFlow's runtime, except :func:`restore` of a state that holds a
+global generator (there must be one to put it into). Nothing imports TensorFlow except
+:func:`seed`, :func:`deterministic` and :func:`restore` of a state captured with TensorFlow
+loaded (seedwise calls them only when TensorFlow is imported or named); such an import
 leaves Python's and NumPy's global RNGs as they were.
 """
 
