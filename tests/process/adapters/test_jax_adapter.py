@@ -87,3 +87,30 @@ def test_deterministic_before_backend_start_and_same_key_in_another_process(jax)
 def test_version_listed_in_fingerprint(jax):
     assert ja.version() == jax.__version__
     assert sw.fingerprint()["versions"]["jax"] == jax.__version__
+
+
+JAX_ONLY = textwrap.dedent(
+    """
+    import os, sys
+    import jax
+    import seedwise as sw
+
+    modules, env = set(sys.modules), dict(os.environ)
+    report = sw.seed_everything(0, deterministic=True)
+    new = {m.split(".")[0] for m in set(sys.modules) - modules}
+    assert not new & {"torch", "tensorflow", "keras", "pytensor"}, sorted(new)
+    changed = {k for k in set(env) | set(os.environ) if env.get(k) != os.environ.get(k)}
+    assert changed == {"XLA_FLAGS"} and "XLA_FLAGS" in {s.name for s in report}, changed
+    jax_rows = [s.name for s in report if s.framework == "jax"]
+    assert jax_rows == ["global RNG", "XLA_FLAGS"], jax_rows
+    assert {s.framework for s in report if s.name == "imported"} >= {"torch"}
+    print("ok")
+    """
+)
+
+
+def test_jax_process_gets_no_torch_or_tensorflow(jax):
+    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    out = subprocess.run([sys.executable, "-c", JAX_ONLY], capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.strip().endswith("ok")
