@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
 
+from seedwise import _conversions
 from seedwise.errors import InvalidArgumentError, InvalidTypeError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -266,21 +267,15 @@ class Seeds:
 
     def jax(self, impl: str | None = None) -> Any:
         """A typed JAX PRNG key derived from this stream (needs the ``jax`` extra)."""
-        from seedwise.frameworks import jax as jax_adapter
-
-        return jax_adapter.key_from_seeds(self, impl=impl)
+        return _conversions.jax_key(self, impl=impl)
 
     def tensorflow(self) -> Any:
         """A fresh ``tf.random.Generator`` (Philox) seeded from this stream (needs ``tensorflow``)."""
-        from seedwise.frameworks import tensorflow as tf_adapter
-
-        return tf_adapter.generator_from_seeds(self)
+        return _conversions.tensorflow_generator(self)
 
     def pytensor(self) -> Any:
         """A seeded ``pytensor.tensor.random.utils.RandomStream`` (needs ``pytensor``)."""
-        from seedwise.frameworks import pytensor as pt_adapter
-
-        return pt_adapter.random_stream_from_seeds(self)
+        return _conversions.pytensor_random_stream(self)
 
     # -- identity -------------------------------------------------------------------
 

@@ -31,7 +31,7 @@ def _rows(data: dict, prefix: str = "") -> list[tuple[str, str]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from seedwise.fingerprint import fingerprint
+    from seedwise.process.fingerprint import fingerprint
 
     data = fingerprint()
     if args.json:
