@@ -70,7 +70,8 @@ def _to_numpy(value: Any, name: str) -> np.ndarray:
         value = value.detach().cpu()
         if value.is_floating_point():
             value = value.double()
-        return value.numpy()
+        out: np.ndarray = value.numpy()
+        return out
     if isinstance(value, (np.ndarray, list, tuple)) or np.isscalar(value):
         return np.asarray(value)
     raise InvalidTypeError(f"{name} must be a NumPy array or a torch tensor, got {type(value).__name__}")
@@ -144,7 +145,8 @@ def _reduce(values: np.ndarray, reduction: str) -> float | np.ndarray:
 def _entropy(p: np.ndarray) -> np.ndarray:
     """Shannon entropy in nats over the last axis, with 0 log 0 = 0."""
     logp = np.log(np.where(p > 0, p, 1.0))
-    return -(p * logp).sum(axis=-1)
+    out: np.ndarray = -(p * logp).sum(axis=-1)
+    return out
 
 
 def _check_bins(bins: object) -> int:
