@@ -24,7 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -127,7 +127,7 @@ def reproducibility(out: Path, profile: Profile, console: Any) -> dict[str, Any]
             progress.advance(task)
             resumed = load_file(str(final))
     same, diff, n = _state_diff(first, second)
-    same_resumed, diff_resumed, _ = _state_diff(first, {k: v for k, v in resumed.items()})
+    same_resumed, diff_resumed, _ = _state_diff(first, dict(resumed))
     result = {
         "config": config,
         "seeds": seeds.to_dict(),
@@ -141,7 +141,7 @@ def reproducibility(out: Path, profile: Profile, console: Any) -> dict[str, Any]
                 "identical": same_resumed,
                 "max_abs_diff": diff_resumed,
             },
-        ],  # fmt: skip
+        ],
         "cached": False,
     }
     del torch
@@ -175,7 +175,7 @@ def _float(value: Any) -> float:
 
 
 def sources_table(results: Any) -> Any:
-    """Per source: accuracy and NLL mean / std / 95% CI, variance share, seeds needed."""
+    """Per source: accuracy and NLL mean / std / 95% CI, variance ratio to all sources with its CI, seeds needed."""
     import pandas as pd
 
     from seedwise import stats
@@ -195,9 +195,9 @@ def sources_table(results: Any) -> Any:
         rows.append({
             "source": group, "runs": d.n,
             "accuracy": d.mean, "acc std": d.std, "acc CI low": d.ci_low, "acc CI high": d.ci_high, "CI": d.ci_method,
-            "share of all-sources var": _float(share["share"]) if share is not None else math.nan,
-            "share CI low": _float(share["share_low"]) if share is not None else math.nan,
-            "share CI high": _float(share["share_high"]) if share is not None else math.nan,
+            "var ratio to all": _float(share["share"]) if share is not None else math.nan,
+            "ratio CI low": _float(share["share_low"]) if share is not None and group != "all" else math.nan,
+            "ratio CI high": _float(share["share_high"]) if share is not None and group != "all" else math.nan,
             "nll": dn.mean, "nll std": dn.std, "nll CI low": dn.ci_low, "nll CI high": dn.ci_high,
             "seeds for 0.5pt": needed,
         })  # fmt: skip
@@ -274,37 +274,24 @@ def methods_table(results: Any) -> Any:
 
 
 def reliability_figure(results: Any) -> Any:
-    """Reliability diagrams per method, pooled over seeds."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    """Reliability diagrams per method, pooled over seeds, with the number of test samples in each bin."""
     from seedwise.demo.methods import METHODS
+    from seedwise.report import reliability_figure as draw
 
     curves = results.curves()
-    fig, axes = plt.subplots(2, 3, figsize=(11, 7), sharex=True, sharey=True)
-    for ax, method in zip(axes.flat, METHODS):
-        rows = curves[curves["arm"] == method]
-        pooled = rows.groupby(["curve", "step"])["value"].sum().unstack(0)
-        ax.plot([0, 1], [0, 1], color="grey", lw=1, ls="--")
-        if not pooled.empty:
-            n = pooled["reliability_count"]
-            keep = n > 0
-            conf = pooled["reliability_confidence"][keep] / n[keep]
-            acc = pooled["reliability_correct"][keep] / n[keep]
-            ax.bar(conf, acc, width=0.08, alpha=0.7, color="#4c72b0", edgecolor="black")
-            ax.plot(conf, acc, "o-", color="#c44e52", ms=3)
-        ax.set_title(method)
-        ax.set_xlim(0, 1)
-        ax.set_ylim(0, 1)
-    for ax in axes[1]:
-        ax.set_xlabel("confidence")
-    for ax in axes[:, 0]:
-        ax.set_ylabel("accuracy")
-    fig.suptitle("Reliability diagrams (test set, pooled over seeds; diagonal = calibrated)")
-    fig.tight_layout()
-    return fig
+    diagrams = {}
+    for method in METHODS:
+        pooled = curves[curves["arm"] == method].groupby(["curve", "step"])["value"].sum().unstack(0)
+        if pooled.empty:
+            continue
+        n = pooled["reliability_count"].to_numpy(float)
+        safe = np.where(n > 0, n, 1.0)
+        diagrams[method] = {
+            "count": n,
+            "accuracy": pooled["reliability_correct"].to_numpy(float) / safe,
+            "confidence": pooled["reliability_confidence"].to_numpy(float) / safe,
+        }
+    return draw(diagrams, title="Reliability diagrams (test set, pooled over seeds; diagonal = calibrated)")
 
 
 def methods_figure(results: Any) -> Any:
@@ -355,16 +342,37 @@ def _pm(mean: float, std: float, scale: float = 1.0, digits: int = 2) -> str:
     return f"{mean * scale:.{digits}f}±{std * scale:.{digits}f}"
 
 
+def too_few_runs(frame: Any) -> str | None:
+    """What the printed and the HTML tables say when the runs per source are too few to read the variance ratios."""
+    from seedwise.stats.variance import MIN_RUNS_TO_RANK
+
+    runs = int(frame["runs"].min()) if len(frame) else 0
+    if runs >= MIN_RUNS_TO_RANK:
+        return None
+    low, high = frame["ratio CI low"], frame["ratio CI high"]
+    widest = int((high - low).fillna(-1).to_numpy().argmax())
+    example = f" (e.g. {frame['source'].iloc[widest]}: 95% CI {low.iloc[widest]:.2g} to {high.iloc[widest]:.3g})"
+    return (
+        f"{runs} seeds per source are too few runs to read the var ratios: they can exceed 1 by chance"
+        f"{example if math.isfinite(low.iloc[widest]) else ''}. The full demo runs {PROFILES['full'].study_seeds}."
+    )
+
+
 def sources_terminal(frame: Any) -> Any:
     """The sources table, narrow enough for an 80-column terminal (accuracy in points)."""
     from rich.table import Table
 
     runs = int(frame["runs"].max()) if len(frame) else 0
-    table = Table(title=f"test accuracy (%) and NLL per source of randomness varied ({runs} seeds each)")
-    for name in ("source", "accuracy", "95% CI", "var share", "NLL", "n for 0.5pt"):
+    warning = too_few_runs(frame)
+    table = Table(
+        title=f"test accuracy (%) and NLL per source of randomness varied ({runs} seeds each)",
+        caption=f"[yellow]{warning}[/yellow]" if warning else None,
+        caption_justify="left",
+    )
+    for name in ("source", "accuracy", "95% CI", "var ratio", "NLL", "n for 0.5pt"):
         table.add_column(name, justify="left" if name == "source" else "right")
     for _, r in frame.iterrows():
-        share = "-" if math.isnan(r["share of all-sources var"]) else f"{r['share of all-sources var']:.2f}"
+        share = "-" if math.isnan(r["var ratio to all"]) else f"{r['var ratio to all']:.2f}"
         table.add_row(r["source"], _pm(r["accuracy"], r["acc std"], 100, 1),
                       f"{100 * r['acc CI low']:.1f}-{100 * r['acc CI high']:.1f}", share,
                       _pm(r["nll"], r["nll std"], digits=2), str(r["seeds for 0.5pt"]))  # fmt: skip
@@ -386,6 +394,30 @@ def methods_terminal(frame: Any) -> Any:
     return table
 
 
+def _between(low: float, high: float, digits: int = 3) -> str:
+    return "-" if math.isnan(low) or math.isnan(high) else f"[{low:.{digits}g}, {high:.{digits}g}]"
+
+
+def _sources_page(frame: Any) -> Any:
+    """The sources table for the page: intervals as text, so it fits the page width."""
+    import pandas as pd
+
+    return pd.DataFrame({
+        "source": frame["source"], "runs": frame["runs"],
+        "accuracy": frame["accuracy"], "acc std": frame["acc std"],
+        "acc 95% CI": [_between(lo, hi, 4) for lo, hi in zip(frame["acc CI low"], frame["acc CI high"])],
+        "CI": frame["CI"],
+        "var ratio to all": frame["var ratio to all"],
+        "ratio 95% CI": [
+            "= 1 by definition" if source == "all" else _between(lo, hi)
+            for source, lo, hi in zip(frame["source"], frame["ratio CI low"], frame["ratio CI high"])
+        ],
+        "nll": frame["nll"], "nll std": frame["nll std"],
+        "nll 95% CI": [_between(lo, hi) for lo, hi in zip(frame["nll CI low"], frame["nll CI high"])],
+        "seeds for 0.5pt": frame["seeds for 0.5pt"],
+    })  # fmt: skip
+
+
 def write_demo_report(out: Path, repro: dict[str, Any], sources: Any, sources_frame: Any, methods: Any,
                       methods_frame: Any, profile: Profile) -> Path:  # fmt: skip
     import pandas as pd
@@ -395,8 +427,11 @@ def write_demo_report(out: Path, repro: dict[str, Any], sources: Any, sources_fr
 
     page = HtmlPage("seedwise demo: randomness in a digits CNN")
     page.add_text(
-        f"Profile: {profile.name} ({json.dumps(asdict(profile))}). Data: scikit-learn's load_digits "
-        "(1,797 8x8 images; fixed split 1,197 train / 300 validation / 300 test). Store: runs.sqlite."
+        f"Profile {profile.name}: the reproducibility check trains {profile.repro_epochs} epochs; the sources study "
+        f"runs {profile.study_seeds} seeds per source for {profile.study_epochs} epochs each; the methods study "
+        f"{profile.method_seeds} seeds of each method for {profile.method_epochs} epochs (SWAG: "
+        f"{profile.swag_epochs} more). Data: scikit-learn's load_digits (1,797 8x8 images; fixed split 1,197 train / "
+        "300 validation / 300 test). Store: runs.sqlite."
     )
     page.add_heading("1. Reproducibility", level=2)
     page.add_table(
@@ -404,10 +439,14 @@ def write_demo_report(out: Path, repro: dict[str, Any], sources: Any, sources_fr
         caption=f"{repro['tensors']} tensors, {repro['parameters']} numbers compared bit for bit",
     )
     page.add_heading("2. Where the variance comes from", level=2)
-    page.add_table(sources_frame, caption="test accuracy and NLL per source varied (others fixed); share = variance of "
-                   "the source / variance with all sources varied (conditional variances need not add up); seeds for "
-                   "0.5pt = runs per arm for a t-test to detect a 0.5-point accuracy difference at power 0.8")  # fmt: skip
-    add_study_section(page, sources, "accuracy")
+    warning = too_few_runs(sources_frame)
+    if warning:
+        page.add_text(warning, note=True)
+    page.add_table(_sources_page(sources_frame), caption="test accuracy and NLL per source varied (others fixed); "
+                   "var ratio = variance of the source / variance with all sources varied (conditional variances need "
+                   "not add up, and a ratio can exceed 1), with its 95% interval; seeds for 0.5pt = runs per arm for a "
+                   "t-test to detect a 0.5-point accuracy difference at power 0.8")  # fmt: skip
+    add_study_section(page, sources, "accuracy", step_label="epoch")
     page.add_heading("3. Reducing it", level=2)
     page.add_table(methods_frame, caption="test metrics, mean over seeds; 'NLL - single' and p: paired t-test on the "
                    "same seeds against the single model, Holm-corrected over methods")  # fmt: skip
@@ -439,8 +478,8 @@ def run_demo(out: str | os.PathLike[str] = "seedwise-demo", *, quick: bool = Fal
     sources = sources_study(out, profile, workers, backend)
     sources_frame = sources_table(sources)
     console.print(sources_terminal(sources_frame))
-    console.print("var share: the source's variance / the variance with all sources varied (conditional "
-                  "variances need not add up). n for 0.5pt: runs per arm for a t-test to detect a 0.5-point "
+    console.print("var ratio: the source's variance / the variance with all sources varied (conditional "
+                  "variances need not add up to 1). n for 0.5pt: runs per arm for a t-test to detect a 0.5-point "
                   "accuracy difference at 80% power.", style="dim")  # fmt: skip
 
     console.rule("[bold]3. Reducing it")

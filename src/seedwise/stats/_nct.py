@@ -8,6 +8,7 @@ chi-square with ``df`` degrees of freedom, conditioning on ``Z`` gives, for ``c 
 
     P(T > c) = integral over u > 0 of phi(u - nc) * P(V < df u^2 / c^2) du     (u = Z + nc)
 
+(evaluated over ``z = u - nc``, so a noncentrality of 1e15 loses no precision)
 a bounded, smooth integrand (the chi-square cdf is ``scipy.special.chdtr``, which is
 finite everywhere) that :func:`scipy.integrate.quad` evaluates to about 1e-12 for any
 ``df`` from 1 to 2**42 and any noncentrality. ``c <= 0`` follows from the symmetry
@@ -28,20 +29,21 @@ _SPAN = 40.0  # phi is below 1e-300 beyond 38 standard deviations
 
 
 def _upper(c: float, df: float, nc: float) -> float:
-    """P(T > c) for c > 0."""
-    low, high = max(0.0, nc - _SPAN), nc + _SPAN
-    if high <= 0.0:
+    """P(T > c) for c > 0, integrating over z = u - nc (precise even when nc is 1e15)."""
+    low, high = max(-_SPAN, -nc), _SPAN
+    if high <= low:
         return 0.0
     scale = df / (c * c)
 
-    def integrand(u: float) -> float:
-        d = u - nc
-        return math.exp(-0.5 * d * d) / _SQRT_2PI * float(scipy.special.chdtr(df, scale * u * u))
+    def integrand(z: float) -> float:
+        u = nc + z
+        return math.exp(-0.5 * z * z) / _SQRT_2PI * float(scipy.special.chdtr(df, scale * u * u))
 
-    # Where the two factors change fast: around nc (the normal) and around c (the
-    # chi-square cdf rises from 0 to 1 over about c / sqrt(2 df)).
+    # Where the factors change fast: the normal around z = 0, and the chi-square cdf,
+    # which rises from 0 to 1 over about c / sqrt(2 df) around u = c.
     width = c / math.sqrt(2.0 * df)
-    points = sorted({p for p in (nc, c - 8 * width, c, c + 8 * width) if low < p < high})
+    centre = c - nc
+    points = sorted({p for p in (0.0, centre - 8 * width, centre, centre + 8 * width) if low < p < high})
     value, _ = scipy.integrate.quad(integrand, low, high, points=points or None, limit=400, epsabs=1e-14, epsrel=1e-12)
     return min(1.0, max(0.0, float(value)))
 
