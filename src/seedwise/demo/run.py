@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from seedwise import Seeds
+from seedwise.demo.tables import methods_terminal, rich_table, sources_page, sources_terminal, too_few_runs
 from seedwise.streams import DATA_ORDER, DEFAULT_SOURCES, DROPOUT, INIT
 
 __all__ = ["Profile", "PROFILES", "run_demo"]
@@ -320,104 +321,6 @@ def methods_figure(results: Any) -> Any:
 # -- report and terminal ----------------------------------------------------------------
 
 
-def _fmt(v: Any, digits: int = 4) -> str:
-    if isinstance(v, float):
-        return "-" if math.isnan(v) else f"{v:.{digits}g}"
-    return str(v)
-
-
-def _rich_table(frame: Any, title: str, columns: list[str] | None = None) -> Any:
-    from rich.table import Table
-
-    columns = columns or list(frame.columns)
-    table = Table(title=title)
-    for c in columns:
-        table.add_column(c, justify="left" if frame[c].dtype == object else "right")
-    for _, row in frame.iterrows():
-        table.add_row(*[_fmt(row[c]) for c in columns])
-    return table
-
-
-def _pm(mean: float, std: float, scale: float = 1.0, digits: int = 2) -> str:
-    return f"{mean * scale:.{digits}f}±{std * scale:.{digits}f}"
-
-
-def too_few_runs(frame: Any) -> str | None:
-    """What the printed and the HTML tables say when the runs per source are too few to read the variance ratios."""
-    from seedwise.stats.variance import MIN_RUNS_TO_RANK
-
-    runs = int(frame["runs"].min()) if len(frame) else 0
-    if runs >= MIN_RUNS_TO_RANK:
-        return None
-    low, high = frame["ratio CI low"], frame["ratio CI high"]
-    widest = int((high - low).fillna(-1).to_numpy().argmax())
-    example = f" (e.g. {frame['source'].iloc[widest]}: 95% CI {low.iloc[widest]:.2g} to {high.iloc[widest]:.3g})"
-    return (
-        f"{runs} seeds per source are too few runs to read the var ratios: they can exceed 1 by chance"
-        f"{example if math.isfinite(low.iloc[widest]) else ''}. The full demo runs {PROFILES['full'].study_seeds}."
-    )
-
-
-def sources_terminal(frame: Any) -> Any:
-    """The sources table, narrow enough for an 80-column terminal (accuracy in points)."""
-    from rich.table import Table
-
-    runs = int(frame["runs"].max()) if len(frame) else 0
-    warning = too_few_runs(frame)
-    table = Table(
-        title=f"test accuracy (%) and NLL per source of randomness varied ({runs} seeds each)",
-        caption=f"[yellow]{warning}[/yellow]" if warning else None,
-        caption_justify="left",
-    )
-    for name in ("source", "accuracy", "95% CI", "var ratio", "NLL", "n for 0.5pt"):
-        table.add_column(name, justify="left" if name == "source" else "right")
-    for _, r in frame.iterrows():
-        share = "-" if math.isnan(r["var ratio to all"]) else f"{r['var ratio to all']:.2f}"
-        table.add_row(r["source"], _pm(r["accuracy"], r["acc std"], 100, 1),
-                      f"{100 * r['acc CI low']:.1f}-{100 * r['acc CI high']:.1f}", share,
-                      _pm(r["nll"], r["nll std"], digits=2), str(r["seeds for 0.5pt"]))  # fmt: skip
-    return table
-
-
-def methods_terminal(frame: Any) -> Any:
-    """The methods table, narrow enough for an 80-column terminal."""
-    from rich.table import Table
-
-    table = Table(title="methods on the same seeds (test set)")
-    for name in ("method", "accuracy", "NLL", "ECE", "Brier", "ΔNLL", "p (Holm)"):
-        table.add_column(name, justify="left" if name == "method" else "right")
-    for _, r in frame.iterrows():
-        p = r.get("p Holm", math.nan)
-        table.add_row(r["method"], _pm(r["accuracy"], r["acc std"], 100), f"{r['nll']:.3f}", f"{r['ece']:.3f}",
-                      f"{r['brier']:.3f}", "-" if math.isnan(r["NLL - single"]) else f"{r['NLL - single']:+.3f}",
-                      "-" if isinstance(p, float) and math.isnan(p) else f"{p:.3f}")  # fmt: skip
-    return table
-
-
-def _between(low: float, high: float, digits: int = 3) -> str:
-    return "-" if math.isnan(low) or math.isnan(high) else f"[{low:.{digits}g}, {high:.{digits}g}]"
-
-
-def _sources_page(frame: Any) -> Any:
-    """The sources table for the page: intervals as text, so it fits the page width."""
-    import pandas as pd
-
-    return pd.DataFrame({
-        "source": frame["source"], "runs": frame["runs"],
-        "accuracy": frame["accuracy"], "acc std": frame["acc std"],
-        "acc 95% CI": [_between(lo, hi, 4) for lo, hi in zip(frame["acc CI low"], frame["acc CI high"])],
-        "CI": frame["CI"],
-        "var ratio to all": frame["var ratio to all"],
-        "ratio 95% CI": [
-            "= 1 by definition" if source == "all" else _between(lo, hi)
-            for source, lo, hi in zip(frame["source"], frame["ratio CI low"], frame["ratio CI high"])
-        ],
-        "nll": frame["nll"], "nll std": frame["nll std"],
-        "nll 95% CI": [_between(lo, hi) for lo, hi in zip(frame["nll CI low"], frame["nll CI high"])],
-        "seeds for 0.5pt": frame["seeds for 0.5pt"],
-    })  # fmt: skip
-
-
 def write_demo_report(out: Path, repro: dict[str, Any], sources: Any, sources_frame: Any, methods: Any,
                       methods_frame: Any, profile: Profile) -> Path:  # fmt: skip
     import pandas as pd
@@ -439,10 +342,10 @@ def write_demo_report(out: Path, repro: dict[str, Any], sources: Any, sources_fr
         caption=f"{repro['tensors']} tensors, {repro['parameters']} numbers compared bit for bit",
     )
     page.add_heading("2. Where the variance comes from", level=2)
-    warning = too_few_runs(sources_frame)
+    warning = too_few_runs(sources_frame, PROFILES["full"].study_seeds)
     if warning:
         page.add_text(warning, note=True)
-    page.add_table(_sources_page(sources_frame), caption="test accuracy and NLL per source varied (others fixed); "
+    page.add_table(sources_page(sources_frame), caption="test accuracy and NLL per source varied (others fixed); "
                    "var ratio = variance of the source / variance with all sources varied (conditional variances need "
                    "not add up, and a ratio can exceed 1), with its 95% interval; seeds for 0.5pt = runs per arm for a "
                    "t-test to detect a 0.5-point accuracy difference at power 0.8")  # fmt: skip
@@ -472,12 +375,12 @@ def run_demo(out: str | os.PathLike[str] = "seedwise-demo", *, quick: bool = Fal
     repro = reproducibility(out, profile, console)
     frame = __import__("pandas").DataFrame(repro["checks"])
     frame["identical"] = frame["identical"].map(lambda v: "bit-identical" if v else "DIFFERENT")
-    console.print(_rich_table(frame, "same seeds, same bits" + (" (from the previous run)" if repro["cached"] else "")))
+    console.print(rich_table(frame, "same seeds, same bits" + (" (from the previous run)" if repro["cached"] else "")))
 
     console.rule("[bold]2. Where the variance comes from")
     sources = sources_study(out, profile, workers, backend)
     sources_frame = sources_table(sources)
-    console.print(sources_terminal(sources_frame))
+    console.print(sources_terminal(sources_frame, PROFILES["full"].study_seeds))
     console.print("var ratio: the source's variance / the variance with all sources varied (conditional "
                   "variances need not add up to 1). n for 0.5pt: runs per arm for a t-test to detect a 0.5-point "
                   "accuracy difference at 80% power.", style="dim")  # fmt: skip

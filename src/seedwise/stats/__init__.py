@@ -11,7 +11,8 @@ See docs/stats.md for the methods and their references.
 :func:`compare`                A vs B: difference + CI, Hedges' g + CI, Welch, Mann-Whitney,
                                permutation, ASO, P(A > B) and a decision
 :func:`effect_size`            Hedges' g (paired: g_z) with an exact CI, and Cohen's d
-:func:`p_improvement`          P(A > B) with CI and Bouthillier et al.'s decision rule
+:func:`p_improvement`          P(A > B) with CI and Bouthillier et al.'s decision rule, backed by an
+                               exact test (:func:`min_runs_for_significance`: the fewest runs it needs)
 :func:`aso`                    Almost Stochastic Order epsilon_min (Dror et al. 2019)
 :func:`bonferroni`,            multiple-comparison corrections
 :func:`holm`,
@@ -34,7 +35,7 @@ from seedwise.stats.compare import Comparison, compare
 from seedwise.stats.components import Component, VarianceComponents, variance_components
 from seedwise.stats.describe import Description, describe
 from seedwise.stats.effect import EffectSize, effect_size
-from seedwise.stats.improvement import PImprovement, p_improvement
+from seedwise.stats.improvement import PImprovement, min_runs_for_significance, p_improvement
 from seedwise.stats.intervals import (
     BOOTSTRAP_MIN_N,
     Interval,
@@ -72,6 +73,7 @@ __all__ = [
     "effect_size",
     "holm",
     "iqm",
+    "min_runs_for_significance",
     "noise_floor",
     "one_at_a_time_variance",
     "p_improvement",
