@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import golden_tables  # noqa: E402
+import golden_tables
 
 
 def main() -> int:
