@@ -26,13 +26,16 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from seedwise import Seeds
 from seedwise.demo.tables import methods_terminal, rich_table, sources_page, sources_terminal, too_few_runs
 from seedwise.streams import DATA_ORDER, DEFAULT_SOURCES, DROPOUT, INIT
+
+if TYPE_CHECKING:  # pragma: no cover
+    from rich.console import Console
 
 __all__ = ["Profile", "PROFILES", "run_demo"]
 
@@ -64,7 +67,7 @@ PROFILES = {
 }
 
 
-def _console():
+def _console() -> Console:
     from rich.console import Console
 
     return Console(highlight=False)
@@ -99,7 +102,8 @@ def reproducibility(out: Path, profile: Profile, console: Any) -> dict[str, Any]
         saved = json.loads(cache.read_text())
         if saved.get("config") == config and saved.get("seeds") == seeds.to_dict():
             saved["cached"] = True
-            return saved
+            cached: dict[str, Any] = saved
+            return cached
 
     steps_per_epoch = math.ceil(len(load_digits_data().y_train) / DEFAULTS["batch_size"])
     stop = steps_per_epoch + steps_per_epoch // 2  # in the middle of the second epoch
@@ -249,7 +253,7 @@ def methods_table(results: Any) -> Any:
         values = {m: _by_level(results, m, method) for m in ("accuracy", "nll", "ece", "brier")}
         if not values["accuracy"]:
             continue
-        row = {"method": method, "runs": len(values["accuracy"])}
+        row: dict[str, Any] = {"method": method, "runs": len(values["accuracy"])}
         for m in ("accuracy", "nll", "ece", "brier"):
             row[m] = float(np.mean(list(values[m].values())))
         row["acc std"] = (

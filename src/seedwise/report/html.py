@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import os
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -101,8 +102,8 @@ class HtmlPage:
         for record in records:
             cells = []
             for value in record:
-                text, numeric = _cell(value, digits)
-                cells.append(f"<td>{text}</td>" if numeric else f'<td class="text">{text}</td>')
+                shown, numeric = _cell(value, digits)
+                cells.append(f"<td>{shown}</td>" if numeric else f'<td class="text">{shown}</td>')
             rows.append("<tr>" + "".join(cells) + "</tr>")
         rows.append("</tbody></table></div>")
         self._parts.append("\n".join(rows))
@@ -143,7 +144,7 @@ class HtmlPage:
             f"<style>{_STYLE}</style></head>\n<body>\n<h1>{title}</h1>\n{body}\n</body></html>\n"
         )
 
-    def write(self, out_dir: str | Path, *, filename: str = "report.html", save_pngs: bool = True) -> Path:
+    def write(self, out_dir: str | os.PathLike[str], *, filename: str = "report.html", save_pngs: bool = True) -> Path:
         """Write the page (and each figure as a PNG) into ``out_dir``; return the page's path."""
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)

@@ -157,11 +157,13 @@ class Comparison(Result):
 
 
 def _mean_diff(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
-    return np.mean(x, axis=axis) - np.mean(y, axis=axis)
+    diff: np.ndarray = np.mean(x, axis=axis) - np.mean(y, axis=axis)
+    return diff
 
 
 def _mean_paired_diff(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
-    return np.mean(x - y, axis=axis)
+    diff: np.ndarray = np.mean(x - y, axis=axis)
+    return diff
 
 
 def compare(

@@ -334,13 +334,13 @@ def variance_components(
     # E[MS] = A @ sigma2 (triangular): coefficients c_U = r * prod of the levels not in U.
     m = len(terms)
     coef = np.zeros((m, m))
-    for i, s in enumerate(terms):
+    for i, term in enumerate(terms):
         coef[i, m - 1] = 1.0
-        if s is None:
+        if term is None:
             continue
-        for j, u in enumerate(terms[:-1]):
-            if set(s) <= set(u):
-                coef[i, j] = r * math.prod(levels[a] for a in axes if a not in u)
+        for j, other in enumerate(terms[:-1]):
+            if other is not None and set(term) <= set(other):  # only the last term (the residual) is None
+                coef[i, j] = r * math.prod(levels[a] for a in axes if a not in other)
     inverse = np.linalg.inv(coef)
     raw = inverse @ ms
     est = np.maximum(raw, 0.0)

@@ -126,11 +126,13 @@ class PImprovement(Result):
 def _prob_unpaired(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
     x = np.moveaxis(x, axis, -1)[..., :, None]
     y = np.moveaxis(y, axis, -1)[..., None, :]
-    return np.mean(x > y, axis=(-2, -1)) + 0.5 * np.mean(x == y, axis=(-2, -1))
+    p: np.ndarray = np.mean(x > y, axis=(-2, -1)) + 0.5 * np.mean(x == y, axis=(-2, -1))
+    return p
 
 
 def _prob_paired(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
-    return np.mean(x > y, axis=axis) + 0.5 * np.mean(x == y, axis=axis)
+    p: np.ndarray = np.mean(x > y, axis=axis) + 0.5 * np.mean(x == y, axis=axis)
+    return p
 
 
 def decide(estimate: float, low: float, high: float, gamma: float, exact_significant: bool = True) -> str:

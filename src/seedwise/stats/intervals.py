@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,7 +101,7 @@ class Interval(Result):
     def __repr__(self) -> str:
         return f"Interval({fmt_ci(self.low, self.high)}, {self.confidence:.0%} {self.method})"
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[float]:
         return iter((self.low, self.high))
 
 

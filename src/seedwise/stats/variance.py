@@ -245,7 +245,8 @@ class OneAtATimeVariance(Result):
 
 def _var_ratio(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.var(x, ddof=1, axis=axis) / np.var(y, ddof=1, axis=axis)
+        ratio: np.ndarray = np.var(x, ddof=1, axis=axis) / np.var(y, ddof=1, axis=axis)
+    return ratio
 
 
 def noise_floor(replicates: Any, *, confidence: float = 0.95, nan_policy: str = "raise") -> NoiseFloor:
