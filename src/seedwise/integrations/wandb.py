@@ -37,10 +37,12 @@ with ``wandb sync DIR/wandb/offline-run-*``.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import hashlib
 import json
 import os
 import re
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -148,9 +150,15 @@ def run_id(study: StudyRuns | str, cell: str) -> str:
     return "sw-" + hashlib.sha256(f"{study_id}/{cell}".encode()).hexdigest()[:20]
 
 
-def _wandb_dir(root: str | os.PathLike[str] | None) -> Path:
-    """Where W&B keeps its run directories for ``dir=root`` (as wandb.Settings.wandb_dir decides)."""
-    base = Path(root if root is not None else os.environ.get("WANDB_DIR") or os.getcwd()).expanduser()
+def _wandb_dir(wandb: Any, root: str | os.PathLike[str] | None) -> Path:
+    """Where ``wandb.init(dir=root)`` puts its run directories.
+
+    With ``root=None`` that is W&B's process-wide setting (``WANDB_DIR`` or the current
+    directory *when W&B was first set up in this process*), read from W&B itself.
+    """
+    if root is None:
+        return Path(wandb.setup().settings.wandb_dir)
+    base = Path(root).expanduser()
     return base / ".wandb" if (base / ".wandb").exists() else base / "wandb"
 
 
@@ -170,6 +178,17 @@ def _previous(wandb_dir: Path, identifier: str) -> Previous | None:
         return Previous(str(newest), str(recorded["status"]), str(recorded["digest"]))
     except (OSError, ValueError, KeyError, TypeError):
         return Previous(str(newest), None, None)  # an interrupted export: written again
+
+
+def _after_previous_second(previous: Previous | None) -> None:
+    """Wait, if need be, until the second in which ``previous`` was written has passed.
+
+    W&B names a run directory after the start second and the run id, so writing the same
+    run twice within one second would reuse (and clobber) the first directory.
+    """
+    match = _RUN_DIR.match(Path(previous.tracker_id).name) if previous is not None else None
+    while match and datetime.datetime.now().strftime("%Y%m%d_%H%M%S") <= match.group(1):
+        time.sleep(0.05)
 
 
 def _history(run: SeedRun) -> list[tuple[int, dict[str, float]]]:
@@ -259,7 +278,8 @@ def export_study(
         entity: the W&B entity (user or team; default: W&B's default for the API key).
         study: one study's name (default: every study in the store).
         dir: where W&B writes its run directories (default: W&B's, ``WANDB_DIR`` or the
-            current directory); the export reads earlier exports from there.
+            current directory when W&B was first set up in this process); the export
+            reads earlier exports from there, so export again with the same ``dir``.
         mode: ``"online"`` or ``"offline"`` (default: W&B's, ``WANDB_MODE``).
 
     Only finished runs (done or failed) are exported; export again later for the rest.
@@ -275,7 +295,7 @@ def export_study(
         check_choice("mode", mode, ("online", "offline"))
     studies = read_studies(store, study)
     wandb = _wandb()
-    wandb_dir = _wandb_dir(dir)
+    wandb_dir = _wandb_dir(wandb, dir)
     options = {"project": project, "entity": entity, "dir": os.fspath(dir) if dir is not None else None, "mode": mode}
     out = ExportReport("W&B", f"project {entity + '/' if entity else ''}{project} ({wandb_dir})")
     for runs in studies:
@@ -286,6 +306,7 @@ def export_study(
         for run, decision in zip(runs.runs, decisions):
             action = Action(decision)
             if action is not Action.UNCHANGED:
+                _after_previous_second(previous[run.cell])
                 _write_run(wandb, runs, run, options)
             actions.append((run, action, run_id(runs, run.cell)))
         out.add(runs, f"group {runs.name!r}", actions)
