@@ -150,7 +150,7 @@ def run_record(
         tags.update(_report_tags(report_doc))
     if isinstance(fingerprint, bool):
         if fingerprint:
-            from seedwise.fingerprint import fingerprint as take_fingerprint
+            from seedwise.process.fingerprint import fingerprint as take_fingerprint
 
             fingerprint_doc: dict[str, Any] | None = take_fingerprint()
         else:
