@@ -17,6 +17,10 @@ Three paths, one set of bits (tested):
   about 1.2 ms per million elements on one core against about 9 ms for the ~25 passes of
   the torch-op hash. The torch path remains for other devices, for ``vmap``'s batched keys
   and for installs without numba.
+
+:func:`seeded_keep` (torch ops) and :func:`seeded_noise` (the compiled loop) take the slabs'
+call seeds ready-made: the per-sample mode (:mod:`seedwise.stateless._sample_mask`) computes
+one per batch row and then runs the same two paths.
 """
 
 from __future__ import annotations

@@ -77,8 +77,11 @@ _S15, _S16 = np.uint64(15), np.uint64(16)
 
 def mix_array(x: NDArray[np.uint64]) -> NDArray[np.uint64]:
     """:func:`mix` on a uint64 array of words in ``[0, 2**32)`` (a 32x32-bit product fits in 64 bits)."""
-    x = x ^ (x >> _S16)
-    x = (x * _U1) & _M32
+    x = x ^ (x >> _S16)  # a new array; the rest in place
+    x *= _U1
+    x &= _M32
     x ^= x >> _S15
-    x = (x * _U2) & _M32
-    return x ^ (x >> _S16)
+    x *= _U2
+    x &= _M32
+    x ^= x >> _S16
+    return x

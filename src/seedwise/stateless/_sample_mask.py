@@ -68,7 +68,8 @@ def check_per_sample(per_sample: object) -> tuple[int, NDArray[np.int64]]:
             f"per_sample's indices must be a 1-D integer array with one sample index per row, got "
             f"dtype {indices.dtype} and shape {indices.shape}; {fix}"
         )
-    if indices.min() < 0 or (indices.dtype == np.uint64 and int(indices.max()) >= 2**63):
+    signed = np.issubdtype(indices.dtype, np.signedinteger)
+    if (signed and indices.min() < 0) or (indices.dtype == np.uint64 and int(indices.max()) >= 2**63):
         raise InvalidArgumentError(
             f"per_sample's indices must be sample indices in [0, 2**63), got values from {indices.min()} to "
             f"{indices.max()}"
@@ -103,22 +104,26 @@ def sample_seeds(key: HostKey | torch.Tensor, epoch: int, indices: NDArray[np.in
 
 
 class _HostRows:
-    """Row seeds as NumPy words: call seeds without kernel launches, and the compiled CPU loop."""
+    """Row seeds as NumPy words: call seeds without kernel launches, and the compiled CPU loop.
+
+    ``ra`` and ``rb`` are held as the two rows of one ``(2, n)`` array, so that each step
+    of the chain is one NumPy operation for both.
+    """
 
     def __init__(self, key: HostKey, epoch: int, indices: NDArray[np.int64]) -> None:
         self.n = int(indices.shape[0])
-        k0, k1, k2, k3 = (int(w) for w in key)
+        k0, k1, k2, k3 = key.tolist()
         idx = indices.astype(np.uint64)
         lo, hi = idx & _U32, idx >> _SHIFT
-        rows = []
-        for s in (mix_int(mix_int(k0 ^ SALTS[0]) ^ k1), mix_int(mix_int(k2 ^ SALTS[1]) ^ k3)):
-            r = mix_int(mix_int(s ^ (epoch & _M32)) ^ (epoch >> 32))  # the epoch part: once per batch
-            rows.append(mix_array(mix_array(np.uint64(r) ^ lo) ^ hi))
-        self._ra, self._rb = rows
+        sa, sb = mix_int(mix_int(k0 ^ SALTS[0]) ^ k1), mix_int(mix_int(k2 ^ SALTS[1]) ^ k3)
+        e0, e1 = epoch & _M32, epoch >> 32
+        per_batch = np.array([[mix_int(mix_int(s ^ e0) ^ e1)] for s in (sa, sb)], dtype=np.uint64)  # (2, 1)
+        self._rows = mix_array(mix_array(per_batch ^ lo) ^ hi)  # (2, n): ra, rb
 
     def _call(self, call: int) -> tuple[NDArray[np.uint64], NDArray[np.uint64]]:
-        a = mix_array(self._ra ^ np.uint64(call & _M32))
-        return a, mix_array(self._rb ^ np.uint64((call ^ SALTS[2]) & _M32))
+        salts = np.array([[call & _M32], [(call ^ SALTS[2]) & _M32]], dtype=np.uint64)
+        ab = mix_array(self._rows ^ salts)
+        return ab[0], ab[1]
 
     def keep(self, call: int, shape: tuple[int, ...], p: float, device: Any) -> torch.Tensor:
         a, b = self._call(call)
