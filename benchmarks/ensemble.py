@@ -191,7 +191,8 @@ def main() -> None:
     for name in args.models:
         for k in args.k:
             vec, loop, fused, up, up_fused = bench(name, k, args.steps, args.rounds)
-            line = f"{name:<12} {k:>3} {vec * 1e3:>12.2f} {loop * 1e3:>8.2f} {fused * 1e3:>14.2f} {up:>8.2f}x {up_fused:>8.2f}x"
+            line = f"{name:<12} {k:>3} {vec * 1e3:>12.2f} {loop * 1e3:>8.2f} {fused * 1e3:>14.2f}"
+            line += f" {up:>8.2f}x {up_fused:>8.2f}x"
             if args.profile:
                 line += f" {kernel_share(name, k, args.steps):>15.0%}"
             print(line, flush=True)

@@ -69,10 +69,12 @@ def main() -> None:
     with torch.random.fork_rng():
         t_peer = best_of(lambda: torch_reset(model))
     print(
-        f"model: {args.layers}-layer transformer encoder, width {args.width}: {n_params / 1e6:.1f} M parameters in {n_tensors} tensors"
+        f"model: {args.layers}-layer transformer encoder, width {args.width}: "
+        f"{n_params / 1e6:.1f} M parameters in {n_tensors} tensors"
     )
     print(
-        f"initialise  seedwise.init.initialize {t_ours * 1e3:8.1f} ms   torch reset_parameters {t_peer * 1e3:8.1f} ms   ratio {t_ours / t_peer:.2f}x"
+        f"initialise  seedwise.init.initialize {t_ours * 1e3:8.1f} ms   "
+        f"torch reset_parameters {t_peer * 1e3:8.1f} ms   ratio {t_ours / t_peer:.2f}x"
     )
 
     x = torch.randint(0, 1000, (args.batch, 64), generator=sw.Seeds(0)["data"].torch())

@@ -19,7 +19,8 @@ Measured, for num_workers 0 and 2, in one process with the two loaders alternati
   round's peak) and the ratio (goal <= 1.10).
 
 A last line gives the loaders' own cost per sample on a dataset that does no work: the
-overhead seedwise adds, free of the transform's noise. A row before it prices the opt-in ``global_rngs="sample"`` mode (each sample made inside
+overhead seedwise adds, free of the transform's noise. A row before it prices the opt-in
+``global_rngs="sample"`` mode (each sample made inside
 ``seedwise.keyed``), which has no goal: it is the cost of making third-party global-RNG
 draws independent of the worker count.
 

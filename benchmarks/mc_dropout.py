@@ -82,13 +82,13 @@ def main() -> None:
         x = torch.from_numpy(Seeds(1)["x"].numpy().random((batch, 64), dtype="float32"))
         repeats = max(1, 256 // batch)
 
-        def batched() -> None:
+        def batched(x: torch.Tensor = x) -> None:
             mc_dropout(net, x, samples=SAMPLES, seeds=seeds)
 
-        def seedwise_loop() -> None:
+        def seedwise_loop(x: torch.Tensor = x) -> None:
             mc_dropout(net, x, samples=SAMPLES, seeds=seeds, chunk_size=1)
 
-        def torch_loop() -> None:
+        def torch_loop(x: torch.Tensor = x) -> None:
             net.train()
             with torch.no_grad():
                 torch.stack([net(x) for _ in range(SAMPLES)]).softmax(-1)

@@ -77,7 +77,8 @@ def main() -> None:
     ss_rate = m * args.params / ss_t
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, numpy {np.__version__}, 1 thread")
     print(
-        f"seedwise.stateless.uniform          : {ours_rate:14,.0f} parameter draws/s ({args.samples:,} samples x {args.params})"
+        f"seedwise.stateless.uniform          : {ours_rate:14,.0f} parameter draws/s "
+        f"({args.samples:,} samples x {args.params})"
     )
     print(f"one Philox Generator per sample     : {peer_rate:14,.0f} parameter draws/s (same numbers, checked)")
     print(f"one default_rng([seed, epoch, i])   : {ss_rate:14,.0f} parameter draws/s")

@@ -1,4 +1,7 @@
-"""Old path of :mod:`seedwise.process.seeding`; it re-exports the same names and warns (DeprecationWarning). Import from there."""
+"""Old path of :mod:`seedwise.process.seeding`.
+
+It re-exports the same names and warns (DeprecationWarning). Import from there.
+"""
 
 from seedwise._deprecated import moved
 from seedwise.process.seeding import SeedReport, global_seed, keyed, seed_everything

@@ -1,4 +1,6 @@
-"""Old path of :mod:`seedwise.process.fingerprint`; it re-exports the same names and warns (DeprecationWarning). Import from there.
+"""Old path of :mod:`seedwise.process.fingerprint`.
+
+It re-exports the same names and warns (DeprecationWarning). Import from there.
 
 ``seedwise.fingerprint`` is also the name of the public function: importing this module
 makes Python bind the package attribute ``seedwise.fingerprint`` to the module, so the

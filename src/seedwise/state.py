@@ -1,4 +1,7 @@
-"""Old path of :mod:`seedwise.process.state`; it re-exports the same names and warns (DeprecationWarning). Import from there."""
+"""Old path of :mod:`seedwise.process.state`.
+
+It re-exports the same names and warns (DeprecationWarning). Import from there.
+"""
 
 from seedwise._deprecated import moved
 from seedwise.process.state import FORMAT_VERSION, RNGState

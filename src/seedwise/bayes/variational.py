@@ -41,7 +41,6 @@ import math
 import numbers
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Union
 
 import torch
 import torch.nn.functional as F
@@ -63,7 +62,7 @@ __all__ = [
     "variational_layers",
 ]
 
-Position = Union[int, tuple[int, ...]]
+Position = int | tuple[int, ...]
 
 
 def _check_real(name: str, value: object) -> float:
