@@ -18,12 +18,15 @@ Two backends apply the same parameters: OpenCV on uint8 HWC NumPy images
 from __future__ import annotations
 
 from seedwise.augment.base import Transform
+from seedwise.augment.blur import GaussianBlur
 from seedwise.augment.color import ColorJitter
-from seedwise.augment.compose import Compose, OneOf, RandomApply
+from seedwise.augment.compose import Compose
+from seedwise.augment.containers import OneOf, RandomApply
 from seedwise.augment.dataset import AugmentedDataset
+from seedwise.augment.erasing import RandomErasing
 from seedwise.augment.geometric import Affine, HorizontalFlip, RandomCrop, RandomResizedCrop, Rotate, VerticalFlip
 from seedwise.augment.mixing import CutMix, MixUp
-from seedwise.augment.pixel import GaussianBlur, GaussianNoise, RandomErasing
+from seedwise.augment.noise import GaussianNoise
 
 __all__ = [
     "Transform",

@@ -21,12 +21,14 @@ single-channel images get brightness and contrast only.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
+from seedwise.augment._maps import identity_colour
+from seedwise.augment._program import Params
 from seedwise.augment._ranges import factor_range, symmetric_range
-from seedwise.augment.base import Params, Transform
+from seedwise.augment.base import Transform
 
 __all__ = ["Color", "ColorJitter", "GREY_WEIGHTS"]
 
@@ -41,7 +43,7 @@ def _hue_parts() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     keep[0, 0] = 1.0
     cos[1, 1] = cos[2, 2] = 1.0
     sin[1, 2], sin[2, 1] = -1.0, 1.0
-    return tuple(_YIQ_TO_RGB @ m @ _RGB_TO_YIQ for m in (keep, cos, sin))  # type: ignore[return-value]
+    return _YIQ_TO_RGB @ keep @ _RGB_TO_YIQ, _YIQ_TO_RGB @ cos @ _RGB_TO_YIQ, _YIQ_TO_RGB @ sin @ _RGB_TO_YIQ
 
 
 _GREY = np.outer(np.ones(3), GREY_WEIGHTS)  # c -> grey(c) in every channel
@@ -58,12 +60,16 @@ class Color(Transform):
     kind = "color"
     #: True when the map depends on the image's mean colour (contrast).
     needs_mean: bool = False
+    #: False when the map is a gain and an offset, the same for every channel (the CPU path then uses a LUT).
+    mixes_channels: bool = True
 
     def affine_one(self, p: dict[str, Any], mean: list[float]) -> list[list[float]]:
         """One sample's map ``[A | t]`` as ``C`` rows of ``C + 1`` floats, from its parameters
         as Python scalars and its mean colour (the CPU path's per-image form); the default
         evaluates :meth:`affine`."""
-        return self.affine({k: np.array([v]) for k, v in p.items()}, np.array([mean]))[0].tolist()
+        return cast(
+            list[list[float]], self.affine({k: np.array([v]) for k, v in p.items()}, np.array([mean]))[0].tolist()
+        )
 
     def affine(self, params: Params, mean: np.ndarray) -> np.ndarray:
         """Per-sample ``(B, C, C + 1)`` maps ``[A | t]`` (``t`` in units of full intensity, 1.0).
@@ -72,24 +78,6 @@ class Color(Transform):
         Samples whose transform is not applied get the identity.
         """
         raise NotImplementedError
-
-
-def _identity(n: int, c: int) -> np.ndarray:
-    out = np.zeros((n, c, c + 1))
-    out[:, np.arange(c), np.arange(c)] = 1.0
-    return out
-
-
-def compose_affine(second: np.ndarray, first: np.ndarray) -> np.ndarray:
-    """``second o first`` for ``(B, C, C + 1)`` colour maps."""
-    a2, t2 = second[..., :-1], second[..., -1]
-    a1, t1 = first[..., :-1], first[..., -1]
-    return np.concatenate([a2 @ a1, (a2 @ t1[..., None])[..., 0][..., None] + t2[..., None]], axis=-1)
-
-
-def apply_affine_to_mean(amap: np.ndarray, mean: np.ndarray) -> np.ndarray:
-    """The mean colour after the map (maps are affine, so means follow exactly, clipping aside)."""
-    return (amap[..., :-1] @ mean[..., None])[..., 0] + amap[..., -1]
 
 
 class ColorJitter(Color):
@@ -153,7 +141,7 @@ class ColorJitter(Color):
             out = np.empty((n, 1, 2))
             out[:, 0, 0], out[:, 0, 1] = gain, offset
         if not params["applied"].all():
-            out[~params["applied"]] = _identity(1, c)[0]
+            out[~params["applied"]] = identity_colour(1, c)[0]
         return out
 
     def affine_one(self, p: dict[str, Any], mean: list[float]) -> list[list[float]]:

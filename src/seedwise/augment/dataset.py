@@ -55,7 +55,8 @@ class AugmentedDataset:
             num_classes = int(num_classes)
         if pipe.has_mixing and num_classes is None:
             raise InvalidArgumentError(
-                "pipe mixes samples (MixUp / CutMix), so labels become soft labels: pass num_classes=<number of classes>"
+                "pipe mixes samples (MixUp / CutMix), so labels become soft labels: "
+                "pass num_classes=<number of classes>"
             )
         self.dataset = dataset
         self.pipe = pipe

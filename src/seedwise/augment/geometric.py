@@ -16,16 +16,14 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any
-
-Affine2x3 = tuple[float, float, float, float, float, float]
-IDENTITY_2X3: Affine2x3 = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
+from typing import Any, ClassVar
 
 import numpy as np
 
 from seedwise.augment._boxes import box, box_params
-from seedwise.augment._ranges import real, size_hw, symmetric_range, value_range
-from seedwise.augment.base import Params, Transform
+from seedwise.augment._program import IDENTITY_2X3, Affine2x3, Params
+from seedwise.augment._ranges import elements, real, size_hw, symmetric_range, value_range
+from seedwise.augment.base import Transform
 from seedwise.errors import InvalidArgumentError, InvalidTypeError
 
 __all__ = ["Geometric", "HorizontalFlip", "VerticalFlip", "Affine", "Rotate", "RandomResizedCrop", "RandomCrop"]
@@ -48,7 +46,8 @@ def _check_fill(fill: object) -> float:
     value = real("fill", fill)
     if not 0.0 <= value <= 1.0:
         raise InvalidArgumentError(
-            f"fill must be in [0, 1] (a fraction of full intensity: 0 black, 1 white, for uint8 and float images alike), got {value}"
+            "fill must be in [0, 1] (a fraction of full intensity: 0 black, 1 white, for uint8 and float images "
+            f"alike), got {value}"
         )
     return value
 
@@ -77,7 +76,8 @@ class Geometric(Transform):
         calls on arrays of one element); the default evaluates :meth:`matrices`.
         """
         m, out = self.matrices({k: np.array([v]) for k, v in p.items()}, size)
-        return tuple(m[0, :2].ravel().tolist()), out  # type: ignore[return-value]
+        a, b, c, d, e, f = (float(v) for v in m[0, :2].ravel())
+        return (a, b, c, d, e, f), out
 
     def _masked(self, m: np.ndarray, applied: np.ndarray) -> np.ndarray:
         if not applied.all():
@@ -92,9 +92,8 @@ class HorizontalFlip(Geometric):
         super().__init__(p)
 
     def matrices(self, params: Params, size: tuple[int, int]) -> tuple[np.ndarray, tuple[int, int]]:
-        h, w = size
         m = _eye(len(params["applied"]))
-        m[:, 0, 0], m[:, 0, 2] = -1.0, w - 1.0
+        m[:, 0, 0], m[:, 0, 2] = -1.0, size[1] - 1.0
         return self._masked(m, params["applied"]), size
 
     def matrix_one(self, p: dict[str, Any], size: tuple[int, int]) -> tuple[Affine2x3, tuple[int, int]]:
@@ -111,9 +110,8 @@ class VerticalFlip(Geometric):
         super().__init__(p)
 
     def matrices(self, params: Params, size: tuple[int, int]) -> tuple[np.ndarray, tuple[int, int]]:
-        h, w = size
         m = _eye(len(params["applied"]))
-        m[:, 1, 1], m[:, 1, 2] = -1.0, h - 1.0
+        m[:, 1, 1], m[:, 1, 2] = -1.0, size[0] - 1.0
         return self._masked(m, params["applied"]), size
 
     def matrix_one(self, p: dict[str, Any], size: tuple[int, int]) -> tuple[Affine2x3, tuple[int, int]]:
@@ -126,17 +124,19 @@ class VerticalFlip(Geometric):
 def _translate_range(value: object) -> tuple[float, float]:
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
         value = (value, value)
-    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) != 2:  # type: ignore[arg-type]
+    pair = elements(value)
+    if pair is None:
         raise InvalidTypeError(
             f"translate must be a fraction f or a pair (fx, fy) of fractions in [0, 1], got {value!r}"
         )
-    out = tuple(real(f"translate[{i}]", v) for i, v in enumerate(value))  # type: ignore[union-attr]
-    for v in out:
+    fx, fy = (real(f"translate[{i}]", v) for i, v in enumerate(pair))
+    for v in (fx, fy):
         if not 0.0 <= v <= 1.0:
             raise InvalidArgumentError(
-                f"translate must hold fractions in [0, 1] (the largest shift as a fraction of the width / height), got {value!r}"
+                "translate must hold fractions in [0, 1] (the largest shift as a fraction of the width / height), "
+                f"got {value!r}"
             )
-    return out  # type: ignore[return-value]
+    return fx, fy
 
 
 def _scale_range(value: object) -> tuple[float, float]:
@@ -148,12 +148,12 @@ def _scale_range(value: object) -> tuple[float, float]:
 def _shear_ranges(value: object) -> tuple[tuple[float, float], tuple[float, float]]:
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
         return symmetric_range("shear", value, limit=89.0), (0.0, 0.0)
-    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) not in (2, 4):  # type: ignore[arg-type]
+    v = elements(value, (2, 4))
+    if v is None:
         raise InvalidTypeError(
             f"shear must be a number s (x-shear in (-s, s) degrees), a pair (low, high) or four numbers "
             f"(x_low, x_high, y_low, y_high), got {value!r}"
         )
-    v = tuple(value)  # type: ignore[arg-type]
     sx = value_range("shear", v[:2], low=-89.0, high=89.0)
     sy = value_range("shear (y)", v[2:], low=-89.0, high=89.0) if len(v) == 4 else (0.0, 0.0)
     return sx, sy
@@ -175,7 +175,7 @@ class Affine(Geometric):
     The forward map is ``T(centre + shift) @ R(angle) @ Shear @ S(scale) @ T(-centre)``.
     """
 
-    param_names = ("angle", "translate_x", "translate_y", "scale", "shear_x", "shear_y")
+    param_names: ClassVar[tuple[str, ...]] = ("angle", "translate_x", "translate_y", "scale", "shear_x", "shear_y")
 
     def __init__(
         self,
@@ -292,7 +292,7 @@ class RandomCrop(Geometric):
             )
         if padding < 0:
             raise InvalidArgumentError(f"padding must be >= 0, got {padding}")
-        self.padding = int(padding)
+        self.padding: int = int(padding)
 
     def _from_uniforms(
         self, u: np.ndarray, applied: np.ndarray, *, indices: np.ndarray, dataset_size: int | None

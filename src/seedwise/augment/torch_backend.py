@@ -20,14 +20,12 @@ numbers as the CPU path) and copied to the device.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
 from seedwise.augment._maps import affine_inverse, compose_color, compose_geometric, integral, is_identity
-from seedwise.augment.compose import Program, Stage
-from seedwise.augment.mixing import CutMix, MixUp
-from seedwise.augment.pixel import Context, GaussianBlur, GaussianNoise, RandomErasing, gaussian_kernel
+from seedwise.augment._program import ColorOp, Context, MixOp, Params, PixelOp, Program, Stage
 from seedwise.errors import InvalidArgumentError, InvalidTypeError
 
 __all__ = ["BACKEND", "TorchBackend", "pixel_to_normalised"]
@@ -43,7 +41,7 @@ class TorchBackend:
 
     name = "torch"
 
-    def prepare(self, images: Any, indices: Any) -> tuple[TorchBackend, Any, bool]:
+    def prepare(self, images: Any) -> tuple[Any, bool]:
         import torch
 
         if not isinstance(images, torch.Tensor):
@@ -51,9 +49,9 @@ class TorchBackend:
         if images.dtype != torch.uint8 and not images.dtype.is_floating_point:
             raise InvalidTypeError(f"the torch path takes uint8 or floating-point tensors, got {images.dtype}")
         if images.ndim == 3:
-            return self, images[None], True
+            return images[None], True
         if images.ndim == 4:
-            return self, images, False
+            return images, False
         raise InvalidArgumentError(f"images must be a BCHW batch or one CHW image, got shape {tuple(images.shape)}")
 
     def stack(self, images: list[Any]) -> Any:
@@ -79,8 +77,8 @@ class TorchBackend:
             elif stage.kind == "pixel":
                 for pos in stage.positions:
                     work = self._pixel(program, pos, work, scale)
-            else:  # pragma: no cover
-                raise AssertionError(stage.kind)
+            else:
+                raise InvalidArgumentError(f"the torch backend cannot run a {stage.kind!r} stage here")
         if x.dtype == torch.uint8:
             return work.round().clamp_(0, 255).to(torch.uint8)
         return work.to(x.dtype)
@@ -131,10 +129,10 @@ class TorchBackend:
     def _color(self, program: Program, stage: Stage, x: Any, scale: float) -> Any:
         import torch
 
-        n, c, h, w = x.shape
+        n, c = x.shape[0], x.shape[1]
         if c not in (1, 3):
             raise InvalidArgumentError(f"colour transforms take images with 1 or 3 (RGB) channels, got {c}")
-        needs_mean = any(getattr(program.steps[p][0], "needs_mean", False) for p in stage.positions)
+        needs_mean = any(cast(ColorOp, program.steps[p][0]).needs_mean for p in stage.positions)
         if needs_mean:
             # per-sample reductions: the same summation order in any batch
             mean = torch.stack([x[i].mean(dim=(1, 2), dtype=torch.float64) for i in range(n)]).cpu().numpy() / scale
@@ -149,58 +147,21 @@ class TorchBackend:
         # position of an element in the tensor, and so with the batch)
         out = torch.mul(x[:, 0:1], a[:, :, 0])
         out += a[:, :, c]
-        tmp = torch.empty_like(out) if c > 1 else None
+        tmp = torch.empty_like(out)
         for j in range(1, c):
             torch.mul(x[:, j : j + 1], a[:, :, j], out=tmp)
             out += tmp
         return out.clamp_(0.0, scale)
 
     def _pixel(self, program: Program, pos: int, x: Any, scale: float) -> Any:
-        import torch
-        import torch.nn.functional as F
-
         leaf, params, stream = program.steps[pos]
-        applied = np.flatnonzero(params["applied"])
-        if applied.size == 0:
+        rows = np.flatnonzero(params["applied"])
+        if rows.size == 0:
             return x
-        n, c, h, w = x.shape
         ctx = Context(stream, program.epoch, program.indices)
-        rows = torch.as_tensor(applied, device=x.device)
-        out = x.clone()
-        if isinstance(leaf, GaussianNoise):
-            noise = leaf.noise(ctx, (h, w, c))
-            z = torch.as_tensor(np.stack([noise[i] for i in applied]), device=x.device).permute(0, 3, 1, 2).to(x.dtype)
-            std = torch.as_tensor(params["std"][applied] * scale, dtype=x.dtype, device=x.device)[:, None, None, None]
-            out[rows] = (x[rows] + std * z).clamp_(0.0, scale)
-        elif isinstance(leaf, GaussianBlur):
-            k, r = leaf.kernel, leaf.kernel // 2
-            kern = np.stack([gaussian_kernel(k, float(params["sigma"][i])) for i in applied])  # (B', k)
-            kern_t = torch.as_tensor(kern, dtype=x.dtype, device=x.device)[:, :, None, None, None]  # (B', k, 1, 1, 1)
-            sel = F.pad(x[rows], (r, r, r, r), mode="reflect")
-            rows_blur = kern_t[:, 0] * sel[:, :, 0:h, :]
-            for j in range(1, k):
-                rows_blur += kern_t[:, j] * sel[:, :, j : j + h, :]
-            cols = kern_t[:, 0] * rows_blur[:, :, :, 0:w]
-            for j in range(1, k):
-                cols += kern_t[:, j] * rows_blur[:, :, :, j : j + w]
-            out[rows] = cols
-        elif isinstance(leaf, RandomErasing):
-            top, left, bh, bw = leaf.box(params, (h, w))
-            fills = leaf.fills(ctx, params, (h, w), c)
-            for i in applied:
-                fill = fills[i]
-                region = out[i, :, top[i] : top[i] + bh[i], left[i] : left[i] + bw[i]]
-                if isinstance(fill, np.ndarray):
-                    region.copy_(torch.as_tensor(fill, device=x.device).permute(2, 0, 1).to(x.dtype) * scale)
-                else:
-                    region.fill_(fill * scale)
-        else:
-            raise InvalidTypeError(f"the torch backend does not know how to apply {type(leaf).__name__}")
-        return out
+        return cast(PixelOp, leaf).apply_torch(x, params, rows, ctx, scale)
 
-    def mix(self, x: Any, y: Any, rows: np.ndarray, chosen: list[Any]) -> tuple[Any, np.ndarray]:
-        import torch
-
+    def mix(self, x: Any, y: Any, rows: np.ndarray, chosen: list[tuple[Any, Params]]) -> tuple[Any, np.ndarray]:
         if tuple(y.shape[1:]) != tuple(x.shape[1:]):
             raise InvalidArgumentError(
                 f"a mixing partner has shape {tuple(y.shape[1:])} but the sample has {tuple(x.shape[1:])}; put a crop "
@@ -208,18 +169,8 @@ class TorchBackend:
             )
         out = x.clone()
         lam = np.ones(len(rows))
-        h, w = x.shape[2:]
         for k, (i, (leaf, params)) in enumerate(zip(rows, chosen)):
-            if isinstance(leaf, MixUp):
-                lam[k] = params["lam"][i]
-                blend = lam[k] * x[i].double() + (1.0 - lam[k]) * y[k].double()
-                out[i] = blend.round().clamp_(0, 255).to(x.dtype) if x.dtype == torch.uint8 else blend.to(x.dtype)
-            elif isinstance(leaf, CutMix):
-                top, left, bottom, right, lam_all = leaf.box(params, (h, w))
-                lam[k] = lam_all[i]
-                out[i, :, top[i] : bottom[i], left[i] : right[i]] = y[k, :, top[i] : bottom[i], left[i] : right[i]]
-            else:  # pragma: no cover
-                raise AssertionError(type(leaf))
+            out[i], lam[k] = cast(MixOp, leaf).mix_torch(x[i], y[k], params, int(i))
         return out, lam
 
 
