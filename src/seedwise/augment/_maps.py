@@ -1,15 +1,19 @@
 """Arithmetic of the maps a stage fuses: coordinate maps (2x3 affine) and colour maps
 (``C x (C + 1)`` affine), per image with Python floats and per batch with NumPy.
 
-The CPU path composes per image with Python floats (far cheaper than NumPy calls on
-arrays of one element when a DataLoader worker augments one sample at a time); the
-torch path composes per batch (:func:`compose_geometric`, :func:`compose_color`). A
-test checks the two agree.
+Each per-batch function evaluates the same expressions, in the same order, as its
+per-image twin, so that the two give the same bits (IEEE arithmetic is exactly rounded
+elementwise; only ``math`` functions are not NumPy's, hence :func:`elementwise`). That
+is what lets the CPU path compose one image's maps with Python floats (far cheaper than
+NumPy calls on arrays of one element, when a DataLoader worker augments one sample at a
+time) and a batch's maps with NumPy, and still give every sample the same pixels in any
+batch. Tests check the twins bit for bit.
 """
 
 from __future__ import annotations
 
-from typing import Any, cast
+from collections.abc import Callable
+from typing import cast
 
 import numpy as np
 
@@ -17,11 +21,16 @@ from seedwise.augment._program import Affine2x3, ColorOp, GeometricOp, Program, 
 from seedwise.errors import InvalidArgumentError
 
 __all__ = [
+    "elementwise",
     "compose_2x3",
+    "compose_2x3_batch",
+    "invert_2x3",
+    "invert_2x3_batch",
+    "compose_colour_batch",
+    "mean_after",
+    "mean_after_batch",
     "compose_colour_rows",
     "identity_colour",
-    "compose_affine",
-    "apply_affine_to_mean",
     "compose_geometric",
     "compose_color",
     "affine_inverse",
@@ -44,6 +53,50 @@ def compose_2x3(second: Affine2x3, first: Affine2x3) -> Affine2x3:
     )
 
 
+def elementwise(fn: Callable[[float], float], x: np.ndarray) -> np.ndarray:
+    """``fn`` (a ``math`` function) on each element of a 1-D array: the same bits as the
+    per-image path's ``fn(x)``, which NumPy's own ``cos``, ``tan``... do not promise."""
+    return np.fromiter(map(fn, x.tolist()), dtype=np.float64, count=x.shape[0])
+
+
+def compose_2x3_batch(second: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """:func:`compose_2x3` for ``(B, 3, 3)`` maps (last row 0, 0, 1), elementwise."""
+    a2, b2, c2, d2, e2, f2 = (second[:, r, k] for r in (0, 1) for k in (0, 1, 2))
+    a1, b1, c1, d1, e1, f1 = (first[:, r, k] for r in (0, 1) for k in (0, 1, 2))
+    out = np.zeros_like(first)
+    out[:, 0, 0] = a2 * a1 + b2 * d1
+    out[:, 0, 1] = a2 * b1 + b2 * e1
+    out[:, 0, 2] = a2 * c1 + b2 * f1 + c2
+    out[:, 1, 0] = d2 * a1 + e2 * d1
+    out[:, 1, 1] = d2 * b1 + e2 * e1
+    out[:, 1, 2] = d2 * c1 + e2 * f1 + f2
+    out[:, 2, 2] = 1.0
+    return out
+
+
+def invert_2x3(m: Affine2x3) -> Affine2x3:
+    """The inverse map, computed as ``cv2.invertAffineTransform`` does (bit for bit; a
+    singular map gives zeros, as there)."""
+    a, b, c, d, e, f = m
+    det = a * e - b * d
+    r = 1.0 / det if det != 0.0 else 0.0
+    a11, a22, a12, a21 = e * r, a * r, -b * r, -d * r
+    return (a11, a12, -a11 * c - a12 * f, a21, a22, -a21 * c - a22 * f)
+
+
+def invert_2x3_batch(m: np.ndarray) -> np.ndarray:
+    """:func:`invert_2x3` of ``(B, 3, 3)`` maps, as ``(B, 2, 3)`` inverse maps for ``cv2.warpAffine``."""
+    a, b, c, d, e, f = (m[:, r, k] for r in (0, 1) for k in (0, 1, 2))
+    det = a * e - b * d
+    nonzero = det != 0.0
+    r = np.where(nonzero, 1.0 / np.where(nonzero, det, 1.0), 0.0)
+    a11, a22, a12, a21 = e * r, a * r, -b * r, -d * r
+    out = np.empty((m.shape[0], 2, 3))
+    out[:, 0, 0], out[:, 0, 1], out[:, 0, 2] = a11, a12, -a11 * c - a12 * f
+    out[:, 1, 0], out[:, 1, 1], out[:, 1, 2] = a21, a22, -a21 * c - a22 * f
+    return out
+
+
 def compose_colour_rows(second: list[list[float]], first: list[list[float]]) -> list[list[float]]:
     """``second o first`` for colour maps given as C rows of C + 1 floats."""
     c = len(first)
@@ -54,23 +107,36 @@ def compose_colour_rows(second: list[list[float]], first: list[list[float]]) -> 
     ]
 
 
+def compose_colour_batch(second: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """:func:`compose_colour_rows` for ``(B, C, C + 1)`` maps, elementwise."""
+    c = first.shape[1]
+    out = second[:, :, 0:1] * first[:, 0:1, :]
+    for k in range(1, c):
+        out = out + second[:, :, k : k + 1] * first[:, k : k + 1, :]
+    out[:, :, c] += second[:, :, c]
+    return out
+
+
+def mean_after(step: list[list[float]], mean: list[float]) -> list[float]:
+    """The mean colour after the map ``step`` (maps are affine, so means follow exactly, clipping aside)."""
+    c = len(mean)
+    return [sum(r[j] * mean[j] for j in range(c)) + r[c] for r in step]
+
+
+def mean_after_batch(step: np.ndarray, mean: np.ndarray) -> np.ndarray:
+    """:func:`mean_after` for ``(B, C, C + 1)`` maps and ``(B, C)`` means, elementwise."""
+    c = mean.shape[1]
+    out = step[:, :, 0] * mean[:, 0:1]
+    for j in range(1, c):
+        out = out + step[:, :, j] * mean[:, j : j + 1]
+    return cast(np.ndarray, out + step[:, :, c])
+
+
 def identity_colour(n: int, c: int) -> np.ndarray:
     """``n`` identity colour maps ``(n, C, C + 1)``."""
     out = np.zeros((n, c, c + 1))
     out[:, np.arange(c), np.arange(c)] = 1.0
     return out
-
-
-def compose_affine(second: np.ndarray, first: np.ndarray) -> np.ndarray:
-    """``second o first`` for ``(B, C, C + 1)`` colour maps."""
-    a2, t2 = second[..., :-1], second[..., -1]
-    a1, t1 = first[..., :-1], first[..., -1]
-    return np.concatenate([a2 @ a1, (a2 @ t1[..., None])[..., 0][..., None] + t2[..., None]], axis=-1)
-
-
-def apply_affine_to_mean(amap: np.ndarray, mean: np.ndarray) -> np.ndarray:
-    """The mean colour after the map (maps are affine, so means follow exactly, clipping aside)."""
-    return cast(np.ndarray, (amap[..., :-1] @ mean[..., None])[..., 0] + amap[..., -1])
 
 
 def compose_geometric(program: Program, stage: Stage, size: tuple[int, int]) -> tuple[np.ndarray, tuple[int, int]]:
@@ -79,7 +145,7 @@ def compose_geometric(program: Program, stage: Stage, size: tuple[int, int]) -> 
     for pos in stage.positions:
         leaf, params, _ = program.steps[pos]
         step, size = cast(GeometricOp, leaf).matrices(params, size)
-        m = step if m is None else step @ m
+        m = step if m is None else compose_2x3_batch(step, m)
     if m is None:
         raise InvalidArgumentError("a geometric stage needs at least one transform")
     return m, size
@@ -102,16 +168,14 @@ def affine_inverse(m: np.ndarray) -> np.ndarray:
 
 def compose_color(program: Program, stage: Stage, mean: np.ndarray) -> np.ndarray:
     """The stage's colour maps ``(B, C, C + 1)``; ``mean`` is the input's per-channel mean (units of 1.0)."""
-    leaves: list[tuple[ColorOp, Any]] = [
-        (cast(ColorOp, program.steps[p][0]), program.steps[p][1]) for p in stage.positions
-    ]
-    if len(leaves) == 1:
-        leaf, params = leaves[0]
-        return leaf.affine(params, mean)
-    n, c = mean.shape
-    out = identity_colour(n, c)
-    for leaf, params in leaves:
-        out = compose_affine(leaf.affine(params, apply_affine_to_mean(out, mean)), out)
+    out: np.ndarray | None = None
+    for pos in stage.positions:
+        leaf, params, _ = program.steps[pos]
+        step = cast(ColorOp, leaf).affine(params, mean)
+        out = step if out is None else compose_colour_batch(step, out)
+        mean = mean_after_batch(step, mean)
+    if out is None:
+        raise InvalidArgumentError("a colour stage needs at least one transform")
     return out
 
 

@@ -7,6 +7,8 @@ from typing import Any, Protocol
 import numpy as np
 
 from seedwise.augment._program import Params, Program, Stage
+from seedwise.augment.cpu import BACKEND as CPU
+from seedwise.augment.torch_backend import BACKEND as TORCH
 from seedwise.errors import InvalidArgumentError, InvalidTypeError
 
 __all__ = ["Backend", "prepare", "check_count", "run"]
@@ -27,13 +29,9 @@ class Backend(Protocol):
 def prepare(images: Any) -> tuple[Backend, Any, bool]:
     """The backend for ``images``, the images as a batch, and whether one image was given."""
     if isinstance(images, np.ndarray):
-        from seedwise.augment.cpu import BACKEND as CPU
-
         batch, single = CPU.prepare(images)
         return CPU, batch, single
     if type(images).__module__.startswith("torch"):
-        from seedwise.augment.torch_backend import BACKEND as TORCH
-
         batch, single = TORCH.prepare(images)
         return TORCH, batch, single
     raise InvalidTypeError(

@@ -109,11 +109,12 @@ class Transform:
     def _evaluate(self, node: Node, ev: Evaluation, gate: np.ndarray) -> Params:
         coin = ev.uniforms(node, "apply")
         u = ev.uniforms(node, "params")
+        if coin is not None:
+            applied = (coin[:, 0] < self.p) & gate
+        else:
+            applied = gate.copy() if self.p >= 1.0 else np.zeros(ev.n, dtype=bool)
         params = self._from_uniforms(
-            np.empty((ev.n, 0)) if u is None else u,
-            self._coin(None if coin is None else coin[:, 0], ev.n) & gate,
-            indices=ev.indices,
-            dataset_size=ev.dataset_size,
+            np.empty((ev.n, 0)) if u is None else u, applied, indices=ev.indices, dataset_size=ev.dataset_size
         )
         ev.steps.append((self, params, node.stream))
         return params

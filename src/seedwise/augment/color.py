@@ -25,7 +25,7 @@ from typing import Any, cast
 
 import numpy as np
 
-from seedwise.augment._maps import identity_colour
+from seedwise.augment._maps import elementwise, identity_colour
 from seedwise.augment._program import Params
 from seedwise.augment._ranges import factor_range, symmetric_range
 from seedwise.augment.base import Transform
@@ -50,7 +50,7 @@ _GREY = np.outer(np.ones(3), GREY_WEIGHTS)  # c -> grey(c) in every channel
 # hue(theta) @ (s I + (1 - s) GREY) expands into six constant matrices with coefficients
 # (s, 1 - s, cos s, cos (1 - s), sin s, sin (1 - s)): one small matmul for the whole batch.
 _BASIS = np.stack([part @ m for part in _hue_parts() for m in (np.eye(3), _GREY)]).reshape(6, 9)
-_BASIS_LIST = _BASIS.tolist()
+_BASIS_COLUMNS = [tuple(col) for col in _BASIS.T.tolist()]  # per entry of the 3x3 matrix, its six coefficients
 _GREY_LIST = GREY_WEIGHTS.tolist()
 
 
@@ -120,23 +120,26 @@ class ColorJitter(Color):
         return {"applied": applied, "brightness": v[:, 0], "contrast": v[:, 1], "saturation": v[:, 2], "hue": v[:, 3]}
 
     def affine(self, params: Params, mean: np.ndarray) -> np.ndarray:
+        # the same expressions, in the same order, as affine_one: the same bits per sample
         n, c = mean.shape
-        gain = params["contrast"] * params["brightness"]
-        grey_mean = mean @ GREY_WEIGHTS if c == 3 else mean[:, 0]
-        # brightness then contrast: c' = k b c + (1 - k) b m_grey
-        offset = (1.0 - params["contrast"]) * params["brightness"] * grey_mean
+        b, k = params["brightness"], params["contrast"]
+        gain = k * b
+        grey = (
+            _GREY_LIST[0] * mean[:, 0] + _GREY_LIST[1] * mean[:, 1] + _GREY_LIST[2] * mean[:, 2]
+            if c == 3
+            else mean[:, 0]
+        )
+        offset = (1.0 - k) * b * grey
         if c == 3:
-            # hue(theta) @ saturation(s) = sum_k coef_k * _BASIS[k] (see _BASIS)
-            s, theta = params["saturation"], 2.0 * np.pi * params["hue"]
-            cos, sin = np.cos(theta), np.sin(theta)
-            coef = np.empty((n, 6))
-            coef[:, 0], coef[:, 1] = s, 1.0 - s
-            coef[:, 2:4] = coef[:, :2] * cos[:, None]
-            coef[:, 4:6] = coef[:, :2] * sin[:, None]
-            colour = (coef @ _BASIS).reshape(n, 3, 3)
+            s, theta = params["saturation"], 2.0 * math.pi * params["hue"]
+            cos, sin = elementwise(math.cos, theta), elementwise(math.sin, theta)
+            coef = (s, 1.0 - s, cos * s, cos * (1.0 - s), sin * s, sin * (1.0 - s))
+            colour = coef[0][:, None] * _BASIS[0]
+            for cf, basis in zip(coef[1:], _BASIS[1:]):
+                colour = colour + cf[:, None] * basis
             out = np.empty((n, 3, 4))
-            out[:, :, :3] = colour * gain[:, None, None]
-            out[:, :, 3] = colour.sum(axis=2) * offset[:, None]
+            out[:, :, :3] = colour.reshape(n, 3, 3) * gain[:, None, None]
+            out[:, :, 3] = (colour[:, 0::3] + colour[:, 1::3] + colour[:, 2::3]) * offset[:, None]
         else:
             out = np.empty((n, 1, 2))
             out[:, 0, 0], out[:, 0, 1] = gain, offset
@@ -150,14 +153,17 @@ class ColorJitter(Color):
             return [[1.0 if j == i else 0.0 for j in range(c + 1)] for i in range(c)]
         b, k = p["brightness"], p["contrast"]
         gain = k * b
-        grey = sum(wt * m for wt, m in zip(_GREY_LIST, mean)) if c == 3 else mean[0]
+        grey = _GREY_LIST[0] * mean[0] + _GREY_LIST[1] * mean[1] + _GREY_LIST[2] * mean[2] if c == 3 else mean[0]
         offset = (1.0 - k) * b * grey
         if c != 3:
             return [[gain, offset]]
         s, theta = p["saturation"], 2.0 * math.pi * p["hue"]
         cos, sin = math.cos(theta), math.sin(theta)
         coef = (s, 1.0 - s, cos * s, cos * (1.0 - s), sin * s, sin * (1.0 - s))
-        colour = [sum(cf * basis[e] for cf, basis in zip(coef, _BASIS_LIST)) for e in range(9)]
+        colour = [
+            coef[0] * b0 + coef[1] * b1 + coef[2] * b2 + coef[3] * b3 + coef[4] * b4 + coef[5] * b5
+            for b0, b1, b2, b3, b4, b5 in _BASIS_COLUMNS
+        ]
         return [
             [
                 colour[3 * i] * gain,

@@ -15,40 +15,12 @@ from typing import Any, cast
 
 import numpy as np
 
-from seedwise.augment._maps import compose_2x3, compose_colour_rows
-from seedwise.augment._program import (
-    IDENTITY_2X3,
-    Affine2x3,
-    ColorOp,
-    Context,
-    GeometricOp,
-    MixOp,
-    Params,
-    PixelOp,
-    Program,
-    Stage,
-)
+from seedwise.augment._cpu_colour import colour_batch, colour_one
+from seedwise.augment._cpu_warp import warp_batch, warp_one
+from seedwise.augment._program import Context, MixOp, Params, PixelOp, Program, Stage
 from seedwise.errors import InvalidArgumentError, InvalidTypeError
 
 __all__ = ["BACKEND", "CpuBackend"]
-
-_ARANGE = np.arange(256, dtype=np.float64)
-
-
-def _cv2() -> Any:
-    import cv2
-
-    return cv2
-
-
-def _per_sample(program: Program, stage: Stage) -> list[tuple[Any, dict[str, list[Any]]]]:
-    """The stage's leaves with their parameters as Python lists (cheap to index per image)."""
-    return [(program.steps[p][0], {k: v.tolist() for k, v in program.steps[p][1].items()}) for p in stage.positions]
-
-
-def hwc(img: np.ndarray, channels: int) -> np.ndarray:
-    """OpenCV drops the channel axis of one-channel images: put it back."""
-    return img if img.ndim == 3 else img.reshape(img.shape[0], img.shape[1], channels)
 
 
 class CpuBackend:
@@ -92,67 +64,10 @@ class CpuBackend:
     # -- stages -----------------------------------------------------------------------
 
     def _geometric(self, program: Program, stage: Stage, x: np.ndarray) -> np.ndarray:
-        cv2 = _cv2()
-        n, h, w, c = x.shape
-        leaves = [(cast(GeometricOp, leaf), rows) for leaf, rows in _per_sample(program, stage)]
-        border = (round(stage.fill * 255),) * 4
-        out: np.ndarray | None = None
-        for i in range(n):
-            m: Affine2x3 = IDENTITY_2X3
-            size = (h, w)
-            for leaf, rows in leaves:
-                if rows["applied"][i] or leaf.changes_size:
-                    step, size = leaf.matrix_one({k: v[i] for k, v in rows.items()}, size)
-                    m = compose_2x3(step, m)
-            oh, ow = size
-            if out is None:
-                if n == 1 and m == IDENTITY_2X3 and size == (h, w):
-                    return x
-                out = np.empty((n, oh, ow, c), dtype=np.uint8)
-            if m == IDENTITY_2X3 and size == (h, w):
-                out[i] = x[i]
-                continue
-            # nearest is exact when pixel centres land on pixel centres (flips, integer crops, quarter turns)
-            exact = all(abs(v - round(v)) < 1e-9 for v in m)
-            flags = (cv2.INTER_NEAREST if exact else cv2.INTER_LINEAR) | cv2.WARP_INVERSE_MAP
-            inv = cv2.invertAffineTransform(np.array(m, dtype=np.float64).reshape(2, 3))
-            res = cv2.warpAffine(x[i], inv, (ow, oh), flags=flags, borderMode=cv2.BORDER_CONSTANT, borderValue=border)
-            out[i] = hwc(res, c)
-        return x if out is None else out
+        return warp_one(program, stage, x[0])[None] if len(x) == 1 else warp_batch(program, stage, x)
 
     def _color(self, program: Program, stage: Stage, x: np.ndarray) -> np.ndarray:
-        cv2 = _cv2()
-        n, c = x.shape[0], x.shape[3]
-        if c not in (1, 3):
-            raise InvalidArgumentError(f"colour transforms take images with 1 or 3 (RGB) channels, got {c}")
-        leaves = [(cast(ColorOp, leaf), rows) for leaf, rows in _per_sample(program, stage)]
-        needs_mean = any(leaf.needs_mean for leaf, _ in leaves)
-        # a gain and an offset only (no channel mixing): a 256-entry lookup table per image
-        scalar = c == 1 or not any(leaf.mixes_channels for leaf, _ in leaves)
-        out = x if n == 1 else np.empty_like(x)
-        for i in range(n):
-            active = [(leaf, rows) for leaf, rows in leaves if rows["applied"][i]]
-            if not active:
-                if n > 1:
-                    out[i] = x[i]
-                continue
-            mean = [v / 255.0 for v in cv2.mean(x[i])[:c]] if needs_mean else [0.0] * c
-            amap = [[1.0 if j == k else 0.0 for j in range(c + 1)] for k in range(c)]
-            for leaf, rows in active:
-                step = leaf.affine_one({k: v[i] for k, v in rows.items()}, mean)
-                amap = compose_colour_rows(step, amap)
-                mean = [sum(r[j] * mean[j] for j in range(c)) + r[c] for r in step]
-            for r in amap:
-                r[c] *= 255.0
-            if scalar:
-                lut = np.clip(np.rint(amap[0][0] * _ARANGE + amap[0][c]), 0, 255).astype(np.uint8)
-                res = hwc(cv2.LUT(x[i], lut), c)
-            else:
-                res = cv2.transform(x[i], np.array(amap, dtype=np.float32))
-            if n == 1:
-                return res[None]
-            out[i] = res
-        return out
+        return colour_one(program, stage, x[0])[None] if len(x) == 1 else colour_batch(program, stage, x)
 
     def _pixel(self, program: Program, pos: int, x: np.ndarray) -> np.ndarray:
         leaf, params, stream = program.steps[pos]

@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from seedwise.augment._boxes import box, box_params
+from seedwise.augment._maps import elementwise
 from seedwise.augment._program import IDENTITY_2X3, Affine2x3, Params
 from seedwise.augment._ranges import elements, real, size_hw, symmetric_range, value_range
 from seedwise.augment.base import Transform
@@ -209,9 +210,11 @@ class Affine(Geometric):
     def matrices(self, params: Params, size: tuple[int, int]) -> tuple[np.ndarray, tuple[int, int]]:
         h, w = size
         cx, cy = (w - 1) / 2.0, (h - 1) / 2.0
-        a = np.deg2rad(params["angle"])
-        cos, sin = np.cos(a), np.sin(a)
-        kx, ky = np.tan(np.deg2rad(params["shear_x"])), np.tan(np.deg2rad(params["shear_y"]))
+        # the same expressions as matrix_one, with math's functions: the same bits
+        a = elementwise(math.radians, params["angle"])
+        cos, sin = elementwise(math.cos, a), elementwise(math.sin, a)
+        kx = elementwise(math.tan, elementwise(math.radians, params["shear_x"]))
+        ky = elementwise(math.tan, elementwise(math.radians, params["shear_y"]))
         s = params["scale"]
         # linear part: R(angle) @ [[1, kx], [ky, 1]] @ s I
         m = np.zeros((len(a), 3, 3))
