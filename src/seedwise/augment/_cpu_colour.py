@@ -14,7 +14,7 @@ from typing import Any, cast
 
 import numpy as np
 
-from seedwise.augment._cpu_warp import into
+from seedwise.augment._cpu_warp import into, writes_into_dst
 from seedwise.augment._maps import compose_colour_batch, compose_colour_rows, mean_after, mean_after_batch
 from seedwise.augment._program import ColorOp, Program, Stage
 from seedwise.errors import InvalidArgumentError
@@ -41,8 +41,9 @@ def _ops(program: Program, stage: Stage, channels: int) -> tuple[list[tuple[Colo
     return ops, needs_mean, scalar
 
 
-def colour_one(program: Program, stage: Stage, img: np.ndarray) -> np.ndarray:
-    """The stage applied to one HWC image (sample 0 of ``program``); ``img`` itself when nothing changes."""
+def colour_one(program: Program, stage: Stage, img: np.ndarray, inplace: bool = False) -> np.ndarray:
+    """The stage applied to one HWC image (sample 0 of ``program``); ``img`` itself when
+    nothing changes. ``inplace``: ``img`` is the caller's own buffer and may be overwritten."""
     cv2 = _cv2()
     c = img.shape[2]
     ops, needs_mean, scalar = _ops(program, stage, c)
@@ -59,22 +60,24 @@ def colour_one(program: Program, stage: Stage, img: np.ndarray) -> np.ndarray:
     assert amap is not None  # active is not empty
     for row in amap:
         row[c] *= 255.0
+    dst = img if inplace and writes_into_dst() else None
     if scalar:
         lut = np.clip(np.rint(amap[0][0] * _ARANGE + amap[0][c]), 0, 255).astype(np.uint8)
-        out = cv2.LUT(img, lut)
+        out = cv2.LUT(img, lut, dst=dst)
     else:
-        out = cv2.transform(img, np.array(amap, dtype=np.float32))
-    return cast(np.ndarray, out if out.ndim == 3 else out.reshape(img.shape))
+        out = cv2.transform(img, np.array(amap, dtype=np.float32), dst=dst)
+    return img if dst is not None else cast(np.ndarray, out if out.ndim == 3 else out.reshape(img.shape))
 
 
-def colour_batch(program: Program, stage: Stage, x: np.ndarray) -> np.ndarray:
-    """The stage applied to an NHWC batch: maps composed for all samples at once, one pass per image."""
+def colour_batch(program: Program, stage: Stage, x: np.ndarray, inplace: bool = False) -> np.ndarray:
+    """The stage applied to an NHWC batch: maps composed for all samples at once, one pass per
+    image. ``inplace``: ``x`` is the caller's own buffer and may be overwritten."""
     cv2 = _cv2()
     n, c = x.shape[0], x.shape[3]
     ops, needs_mean, scalar = _ops(program, stage, c)
     active = np.logical_or.reduce([params["applied"] for _, params in ops])
     if not active.any():
-        return x.copy()
+        return x if inplace else x.copy()
     mean = np.zeros((n, c))
     if needs_mean:
         for i in np.flatnonzero(active):
@@ -87,14 +90,16 @@ def colour_batch(program: Program, stage: Stage, x: np.ndarray) -> np.ndarray:
         mean = mean_after_batch(step, mean)
     assert amap is not None  # a stage has at least one op
     amap[:, :, c] *= 255.0
-    out = np.empty_like(x)
+    inplace = inplace and writes_into_dst()
+    out = x if inplace else np.empty_like(x)
     if scalar:
         luts = np.clip(np.rint(amap[:, 0, 0:1] * _ARANGE + amap[:, 0, c : c + 1]), 0, 255).astype(np.uint8)
     else:
         mats = amap.astype(np.float32)
     for i in range(n):
         if not active[i]:
-            out[i] = x[i]
+            if not inplace:
+                out[i] = x[i]
         elif scalar:
             into(out[i], cv2.LUT(x[i], luts[i], dst=out[i]))
         else:

@@ -17,7 +17,7 @@ import numpy as np
 from seedwise.augment._maps import compose_2x3, compose_geometric, invert_2x3, invert_2x3_batch
 from seedwise.augment._program import IDENTITY_2X3, Affine2x3, GeometricOp, Program, Stage
 
-__all__ = ["warp_one", "warp_batch", "into"]
+__all__ = ["warp_one", "warp_batch", "into", "writes_into_dst"]
 
 
 def _cv2() -> Any:
@@ -29,32 +29,37 @@ def _cv2() -> Any:
 def into(out: np.ndarray, res: np.ndarray) -> None:
     """Make sure ``out`` holds ``res``, the result of an OpenCV call given ``dst=out``.
 
-    OpenCV writes into ``dst`` when its shape and type fit, which they do here; whether
-    it does is checked once per process (:func:`_writes_into_dst`), and if it ever does
-    not, the result is copied."""
-    if not _writes_into_dst():
+    OpenCV writes into ``dst`` when its shape and type fit, which they do here, and its
+    per-pixel functions (``LUT``, ``transform``) give the same result in place; both are
+    checked once per process (:func:`writes_into_dst`), and if either ever fails, the
+    result is copied (and the callers stop working in place)."""
+    if not writes_into_dst():
         out[...] = res.reshape(out.shape)
 
 
 @functools.cache
-def _writes_into_dst() -> bool:
+def writes_into_dst() -> bool:
+    """Does OpenCV write into ``dst=`` (warpAffine, LUT, transform), and do LUT and
+    transform give the same bits in place (``dst`` = ``src``)?"""
     cv2 = _cv2()
-    src = np.arange(2 * 4 * 5 * 3, dtype=np.uint8).reshape(2, 4, 5, 3)
+    src = ((np.arange(67 * 129 * 3) * 7919) % 251).astype(np.uint8).reshape(67, 129, 3)  # a fixed pattern
+    lut = ((np.arange(256) * 97 + 13) % 256).astype(np.uint8)
+    mat = np.array([[0.9, 0.3, -0.2, 12.5], [-0.4, 1.2, 0.1, -30.25], [0.05, -0.6, 1.4, 3.0]], dtype=np.float32)
+    shift = np.array([[1.0, 0.0, 1.5], [0.0, 1.0, -0.5]])
     ok = True
     for c in (1, 3):
         x = np.ascontiguousarray(src[..., :c])
-        out = np.zeros_like(x)
-        m = np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]])
-        for fn, args in (
-            (cv2.warpAffine, (m, (5, 4))),
-            (cv2.LUT, (np.arange(255, -1, -1, dtype=np.uint8),)),
-            (cv2.transform, (np.eye(c, c + 1, dtype=np.float32) * 0.5,)),
-        ):
-            if fn is cv2.transform and c == 1:
-                continue
-            res = fn(x[0], *args, dst=out[1])
-            ok = ok and np.shares_memory(res, out[1]) and np.array_equal(out[1], res.reshape(out[1].shape))
-    return ok
+        calls = [(cv2.warpAffine, (shift, (129, 67)), False), (cv2.LUT, (lut,), True)]
+        if c == 3:
+            calls.append((cv2.transform, (mat,), True))
+        for fn, args, per_pixel in calls:
+            ref = fn(x, *args).reshape(x.shape)
+            out = np.zeros_like(x)
+            ok = ok and np.shares_memory(fn(x, *args, dst=out), out) and np.array_equal(out, ref)
+            if per_pixel:
+                same = x.copy()
+                ok = ok and np.shares_memory(fn(same, *args, dst=same), same) and np.array_equal(same, ref)
+    return bool(ok)
 
 
 def _flags(cv2: Any, exact: bool) -> int:

@@ -49,25 +49,24 @@ class CpuBackend:
         return np.stack(images)
 
     def run(self, program: Program, stages: tuple[Stage, ...], x: np.ndarray) -> np.ndarray:
+        owned = False  # is x a buffer of this run (so that a stage may overwrite it)?
         for stage in stages:
             if stage.kind == "geometric":
-                x = self._geometric(program, stage, x)
+                y = warp_one(program, stage, x[0])[None] if len(x) == 1 else warp_batch(program, stage, x)
             elif stage.kind == "color":
-                x = self._color(program, stage, x)
+                if len(x) == 1:
+                    y = colour_one(program, stage, x[0], inplace=owned)[None]
+                else:
+                    y = colour_batch(program, stage, x, inplace=owned)
             elif stage.kind == "pixel":
+                y = x
                 for pos in stage.positions:
-                    x = self._pixel(program, pos, x)
+                    y = self._pixel(program, pos, y)
             else:
                 raise InvalidArgumentError(f"the CPU backend cannot run a {stage.kind!r} stage here")
+            owned = owned or not np.may_share_memory(y, x)
+            x = y
         return x
-
-    # -- stages -----------------------------------------------------------------------
-
-    def _geometric(self, program: Program, stage: Stage, x: np.ndarray) -> np.ndarray:
-        return warp_one(program, stage, x[0])[None] if len(x) == 1 else warp_batch(program, stage, x)
-
-    def _color(self, program: Program, stage: Stage, x: np.ndarray) -> np.ndarray:
-        return colour_one(program, stage, x[0])[None] if len(x) == 1 else colour_batch(program, stage, x)
 
     def _pixel(self, program: Program, pos: int, x: np.ndarray) -> np.ndarray:
         leaf, params, stream = program.steps[pos]
