@@ -18,7 +18,18 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 ROOT = pathlib.Path(A.__file__).parent
 #: the modules that run programs: they may import only these modules of the package
-MACHINERY = {"_program", "_maps", "_run", "_draw", "_ranges", "cpu", "_cpu_warp", "_cpu_colour", "torch_backend"}
+MACHINERY = {
+    "_program",
+    "_maps",
+    "_run",
+    "_draw",
+    "_ranges",
+    "cpu",
+    "_cpu_warp",
+    "_cpu_colour",
+    "_cpu_lut",
+    "torch_backend",
+}
 
 
 def _imports(path: pathlib.Path) -> set[str]:

@@ -15,7 +15,7 @@ from typing import Any, cast
 import numpy as np
 
 from seedwise.augment._cpu_warp import into, writes_into_dst
-from seedwise.augment._maps import compose_colour_batch, compose_colour_rows, mean_after, mean_after_batch
+from seedwise.augment._maps import compose_color, compose_colour_rows, mean_after
 from seedwise.augment._program import ColorOp, Program, Stage
 from seedwise.errors import InvalidArgumentError
 
@@ -57,7 +57,8 @@ def colour_one(program: Program, stage: Stage, img: np.ndarray, inplace: bool = 
         amap = step if amap is None else compose_colour_rows(step, amap)
         if k + 1 < len(active):
             mean = mean_after(step, mean)
-    assert amap is not None  # active is not empty
+    if amap is None:
+        return img
     for row in amap:
         row[c] *= 255.0
     dst = img if inplace and writes_into_dst() else None
@@ -80,15 +81,10 @@ def colour_batch(program: Program, stage: Stage, x: np.ndarray, inplace: bool = 
         return x if inplace else x.copy()
     mean = np.zeros((n, c))
     if needs_mean:
-        for i in np.flatnonzero(active):
+        for i in np.flatnonzero(active).tolist():
             mean[i] = cv2.mean(x[i])[:c]
         mean /= 255.0
-    amap: np.ndarray | None = None
-    for op, params in ops:
-        step = op.affine(params, mean)
-        amap = step if amap is None else compose_colour_batch(step, amap)
-        mean = mean_after_batch(step, mean)
-    assert amap is not None  # a stage has at least one op
+    amap = compose_color(program, stage, mean)
     amap[:, :, c] *= 255.0
     inplace = inplace and writes_into_dst()
     out = x if inplace else np.empty_like(x)

@@ -13,11 +13,11 @@ batch. Tests check the twins bit for bit.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 
-from seedwise.augment._program import Affine2x3, ColorOp, GeometricOp, Program, Stage
+from seedwise.augment._program import Affine2x3, ColorOp, GeometricOp, LutOp, Program, Stage
 from seedwise.errors import InvalidArgumentError
 
 __all__ = [
@@ -36,6 +36,9 @@ __all__ = [
     "affine_inverse",
     "integral",
     "is_identity",
+    "lut_ops",
+    "compose_tables",
+    "histogram_through",
 ]
 
 
@@ -110,7 +113,7 @@ def compose_colour_rows(second: list[list[float]], first: list[list[float]]) -> 
 def compose_colour_batch(second: np.ndarray, first: np.ndarray) -> np.ndarray:
     """:func:`compose_colour_rows` for ``(B, C, C + 1)`` maps, elementwise."""
     c = first.shape[1]
-    out = second[:, :, 0:1] * first[:, 0:1, :]
+    out: np.ndarray = second[:, :, 0:1] * first[:, 0:1, :]
     for k in range(1, c):
         out = out + second[:, :, k : k + 1] * first[:, k : k + 1, :]
     out[:, :, c] += second[:, :, c]
@@ -142,12 +145,17 @@ def identity_colour(n: int, c: int) -> np.ndarray:
 def compose_geometric(program: Program, stage: Stage, size: tuple[int, int]) -> tuple[np.ndarray, tuple[int, int]]:
     """The stage's forward matrices ``(B, 3, 3)`` (first transform applied first) and output size."""
     m: np.ndarray | None = None
+    n = 0
     for pos in stage.positions:
         leaf, params, _ = program.steps[pos]
-        step, size = cast(GeometricOp, leaf).matrices(params, size)
+        op = cast(GeometricOp, leaf)
+        n = len(params["applied"])
+        if not (op.changes_size or params["applied"].any()):
+            continue  # the identity for every sample: composing with it changes nothing
+        step, size = op.matrices(params, size)
         m = step if m is None else compose_2x3_batch(step, m)
     if m is None:
-        raise InvalidArgumentError("a geometric stage needs at least one transform")
+        m = np.repeat(np.eye(3)[None], n, axis=0)
     return m, size
 
 
@@ -171,12 +179,12 @@ def compose_color(program: Program, stage: Stage, mean: np.ndarray) -> np.ndarra
     out: np.ndarray | None = None
     for pos in stage.positions:
         leaf, params, _ = program.steps[pos]
+        if not params["applied"].any():
+            continue  # the identity for every sample
         step = cast(ColorOp, leaf).affine(params, mean)
         out = step if out is None else compose_colour_batch(step, out)
         mean = mean_after_batch(step, mean)
-    if out is None:
-        raise InvalidArgumentError("a colour stage needs at least one transform")
-    return out
+    return identity_colour(*mean.shape) if out is None else out
 
 
 def integral(m: np.ndarray, atol: float = 1e-9) -> np.ndarray:
@@ -188,3 +196,37 @@ def is_identity(m: np.ndarray, atol: float = 1e-12) -> np.ndarray:
     """Per sample: is the map (coordinates or colour) the identity?"""
     eye = np.eye(m.shape[-2], m.shape[-1])
     return cast(np.ndarray, np.logical_and.reduce((np.abs(m - eye) < atol).reshape(len(m), -1), axis=1))
+
+
+def lut_ops(program: Program, stage: Stage) -> list[tuple[LutOp, Any]]:
+    """The stage's lookup-table ops that apply to at least one sample, with their params."""
+    ops = [(cast(LutOp, program.steps[p][0]), program.steps[p][1]) for p in stage.positions]
+    return [(op, params) for op, params in ops if params["applied"].any()]
+
+
+def histogram_through(hist: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """The ``(B, C, 256)`` histograms of images with histograms ``hist`` after mapping them
+    through ``table`` ``(B, C, 256)`` (exact integer counts)."""
+    n, c = hist.shape[:2]
+    rows = np.arange(n * c)[:, None] * 256
+    flat = np.bincount((rows + table.reshape(n * c, 256)).ravel(), weights=hist.reshape(-1), minlength=n * c * 256)
+    return flat.astype(np.int64).reshape(n, c, 256)
+
+
+def compose_tables(
+    ops: list[tuple[LutOp, Any]], n: int, c: int, histogram: Callable[[], np.ndarray] | None
+) -> np.ndarray:
+    """The ``(B, C, 256)`` uint8 table of the ops in order; ``histogram()`` gives the input
+    images' ``(B, C, 256)`` histograms, asked for only when an op needs them."""
+    total = np.broadcast_to(np.arange(256, dtype=np.uint8), (n, c, 256))
+    hist0: np.ndarray | None = None
+    for op, params in ops:
+        hist = None
+        if op.needs_histogram:
+            if histogram is None:
+                raise InvalidArgumentError(f"{type(op).__name__} needs the images' histograms")
+            hist0 = histogram() if hist0 is None else hist0
+            hist = histogram_through(hist0, total)
+        t = np.broadcast_to(op.tables(params, hist), (n, c, 256))
+        total = np.take_along_axis(t, total.astype(np.intp), axis=2)
+    return np.ascontiguousarray(total)

@@ -9,8 +9,13 @@ methods of that kind's protocol:
   Consecutive geometric transforms fuse into one matrix and one warp.
 * ``color`` (:class:`ColorOp`): an affine map of each pixel's colour per sample.
   Consecutive colour transforms fuse into one colour matrix and one pass.
+* ``lut`` (:class:`LutOp`): a per-sample lookup table of the 256 uint8 levels of each
+  channel (posterize, solarize, equalize, autocontrast). Consecutive ones compose into
+  one table and one pass; a table may depend on the image's histogram.
 * ``pixel`` (:class:`PixelOp`): anything else; it applies itself on each backend.
 * ``mix`` (:class:`MixOp`): blends a sample with a partner sample of the dataset.
+* ``convert`` (:class:`ConvertOp`): a deterministic last step that changes the dtype or
+  the container (``ToFloat``, ``Normalize``); only conversions may follow one.
 
 So a new transform touches one file: it picks a kind and implements that kind's methods.
 """
@@ -40,13 +45,15 @@ __all__ = [
     "Op",
     "GeometricOp",
     "ColorOp",
+    "LutOp",
     "PixelOp",
     "MixOp",
+    "ConvertOp",
     "make_stages",
 ]
 
 #: How a transform acts on pixels, which decides how the backends fuse it (see the module docstring).
-KINDS = ("geometric", "color", "pixel", "mix")
+KINDS = ("geometric", "color", "lut", "pixel", "mix", "convert")
 
 Params = dict[str, np.ndarray]
 Affine2x3 = tuple[float, float, float, float, float, float]
@@ -74,9 +81,12 @@ class Op(Protocol):
 
 
 class GeometricOp(Op, Protocol):
-    """A per-sample affine map of coordinates (``x`` right, ``y`` down, pixel centres at integers)."""
+    """A per-sample affine map of coordinates (``x`` right, ``y`` down, pixel centres at integers).
 
-    fill: float
+    ``fill`` is the value (in [0, 1] of full intensity) of pixels that come from outside
+    the image, or None for a map that never reaches outside (a flip)."""
+
+    fill: float | None
 
     def matrices(self, params: Params, size: tuple[int, int]) -> tuple[np.ndarray, tuple[int, int]]:
         """Forward matrices ``(B, 3, 3)`` for input ``size`` ``(H, W)``, and the output size."""
@@ -99,6 +109,19 @@ class ColorOp(Op, Protocol):
 
     def affine_one(self, p: dict[str, Any], mean: list[float]) -> list[list[float]]:
         """One sample's map as ``C`` rows of ``C + 1`` floats (the CPU path's per-image form)."""
+        ...
+
+
+class LutOp(Op, Protocol):
+    """A per-sample lookup table of the 256 levels of each channel."""
+
+    #: True when the table depends on the image (its per-channel histogram)
+    needs_histogram: bool
+
+    def tables(self, params: Params, hist: np.ndarray | None) -> np.ndarray:
+        """``(B, 1 or C, 256)`` uint8 tables (the identity for samples not applied), given
+        ``hist``, the ``(B, C, 256)`` int64 histograms of the images as this op sees them
+        (None unless :attr:`needs_histogram`)."""
         ...
 
 
@@ -128,6 +151,18 @@ class MixOp(Op, Protocol):
         ...
 
 
+class ConvertOp(Op, Protocol):
+    """A deterministic conversion of the finished batch (to float, normalised, to a tensor)."""
+
+    def convert_cpu(self, x: Any) -> Any:
+        """``x`` NHWC (uint8, or float32 after an earlier conversion); returns the batch as the op defines."""
+        ...
+
+    def convert_torch(self, x: torch.Tensor, scale: float) -> Any:
+        """``x`` BCHW float holding full intensity ``scale`` (255 for uint8 input, after rounding)."""
+        ...
+
+
 @dataclass(frozen=True)
 class Stage:
     """A run of the program the backends execute as one step."""
@@ -148,22 +183,31 @@ class Program:
 
 
 def make_stages(leaves: list[Any]) -> tuple[Stage, ...]:
-    """Cut ``leaves`` into stages: consecutive geometric (one fill) or colour transforms fuse;
-    consecutive mixing transforms form one stage (at most one of them applies per sample);
-    every other transform is a stage of its own."""
+    """Cut ``leaves`` into stages: consecutive geometric transforms (with one fill),
+    colour transforms or lookup tables fuse; consecutive mixing transforms form one stage
+    (at most one of them applies per sample); every other transform is a stage of its own.
+    Only conversions may follow a conversion."""
     stages: list[Stage] = []
+    fill: float | None = None  # of the current geometric stage, once a transform sets it
     for pos, leaf in enumerate(leaves):
         kind = leaf.kind
         last = stages[-1] if stages else None
-        fusable = kind in ("geometric", "color") or (kind == "mix" and last is not None and last.kind == "mix")
+        if last is not None and last.kind == "convert" and kind != "convert":
+            raise InvalidArgumentError(
+                f"{leaf!r} comes after a conversion ({type(leaves[last.positions[-1]]).__name__}), which must be the "
+                "last step of a pipeline: put ToFloat / Normalize after every other transform"
+            )
+        fusable = kind in ("geometric", "color", "lut") or (kind == "mix" and last is not None and last.kind == "mix")
+        own_fill = getattr(leaf, "fill", None) if kind == "geometric" else None
         if last is not None and last.kind == kind and fusable:
-            fill = float(getattr(leaf, "fill", 0.0))
-            if kind == "geometric" and fill != last.fill:
+            if own_fill is not None and fill is not None and own_fill != fill:
                 raise InvalidArgumentError(
                     f"consecutive geometric transforms are fused into one warp, so they must share one fill; "
-                    f"got fill={last.fill} and fill={fill} ({leaf!r})"
+                    f"got fill={fill} and fill={own_fill} ({leaf!r})"
                 )
-            stages[-1] = Stage(kind, last.positions + (pos,), last.fill)
+            fill = fill if own_fill is None else float(own_fill)
+            stages[-1] = Stage(kind, last.positions + (pos,), fill or 0.0)
         else:
-            stages.append(Stage(kind, (pos,), float(getattr(leaf, "fill", 0.0))))
+            fill = None if own_fill is None else float(own_fill)
+            stages.append(Stage(kind, (pos,), fill or 0.0))
     return tuple(stages)

@@ -19,7 +19,7 @@ uniforms of all streams at the requested positions in one call and walks the tre
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -30,8 +30,9 @@ from seedwise.seeds import Seeds
 __all__ = ["Item", "Node", "Evaluation", "compile_tree"]
 
 
+@runtime_checkable
 class Item(Protocol):
-    """A node of a pipeline: a leaf transform or a container."""
+    """A node of a pipeline: a leaf transform, a container or a policy."""
 
     def _draws(self) -> list[tuple[str, int]]: ...
 

@@ -30,7 +30,7 @@ from seedwise.augment._program import Params
 from seedwise.augment._ranges import factor_range, symmetric_range
 from seedwise.augment.base import Transform
 
-__all__ = ["Color", "ColorJitter", "GREY_WEIGHTS"]
+__all__ = ["Color", "ColorJitter", "Invert", "Grayscale", "RandomGrayscale", "GREY_WEIGHTS"]
 
 GREY_WEIGHTS = np.array([0.299, 0.587, 0.114])
 _RGB_TO_YIQ = np.array([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]])
@@ -182,3 +182,56 @@ class ColorJitter(Color):
             "hue": self.hue,
             "p": self.p,
         }
+
+
+def _constant_map(rows: list[list[float]], params: Params, c: int) -> np.ndarray:
+    """The map ``rows`` for every applied sample, the identity for the others."""
+    out = identity_colour(len(params["applied"]), c)
+    out[params["applied"]] = np.array(rows)
+    return out
+
+
+class Invert(Color):
+    """Invert the intensities, ``c' = 1 - c`` (``255 - v`` for uint8), with probability ``p``."""
+
+    mixes_channels = False
+
+    def __init__(self, p: float = 1.0):
+        super().__init__(p)
+
+    def affine(self, params: Params, mean: np.ndarray) -> np.ndarray:
+        c = mean.shape[1]
+        return _constant_map(self.affine_one({"applied": True}, [0.0] * c), params, c)
+
+    def affine_one(self, p: dict[str, Any], mean: list[float]) -> list[list[float]]:
+        gain, offset = (-1.0, 1.0) if p["applied"] else (1.0, 0.0)
+        return [[gain if j == i else 0.0 for j in range(len(mean))] + [offset] for i in range(len(mean))]
+
+
+class Grayscale(Color):
+    """Replace each pixel by its luma ``0.299 R + 0.587 G + 0.114 B`` (ITU-R 601, as PIL's
+    ``convert("L")`` and torchvision), in every channel, with probability ``p``.
+
+    The image keeps its 3 channels (as torchvision's ``Grayscale(num_output_channels=3)``),
+    so it can sit anywhere in a pipeline; one-channel images are left as they are.
+    """
+
+    def __init__(self, p: float = 1.0):
+        super().__init__(p)
+
+    def affine(self, params: Params, mean: np.ndarray) -> np.ndarray:
+        c = mean.shape[1]
+        return _constant_map(self.affine_one({"applied": True}, [0.0] * c), params, c)
+
+    def affine_one(self, p: dict[str, Any], mean: list[float]) -> list[list[float]]:
+        c = len(mean)
+        if not p["applied"] or c != 3:
+            return [[float(j == i) for j in range(c + 1)] for i in range(c)]
+        return [[*_GREY_LIST, 0.0] for _ in range(3)]
+
+
+class RandomGrayscale(Grayscale):
+    """:class:`Grayscale` with probability ``p`` (0.1 by default, as torchvision's)."""
+
+    def __init__(self, p: float = 0.1):
+        super().__init__(p)

@@ -16,7 +16,7 @@ import numpy as np
 
 from seedwise.augment._ranges import check_probability, real
 from seedwise.augment._tree import Evaluation, Item, Node
-from seedwise.augment.base import Transform, fmt
+from seedwise.augment.base import fmt
 from seedwise.errors import InvalidArgumentError, InvalidTypeError
 
 __all__ = ["Container", "OneOf", "RandomApply", "named"]
@@ -43,7 +43,7 @@ def named(transforms: object, owner: str) -> list[tuple[str, Any]]:
     if not pairs:
         raise InvalidArgumentError(f"{owner} needs at least one transform")
     for name, t in pairs:
-        if not isinstance(t, (Transform, Container)):
+        if not isinstance(t, Item):
             raise InvalidTypeError(
                 f"{owner}: {name!r} is a {type(t).__name__}, not a seedwise.augment transform; "
                 "wrap your own function as a subclass of seedwise.augment.Transform"

@@ -6,7 +6,10 @@
 * A colour stage is ONE pass per image: ``cv2.LUT`` when the composed colour map is a
   scalar gain and offset (brightness, contrast), else ``cv2.transform`` with the 3x4
   matrix. Images whose maps are the identity are not touched.
-* Values are rounded and clipped to uint8 after every stage.
+* A lookup-table stage (posterize, solarize, equalize, autocontrast) is ONE ``cv2.LUT``
+  per image with the stage's tables composed.
+* Values are rounded and clipped to uint8 after every stage; conversions (``ToFloat``,
+  ``Normalize``) end the run.
 """
 
 from __future__ import annotations
@@ -16,8 +19,9 @@ from typing import Any, cast
 import numpy as np
 
 from seedwise.augment._cpu_colour import colour_batch, colour_one
+from seedwise.augment._cpu_lut import lut_stage
 from seedwise.augment._cpu_warp import warp_batch, warp_one
-from seedwise.augment._program import Context, MixOp, Params, PixelOp, Program, Stage
+from seedwise.augment._program import Context, ConvertOp, MixOp, Params, PixelOp, Program, Stage
 from seedwise.errors import InvalidArgumentError, InvalidTypeError
 
 __all__ = ["BACKEND", "CpuBackend"]
@@ -48,9 +52,14 @@ class CpuBackend:
                 raise InvalidTypeError(f"fetch must return HWC uint8 NumPy images here, got {type(img).__name__}")
         return np.stack(images)
 
-    def run(self, program: Program, stages: tuple[Stage, ...], x: np.ndarray) -> np.ndarray:
+    def run(self, program: Program, stages: tuple[Stage, ...], x: np.ndarray) -> Any:
         owned = False  # is x a buffer of this run (so that a stage may overwrite it)?
         for stage in stages:
+            if stage.kind == "convert":  # the last stages: the batch leaves uint8 (and maybe NumPy) here
+                out: Any = x
+                for pos in stage.positions:
+                    out = cast(ConvertOp, program.steps[pos][0]).convert_cpu(out)
+                return out
             if stage.kind == "geometric":
                 y = warp_one(program, stage, x[0])[None] if len(x) == 1 else warp_batch(program, stage, x)
             elif stage.kind == "color":
@@ -58,6 +67,8 @@ class CpuBackend:
                     y = colour_one(program, stage, x[0], inplace=owned)[None]
                 else:
                     y = colour_batch(program, stage, x, inplace=owned)
+            elif stage.kind == "lut":
+                y = lut_stage(program, stage, x, inplace=owned)
             elif stage.kind == "pixel":
                 y = x
                 for pos in stage.positions:

@@ -24,8 +24,16 @@ from typing import Any, cast
 
 import numpy as np
 
-from seedwise.augment._maps import affine_inverse, compose_color, compose_geometric, integral, is_identity
-from seedwise.augment._program import ColorOp, Context, MixOp, Params, PixelOp, Program, Stage
+from seedwise.augment._maps import (
+    affine_inverse,
+    compose_color,
+    compose_geometric,
+    compose_tables,
+    integral,
+    is_identity,
+    lut_ops,
+)
+from seedwise.augment._program import ColorOp, Context, ConvertOp, MixOp, Params, PixelOp, Program, Stage
 from seedwise.errors import InvalidArgumentError, InvalidTypeError
 
 __all__ = ["BACKEND", "TorchBackend", "pixel_to_normalised"]
@@ -70,10 +78,17 @@ class TorchBackend:
         scale = 255.0 if x.dtype == torch.uint8 else 1.0
         work = x.to(torch.float32) if x.dtype in (torch.uint8, torch.float16, torch.bfloat16) else x
         for stage in stages:
+            if stage.kind == "convert":  # the last stages: from the levels the output would have had
+                out: Any = work.round().clamp_(0, 255) if x.dtype == torch.uint8 else work
+                for pos in stage.positions:
+                    out = cast(ConvertOp, program.steps[pos][0]).convert_torch(out, scale)
+                return out
             if stage.kind == "geometric":
                 work = self._geometric(program, stage, work, scale)
             elif stage.kind == "color":
                 work = self._color(program, stage, work, scale)
+            elif stage.kind == "lut":
+                work = self._lut(program, stage, work, scale)
             elif stage.kind == "pixel":
                 for pos in stage.positions:
                     work = self._pixel(program, pos, work, scale)
@@ -152,6 +167,33 @@ class TorchBackend:
             torch.mul(x[:, j : j + 1], a[:, :, j], out=tmp)
             out += tmp
         return out.clamp_(0.0, scale)
+
+    def _lut(self, program: Program, stage: Stage, x: Any, scale: float) -> Any:
+        """The stage's tables composed per sample; the images quantised to their 256 levels
+        (uint8 input: rounded, as the CPU path rounds after each stage), mapped, scaled back."""
+        import torch
+
+        ops = lut_ops(program, stage)
+        if not ops:
+            return x
+        n, c, h, w = x.shape
+        levels = (x * (255.0 / scale)).round_().clamp_(0, 255).to(torch.int64).reshape(n * c, h * w)
+
+        def histogram() -> np.ndarray:
+            counts = torch.zeros((n * c, 256), dtype=torch.int64, device=x.device)
+            counts.scatter_add_(1, levels, torch.ones_like(levels))
+            return counts.reshape(n, c, 256).cpu().numpy()  # one transfer per batch
+
+        tables = compose_tables(ops, n, c, histogram)
+        t = torch.as_tensor(tables.reshape(n * c, 256), device=x.device).to(x.dtype)
+        mapped = torch.gather(t, 1, levels).reshape(n, c, h, w)
+        if scale != 255.0:
+            mapped = mapped / 255.0
+        active = np.logical_or.reduce([params["applied"] for _, params in ops])
+        if active.all():
+            return mapped
+        keep = torch.as_tensor(~active, device=x.device)[:, None, None, None]
+        return torch.where(keep, x, mapped)
 
     def _pixel(self, program: Program, pos: int, x: Any, scale: float) -> Any:
         leaf, params, stream = program.steps[pos]
