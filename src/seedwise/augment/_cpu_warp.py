@@ -62,6 +62,14 @@ def writes_into_dst() -> bool:
     return bool(ok)
 
 
+def _border(cv2: Any, stage: Stage) -> dict[str, Any]:
+    """Pixels from outside the image: the stage's fill, or the nearest edge pixel when no
+    transform of the stage sets a fill (a resize's half-pixel margin, as ``cv2.resize``)."""
+    if stage.fill is None:
+        return {"borderMode": cv2.BORDER_REPLICATE}
+    return {"borderMode": cv2.BORDER_CONSTANT, "borderValue": (round(stage.fill * 255),) * 4}
+
+
 def _flags(cv2: Any, exact: bool) -> int:
     # nearest is exact when pixel centres land on pixel centres (flips, integer crops, quarter turns)
     return int((cv2.INTER_NEAREST if exact else cv2.INTER_LINEAR) | cv2.WARP_INVERSE_MAP)
@@ -84,10 +92,7 @@ def warp_one(program: Program, stage: Stage, img: np.ndarray) -> np.ndarray:
     oh, ow = size
     exact = all(abs(v - round(v)) < 1e-9 for v in m)
     inv = np.array(invert_2x3(m), dtype=np.float64).reshape(2, 3)
-    border = (round(stage.fill * 255),) * 4
-    out = cv2.warpAffine(
-        img, inv, (ow, oh), flags=_flags(cv2, exact), borderMode=cv2.BORDER_CONSTANT, borderValue=border
-    )
+    out = cv2.warpAffine(img, inv, (ow, oh), flags=_flags(cv2, exact), **_border(cv2, stage))
     return cast(np.ndarray, out if out.ndim == 3 else out.reshape(oh, ow, c))
 
 
@@ -101,7 +106,7 @@ def warp_batch(program: Program, stage: Stage, x: np.ndarray) -> np.ndarray:
     ident = np.all(m23 == np.array(IDENTITY_2X3).reshape(2, 3), axis=(1, 2)) & same_size
     exact = np.all(np.abs(m23 - np.rint(m23)) < 1e-9, axis=(1, 2))
     inv = invert_2x3_batch(m)
-    border = (round(stage.fill * 255),) * 4
+    border = _border(cv2, stage)
     out = np.empty((n, oh, ow, c), dtype=np.uint8)
     nearest, linear = _flags(cv2, True), _flags(cv2, False)
     for i in range(n):
@@ -114,8 +119,7 @@ def warp_batch(program: Program, stage: Stage, x: np.ndarray) -> np.ndarray:
             (ow, oh),
             dst=out[i],
             flags=nearest if exact[i] else linear,
-            borderMode=cv2.BORDER_CONSTANT,
-            borderValue=border,
+            **border,
         )
         into(out[i], res)
     return out

@@ -169,7 +169,9 @@ class Stage:
 
     kind: str  # one of KINDS
     positions: tuple[int, ...]  # indices into Program.steps
-    fill: float = 0.0  # geometric stages: the fill of pixels from outside the image
+    #: geometric stages: the fill of pixels from outside the image, in [0, 1] of full
+    #: intensity; None when no transform of the stage sets one (then the edge repeats)
+    fill: float | None = 0.0
 
 
 @dataclass
@@ -206,8 +208,8 @@ def make_stages(leaves: list[Any]) -> tuple[Stage, ...]:
                     f"got fill={fill} and fill={own_fill} ({leaf!r})"
                 )
             fill = fill if own_fill is None else float(own_fill)
-            stages[-1] = Stage(kind, last.positions + (pos,), fill or 0.0)
+            stages[-1] = Stage(kind, last.positions + (pos,), fill)
         else:
             fill = None if own_fill is None else float(own_fill)
-            stages.append(Stage(kind, (pos,), fill or 0.0))
+            stages.append(Stage(kind, (pos,), fill if kind == "geometric" else 0.0))
     return tuple(stages)

@@ -24,7 +24,9 @@ __all__ = ["RandomCrop", "RandomResizedCrop"]
 
 
 class RandomCrop(Geometric):
-    """Crop a random ``size`` window, after padding each side by ``padding`` pixels of ``fill``.
+    """Crop a random ``size`` window, after padding each side by ``padding`` pixels of ``fill``
+    (default 0 when there is padding; without padding the window stays inside the image and
+    sets no fill, so it fuses with transforms of any fill).
 
     Offsets are integers, so the crop is exact (nearest-pixel copy) on both backends.
     Always applied (a crop that might not happen would give images of two sizes).
@@ -33,15 +35,15 @@ class RandomCrop(Geometric):
     changes_size = True
     param_names = ("offset_y", "offset_x")
 
-    def __init__(self, size: int | tuple[int, int], padding: int = 0, *, fill: float = 0.0):
-        super().__init__(1.0, fill)
-        self.size = size_hw("size", size)
+    def __init__(self, size: int | tuple[int, int], padding: int = 0, *, fill: float | None = None):
         if isinstance(padding, bool) or not isinstance(padding, numbers.Integral):
             raise InvalidTypeError(
                 f"padding must be an int >= 0 (pixels on each side), got {type(padding).__name__} {padding!r}"
             )
         if padding < 0:
             raise InvalidArgumentError(f"padding must be >= 0, got {padding}")
+        super().__init__(1.0, 0.0 if fill is None and padding else fill)
+        self.size = size_hw("size", size)
         self.padding: int = int(padding)
 
     def _from_uniforms(

@@ -115,7 +115,9 @@ class TorchBackend:
         for k in range(2):  # elementwise, so each sample's grid is the same in any batch
             torch.add(th[:, k, 0] * gx, th[:, k, 1] * gy + th[:, k, 2], out=grid[..., k])
         exact = integral(m)
-        fill = stage.fill * scale
+        # uint8 images: the fill level OpenCV uses (rounded), so that both paths fill alike
+        fill = None if stage.fill is None else (round(stage.fill * 255) if scale == 255.0 else stage.fill * scale)
+        padding = "border" if fill is None else "zeros"  # no fill set: the edge repeats, as on the CPU path
         groups = [
             (mode, np.flatnonzero(rows))
             for mode, rows in (("nearest", exact & ~ident), ("bilinear", ~exact & ~ident), (None, ident))
@@ -125,7 +127,7 @@ class TorchBackend:
         def sample(mode: str | None, xs: Any, gs: Any) -> Any:
             if mode is None:
                 return xs
-            res = F.grid_sample(xs, gs, mode=mode, padding_mode="zeros", align_corners=False)
+            res = F.grid_sample(xs, gs, mode=mode, padding_mode=padding, align_corners=False)
             if fill:
                 inside = F.grid_sample(
                     torch.ones_like(xs[:, :1]), gs, mode=mode, padding_mode="zeros", align_corners=False
