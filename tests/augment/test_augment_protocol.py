@@ -29,6 +29,7 @@ MACHINERY = {
     "_cpu_colour",
     "_cpu_lut",
     "torch_backend",
+    "_device",
 }
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from seedwise.augment._device import to_device
 from seedwise.augment._program import Context, Params
 from seedwise.augment._ranges import odd_kernel, value_range
 from seedwise.augment.base import Transform
@@ -65,14 +66,13 @@ class GaussianBlur(Transform):
     def apply_torch(
         self, x: torch.Tensor, params: Params, rows: np.ndarray, ctx: Context, scale: float
     ) -> torch.Tensor:
-        import torch
         import torch.nn.functional as F
 
         h, w = x.shape[2], x.shape[3]
         k, r = self.kernel, self.kernel // 2
         kern = np.stack([gaussian_kernel(k, float(params["sigma"][i])) for i in rows])  # (B', k)
-        kern_t = torch.as_tensor(kern, dtype=x.dtype, device=x.device)[:, :, None, None, None]  # (B', k, 1, 1, 1)
-        sel = F.pad(x[torch.as_tensor(rows, device=x.device)], (r, r, r, r), mode="reflect")
+        kern_t = to_device(kern, x, x.dtype)[:, :, None, None, None]  # (B', k, 1, 1, 1)
+        sel = F.pad(x[to_device(rows, x)], (r, r, r, r), mode="reflect")
         rows_blur = kern_t[:, 0] * sel[:, :, 0:h, :]
         for j in range(1, k):
             rows_blur += kern_t[:, j] * sel[:, :, j : j + h, :]
@@ -80,7 +80,7 @@ class GaussianBlur(Transform):
         for j in range(1, k):
             cols += kern_t[:, j] * rows_blur[:, :, :, j : j + w]
         out = x.clone()
-        out[torch.as_tensor(rows, device=x.device)] = cols
+        out[to_device(rows, x)] = cols
         return out
 
     def _repr_args(self) -> dict[str, Any]:

@@ -43,7 +43,7 @@ class RandomCrop(Geometric):
         if padding < 0:
             raise InvalidArgumentError(f"padding must be >= 0, got {padding}")
         super().__init__(1.0, 0.0 if fill is None and padding else fill)
-        self.size = size_hw("size", size)
+        self.size: tuple[int, int] = size_hw("size", size)
         self.padding: int = int(padding)
 
     def _from_uniforms(
@@ -94,7 +94,7 @@ class RandomResizedCrop(Geometric):
         ratio: tuple[float, float] = (3 / 4, 4 / 3),
     ):
         super().__init__(1.0, 0.0)
-        self.size = size_hw("size", size)
+        self.size: tuple[int, int] = size_hw("size", size)
         self.scale = value_range("scale", scale, low=0.0, high=1.0, open_low=True)
         self.ratio = value_range("ratio", ratio, low=0.0, open_low=True)
 

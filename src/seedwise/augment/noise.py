@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from seedwise.augment._device import to_device
 from seedwise.augment._program import Context, Params
 from seedwise.augment._ranges import real, value_range
 from seedwise.augment.base import Transform
@@ -72,13 +73,12 @@ class GaussianNoise(Transform):
     def apply_torch(
         self, x: torch.Tensor, params: Params, rows: np.ndarray, ctx: Context, scale: float
     ) -> torch.Tensor:
-        import torch
 
         c, h, w = x.shape[1:]
         noise = self.noise(ctx, (h, w, c))
-        z = torch.as_tensor(np.stack([noise[i] for i in rows]), device=x.device).permute(0, 3, 1, 2).to(x.dtype)
-        std = torch.as_tensor(params["std"][rows] * scale, dtype=x.dtype, device=x.device)[:, None, None, None]
-        r = torch.as_tensor(rows, device=x.device)
+        z = to_device(np.stack([noise[i] for i in rows]), x).permute(0, 3, 1, 2).to(x.dtype)
+        std = to_device(params["std"][rows] * scale, x, x.dtype)[:, None, None, None]
+        r = to_device(rows, x)
         out = x.clone()
         out[r] = (x[r] + std * z).clamp_(0.0, scale)
         return out

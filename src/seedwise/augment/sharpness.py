@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from seedwise.augment._device import to_device
 from seedwise.augment._program import Context, Params
 from seedwise.augment._ranges import real, value_range
 from seedwise.augment.base import Transform
@@ -71,16 +72,13 @@ class Sharpness(Transform):
     def apply_torch(
         self, x: torch.Tensor, params: Params, rows: np.ndarray, ctx: Context, scale: float
     ) -> torch.Tensor:
-        import torch
 
         out = x.clone()
         h, w = x.shape[2], x.shape[3]
         if h < 3 or w < 3:
             return out
-        kern = torch.as_tensor(
-            sharpness_kernels(params["factor"][rows]).astype(np.float32), dtype=x.dtype, device=x.device
-        )
-        r = torch.as_tensor(rows, device=x.device)
+        kern = to_device(sharpness_kernels(params["factor"][rows]).astype(np.float32), x, x.dtype)
+        r = to_device(rows, x)
         sel = x[r]
         acc = kern[:, 0, 0, None, None, None] * sel[:, :, 0 : h - 2, 0 : w - 2]
         for dy in range(3):

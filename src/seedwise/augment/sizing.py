@@ -38,7 +38,7 @@ class Resize(Geometric):
 
     def __init__(self, size: int | tuple[int, int]):
         super().__init__(1.0, fill=None)
-        self.size = size_hw("size", size)
+        self.size: tuple[int, int] = size_hw("size", size)
 
     def matrices(self, params: Params, size: tuple[int, int]) -> tuple[np.ndarray, tuple[int, int]]:
         h, w = size
@@ -68,7 +68,7 @@ class CenterCrop(Geometric):
 
     def __init__(self, size: int | tuple[int, int], *, fill: float | None = None):
         super().__init__(1.0, fill=fill)
-        self.size = size_hw("size", size)
+        self.size: tuple[int, int] = size_hw("size", size)
 
     def offsets(self, size: tuple[int, int]) -> tuple[int, int]:
         """``(top, left)`` of the window in the image (negative where the window is larger)."""
