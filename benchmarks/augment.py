@@ -113,6 +113,59 @@ def ceiling_fn(pipe: A.Compose, images: np.ndarray) -> Callable[[], None]:
     return run
 
 
+def randaugment_rounds(
+    images: np.ndarray, bs: int, n_rounds: int, clock: Callable[[], float]
+) -> dict[str, list[float]]:
+    """RandAugment(2, 9) against albumentations' nearest equivalent: two ops drawn (with
+    replacement) from the same 14, at RandAugment's magnitude 9 of 30 (albumentations has
+    no RandAugment policy; its ops draw the magnitude in a range where RandAugment fixes it
+    and draws the sign, which costs the same)."""
+    import albumentations as alb
+
+    n = len(images)
+    pipe = A.Compose([A.HorizontalFlip(0.5), A.RandAugment(2, 9)], seeds=Seeds(42)["augment"])
+    m = 9 / 30
+    ops = [
+        alb.NoOp(),
+        alb.Affine(shear={"x": (-16.7, 16.7), "y": (0, 0)}, p=1.0),  # atan(0.3 m) in degrees
+        alb.Affine(shear={"x": (0, 0), "y": (-16.7, 16.7)}, p=1.0),
+        alb.Affine(translate_percent={"x": (-0.453 * m, 0.453 * m), "y": (0, 0)}, p=1.0),
+        alb.Affine(translate_percent={"x": (0, 0), "y": (-0.453 * m, 0.453 * m)}, p=1.0),
+        alb.Affine(rotate=(-30 * m, 30 * m), p=1.0),
+        alb.ColorJitter(brightness=0.9 * m, contrast=0, saturation=0, hue=0, p=1.0),
+        alb.ColorJitter(brightness=0, contrast=0, saturation=0.9 * m, hue=0, p=1.0),
+        alb.ColorJitter(brightness=0, contrast=0.9 * m, saturation=0, hue=0, p=1.0),
+        alb.Sharpen(alpha=(0.0, 0.9 * m), lightness=(1.0, 1.0), p=1.0),
+        alb.Posterize(num_bits=7, p=1.0),
+        alb.Solarize(threshold_range=(0.7, 0.7), p=1.0),
+        alb.AutoContrast(p=1.0),
+        alb.Equalize(mode="pil", p=1.0),
+    ]
+    alb_pipe = alb.Compose([alb.HorizontalFlip(p=0.5), alb.SomeOf(ops, n=2, replace=True, p=1.0)], seed=0)
+
+    def sw_per_image() -> None:
+        for i in range(n):
+            pipe(images[i], indices=i)
+
+    def sw_batched() -> None:
+        for s in range(0, n, bs):
+            pipe(images[s : s + bs], indices=np.arange(s, min(s + bs, n)))
+
+    def alb_per_image() -> None:
+        for i in range(n):
+            alb_pipe(image=images[i])
+
+    return rounds(
+        {
+            "albumentations SomeOf (per image, uint8)": alb_per_image,
+            "seedwise RandAugment (per image, uint8)": sw_per_image,
+            "seedwise RandAugment (NHWC batch, uint8)": sw_batched,
+        },
+        n_rounds,
+        clock,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--images", type=int, default=128)
@@ -206,7 +259,10 @@ def main() -> None:
                     "seedwise torch (batched, uint8)": sw_torch(chw_u8),
                 }
             )
-        times = rounds(fns, args.rounds, time.process_time if args.clock == "cpu" else time.perf_counter)
+        clock = time.process_time if args.clock == "cpu" else time.perf_counter
+        times = rounds(fns, args.rounds, clock)
+        if not args.no_peers:
+            ra_times = randaugment_rounds(images, bs, args.rounds, clock)
     rates = images_per_second(times, n)
     print(f"images={n} 224x224x3 uint8, batch={bs}, rounds={args.rounds}, clock={args.clock}, threads: "
           f"torch={torch.get_num_threads()}, cv2={cv2.getNumThreads()}, load average {os.getloadavg()[0]:.1f}")  # fmt: skip
@@ -232,6 +288,12 @@ def main() -> None:
             ("seedwise torch (batched, uint8)", kornia_name, ""),
         ):
             print(f"  {num} / {den}: {ratio(times, num, den):5.2f}x {('(goal ' + goal + ')') if goal else ''}")
+        print("RandAugment(2, 9) after a flip (albumentations: SomeOf(n=2) of the same ops at the same magnitude):")
+        for name, rate in images_per_second(ra_times, n).items():
+            print(f"  {name:45s} {rate:9.1f} images/s (best round)")
+        alb_ra = "albumentations SomeOf (per image, uint8)"
+        for num in ("seedwise RandAugment (per image, uint8)", "seedwise RandAugment (NHWC batch, uint8)"):
+            print(f"  {num} / {alb_ra}: {ratio(ra_times, num, alb_ra):5.2f}x")
 
 
 if __name__ == "__main__":

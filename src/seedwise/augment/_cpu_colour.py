@@ -31,14 +31,16 @@ def _cv2() -> Any:
 
 
 def _ops(program: Program, stage: Stage, channels: int) -> tuple[list[tuple[ColorOp, Any]], bool, bool]:
-    """The stage's colour ops with their params, whether any needs the mean colour, and
-    whether the composed map is a gain and an offset (a 256-entry lookup table)."""
+    """The stage's colour ops that apply to some sample, with their params; whether the
+    stage needs the mean colour, and whether its map is a gain and an offset (a 256-entry
+    lookup table). The last two are properties of the stage, not of a batch."""
     if channels not in (1, 3):
         raise InvalidArgumentError(f"colour transforms take images with 1 or 3 (RGB) channels, got {channels}")
-    ops = [(cast(ColorOp, program.steps[p][0]), program.steps[p][1]) for p in stage.positions]
-    needs_mean = any(op.needs_mean for op, _ in ops)
-    scalar = channels == 1 or not any(op.mixes_channels for op, _ in ops)
-    return ops, needs_mean, scalar
+    steps = program.steps
+    every: list[ColorOp] = [steps[p][0] for p in stage.positions]
+    needs_mean = any(op.needs_mean for op in every)
+    scalar = channels == 1 or not any(op.mixes_channels for op in every)
+    return [(steps[p][0], steps[p][1]) for p in stage.positions if program.active[p]], needs_mean, scalar
 
 
 def colour_one(program: Program, stage: Stage, img: np.ndarray, inplace: bool = False) -> np.ndarray:
@@ -76,6 +78,8 @@ def colour_batch(program: Program, stage: Stage, x: np.ndarray, inplace: bool = 
     cv2 = _cv2()
     n, c = x.shape[0], x.shape[3]
     ops, needs_mean, scalar = _ops(program, stage, c)
+    if not ops:
+        return x if inplace else x.copy()
     active = np.logical_or.reduce([params["applied"] for _, params in ops])
     if not active.any():
         return x if inplace else x.copy()

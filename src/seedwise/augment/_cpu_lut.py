@@ -46,6 +46,10 @@ def lut_stage(program: Program, stage: Stage, x: np.ndarray, inplace: bool = Fal
     tables = compose_tables(ops, n, c, histogram)
     shared = np.all(tables == tables[:, :1], axis=(1, 2))  # one table for every channel
     inplace = inplace and writes_into_dst()
+    if n == 1:  # one image (a DataLoader worker's call): no batch buffer
+        lut = tables[0, 0] if shared[0] else np.ascontiguousarray(tables[0].T).reshape(1, 256, c)
+        res = cv2.LUT(x[0], lut, dst=x[0] if inplace else None)
+        return x if inplace else np.asarray(res).reshape(x.shape)
     out = x if inplace else np.empty_like(x)
     for i in range(n):
         if not active[i]:

@@ -39,7 +39,7 @@ def into(out: np.ndarray, res: np.ndarray) -> None:
 
 @functools.cache
 def writes_into_dst() -> bool:
-    """Does OpenCV write into ``dst=`` (warpAffine, LUT, transform), and do LUT and
+    """Does OpenCV write into ``dst=`` (warpAffine, flip, LUT, transform), and do LUT and
     transform give the same bits in place (``dst`` = ``src``)?"""
     cv2 = _cv2()
     src = ((np.arange(67 * 129 * 3) * 7919) % 251).astype(np.uint8).reshape(67, 129, 3)  # a fixed pattern
@@ -49,7 +49,7 @@ def writes_into_dst() -> bool:
     ok = True
     for c in (1, 3):
         x = np.ascontiguousarray(src[..., :c])
-        calls = [(cv2.warpAffine, (shift, (129, 67)), False), (cv2.LUT, (lut,), True)]
+        calls = [(cv2.warpAffine, (shift, (129, 67)), False), (cv2.flip, (-1,), False), (cv2.LUT, (lut,), True)]
         if c == 3:
             calls.append((cv2.transform, (mat,), True))
         for fn, args, per_pixel in calls:
@@ -75,6 +75,30 @@ def _flags(cv2: Any, exact: bool) -> int:
     return int((cv2.INTER_NEAREST if exact else cv2.INTER_LINEAR) | cv2.WARP_INVERSE_MAP)
 
 
+def _window(img: np.ndarray, inv: Affine2x3, oh: int, ow: int) -> tuple[np.ndarray, int | None] | None:
+    """For an exact map that only flips and shifts, with every output pixel inside the
+    image: the source window (a view) and the ``cv2.flip`` code that finishes the job (None:
+    a plain copy). The same pixels as the nearest-pixel warp, for a copy's cost."""
+    a, b, tx, c, d, ty = inv
+    if b != 0.0 or c != 0.0 or abs(a) != 1.0 or abs(d) != 1.0:
+        return None
+    x0, y0 = round(tx), round(ty)  # the source of output pixel (0, 0)
+    x1, y1 = x0 + round(a) * (ow - 1), y0 + round(d) * (oh - 1)  # ... and of the last one
+    left, right, top, bottom = min(x0, x1), max(x0, x1), min(y0, y1), max(y0, y1)
+    h, w = img.shape[:2]
+    if left < 0 or top < 0 or right >= w or bottom >= h:
+        return None
+    code = {(1.0, 1.0): None, (-1.0, 1.0): 1, (1.0, -1.0): 0, (-1.0, -1.0): -1}[(a, d)]
+    return img[top : bottom + 1, left : right + 1], code
+
+
+def _copy_window(cv2: Any, window: np.ndarray, code: int | None, out: np.ndarray) -> None:
+    if code is None:
+        np.copyto(out, window.reshape(out.shape))
+    else:
+        into(out, cv2.flip(window, code, dst=out))
+
+
 def warp_one(program: Program, stage: Stage, img: np.ndarray) -> np.ndarray:
     """The stage applied to one HWC image (sample 0 of ``program``); ``img`` itself when nothing moves."""
     cv2 = _cv2()
@@ -84,42 +108,57 @@ def warp_one(program: Program, stage: Stage, img: np.ndarray) -> np.ndarray:
     for pos in stage.positions:
         leaf, params, _ = program.steps[pos]
         op = cast(GeometricOp, leaf)
-        if params["applied"][0] or op.changes_size:
+        if (program.active[pos] and params["applied"][0]) or op.changes_size:
             step, size = op.matrix_one({k: v.tolist()[0] for k, v in params.items()}, size)
             m = compose_2x3(step, m)
     if m == IDENTITY_2X3 and size == (h, w):
         return img
     oh, ow = size
     exact = all(abs(v - round(v)) < 1e-9 for v in m)
-    inv = np.array(invert_2x3(m), dtype=np.float64).reshape(2, 3)
-    out = cv2.warpAffine(img, inv, (ow, oh), flags=_flags(cv2, exact), **_border(cv2, stage))
-    return cast(np.ndarray, out if out.ndim == 3 else out.reshape(oh, ow, c))
+    inv = invert_2x3(m)
+    window = _window(img, inv, oh, ow) if exact else None
+    if window is not None:
+        out = np.empty((oh, ow, c), dtype=np.uint8)
+        _copy_window(cv2, window[0], window[1], out)
+        return out
+    res = cv2.warpAffine(img, np.array(inv).reshape(2, 3), (ow, oh), flags=_flags(cv2, exact), **_border(cv2, stage))
+    return cast(np.ndarray, res if res.ndim == 3 else res.reshape(oh, ow, c))
 
 
-def warp_batch(program: Program, stage: Stage, x: np.ndarray) -> np.ndarray:
-    """The stage applied to an NHWC batch: maps composed for all samples at once, one warp per image."""
+def warp_batch(program: Program, stage: Stage, x: np.ndarray, inplace: bool = False) -> np.ndarray:
+    """The stage applied to an NHWC batch: maps composed for all samples at once, one warp per
+    image. ``inplace``: ``x`` is the caller's own buffer; when most samples do not move,
+    only the others are rewritten there (through one scratch image) instead of copying the
+    batch."""
     cv2 = _cv2()
     n, h, w, c = x.shape
     m, (oh, ow) = compose_geometric(program, stage, (h, w))
     m23 = m[:, :2, :]
     same_size = (oh, ow) == (h, w)
     ident = np.all(m23 == np.array(IDENTITY_2X3).reshape(2, 3), axis=(1, 2)) & same_size
+    if inplace and same_size and 2 * int(ident.sum()) >= n:
+        out, scratch = x, np.empty((h, w, c), dtype=np.uint8)
+    else:
+        out, scratch = np.empty((n, oh, ow, c), dtype=np.uint8), None
     exact = np.all(np.abs(m23 - np.rint(m23)) < 1e-9, axis=(1, 2))
     inv = invert_2x3_batch(m)
     border = _border(cv2, stage)
-    out = np.empty((n, oh, ow, c), dtype=np.uint8)
     nearest, linear = _flags(cv2, True), _flags(cv2, False)
     for i in range(n):
         if ident[i]:
-            out[i] = x[i]
+            if scratch is None:
+                out[i] = x[i]
             continue
-        res = cv2.warpAffine(
-            x[i],
-            inv[i],
-            (ow, oh),
-            dst=out[i],
-            flags=nearest if exact[i] else linear,
-            **border,
-        )
-        into(out[i], res)
+        dst = out[i] if scratch is None else scratch
+        window = None
+        if exact[i]:
+            a, b, tx, c_, d, ty = inv[i].ravel().tolist()
+            window = _window(x[i], (a, b, tx, c_, d, ty), oh, ow)
+        if window is not None:
+            _copy_window(cv2, window[0], window[1], dst)
+        else:
+            flags = nearest if exact[i] else linear
+            into(dst, cv2.warpAffine(x[i], inv[i], (ow, oh), dst=dst, flags=flags, **border))
+        if scratch is not None:
+            out[i] = scratch
     return out

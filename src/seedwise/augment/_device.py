@@ -23,7 +23,8 @@ def to_device(arr: Any, like: torch.Tensor, dtype: torch.dtype | None = None) ->
     """``arr`` (a NumPy array) as a tensor on ``like``'s device (of ``dtype`` if given)."""
     import torch
 
-    t = torch.from_numpy(np.ascontiguousarray(arr))
+    a = np.ascontiguousarray(arr)
+    t = torch.from_numpy(a if a.flags.writeable else a.copy())
     if dtype is not None and t.dtype != dtype:
         t = t.to(dtype)
     if like.device.type == "cpu":

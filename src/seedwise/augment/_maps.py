@@ -150,7 +150,7 @@ def compose_geometric(program: Program, stage: Stage, size: tuple[int, int]) -> 
         leaf, params, _ = program.steps[pos]
         op = cast(GeometricOp, leaf)
         n = len(params["applied"])
-        if not (op.changes_size or params["applied"].any()):
+        if not (program.active[pos] or op.changes_size):
             continue  # the identity for every sample: composing with it changes nothing
         step, size = op.matrices(params, size)
         m = step if m is None else compose_2x3_batch(step, m)
@@ -179,7 +179,7 @@ def compose_color(program: Program, stage: Stage, mean: np.ndarray) -> np.ndarra
     out: np.ndarray | None = None
     for pos in stage.positions:
         leaf, params, _ = program.steps[pos]
-        if not params["applied"].any():
+        if not program.active[pos]:
             continue  # the identity for every sample
         step = cast(ColorOp, leaf).affine(params, mean)
         out = step if out is None else compose_colour_batch(step, out)
@@ -200,14 +200,15 @@ def is_identity(m: np.ndarray, atol: float = 1e-12) -> np.ndarray:
 
 def lut_ops(program: Program, stage: Stage) -> list[tuple[LutOp, Any]]:
     """The stage's lookup-table ops that apply to at least one sample, with their params."""
-    ops = [(cast(LutOp, program.steps[p][0]), program.steps[p][1]) for p in stage.positions]
-    return [(op, params) for op, params in ops if params["applied"].any()]
+    steps = program.steps
+    return [(steps[p][0], steps[p][1]) for p in stage.positions if program.active[p]]
 
 
 def histogram_through(hist: np.ndarray, table: np.ndarray) -> np.ndarray:
     """The ``(B, C, 256)`` histograms of images with histograms ``hist`` after mapping them
     through ``table`` ``(B, C, 256)`` (exact integer counts)."""
     n, c = hist.shape[:2]
+    table = np.broadcast_to(table, (n, c, 256))
     rows = np.arange(n * c)[:, None] * 256
     flat = np.bincount((rows + table.reshape(n * c, 256)).ravel(), weights=hist.reshape(-1), minlength=n * c * 256)
     return flat.astype(np.int64).reshape(n, c, 256)
@@ -218,7 +219,7 @@ def compose_tables(
 ) -> np.ndarray:
     """The ``(B, C, 256)`` uint8 table of the ops in order; ``histogram()`` gives the input
     images' ``(B, C, 256)`` histograms, asked for only when an op needs them."""
-    total = np.broadcast_to(np.arange(256, dtype=np.uint8), (n, c, 256))
+    total: np.ndarray | None = None
     hist0: np.ndarray | None = None
     for op, params in ops:
         hist = None
@@ -226,7 +227,9 @@ def compose_tables(
             if histogram is None:
                 raise InvalidArgumentError(f"{type(op).__name__} needs the images' histograms")
             hist0 = histogram() if hist0 is None else hist0
-            hist = histogram_through(hist0, total)
+            hist = hist0 if total is None else histogram_through(hist0, total)
         t = np.broadcast_to(op.tables(params, hist), (n, c, 256))
-        total = np.take_along_axis(t, total.astype(np.intp), axis=2)
-    return np.ascontiguousarray(total)
+        total = t if total is None else np.take_along_axis(t, total.astype(np.intp), axis=2)
+    if total is None:
+        total = np.broadcast_to(np.arange(256, dtype=np.uint8), (n, c, 256))
+    return np.array(total, dtype=np.uint8)  # an owned, writable copy (a table may be a broadcast view)

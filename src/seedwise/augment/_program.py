@@ -22,7 +22,7 @@ So a new transform touches one file: it picks a kind and implements that kind's 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -129,7 +129,7 @@ class PixelOp(Op, Protocol):
     """A transform that applies itself to the samples ``rows`` (those it is applied to)."""
 
     def apply_cpu(self, x: np.ndarray, params: Params, rows: np.ndarray, ctx: Context) -> np.ndarray:
-        """``x`` NHWC uint8; returns a new array (``x`` is not modified)."""
+        """``x`` NHWC uint8, a buffer the backend owns: change the samples ``rows`` in place and return it."""
         ...
 
     def apply_torch(
@@ -176,12 +176,20 @@ class Stage:
 
 @dataclass
 class Program:
-    """Leaf transforms in order, with their parameters, for one set of positions."""
+    """Leaf transforms in order, with their parameters, for one set of positions.
+
+    ``active[k]``: does step ``k`` apply to any sample? (The backends skip the others: the
+    identity for every sample.)"""
 
     steps: list[tuple[Any, Params, Seeds]]
     stages: tuple[Stage, ...]
     epoch: np.uint64
     indices: np.ndarray
+    active: list[bool] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if len(self.active) != len(self.steps):
+            self.active = [bool(params["applied"].any()) for _, params, _ in self.steps]
 
 
 def make_stages(leaves: list[Any]) -> tuple[Stage, ...]:

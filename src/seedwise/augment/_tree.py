@@ -79,6 +79,7 @@ class Evaluation:
     indices: np.ndarray
     dataset_size: int | None
     steps: list[tuple[Any, Params, Seeds]] = field(default_factory=list)
+    active: list[bool] = field(default_factory=list)
 
     @classmethod
     def draw(
@@ -102,3 +103,8 @@ class Evaluation:
 
     def run(self, node: Node, gate: np.ndarray) -> Any:
         return node.item._evaluate(node, self, gate)
+
+    def add(self, leaf: Any, params: Params, stream: Seeds, active: bool | None = None) -> None:
+        """Append a step to the program (``active``: whether any sample uses it, if known)."""
+        self.steps.append((leaf, params, stream))
+        self.active.append(bool(params["applied"].any()) if active is None else active)

@@ -116,7 +116,7 @@ class Transform:
         params = self._from_uniforms(
             np.empty((ev.n, 0)) if u is None else u, applied, indices=ev.indices, dataset_size=ev.dataset_size
         )
-        ev.steps.append((self, params, node.stream))
+        ev.add(self, params, node.stream)
         return params
 
     def _leaves(self) -> list[Any]:

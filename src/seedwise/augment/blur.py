@@ -56,7 +56,7 @@ class GaussianBlur(Transform):
         import cv2
 
         k, c = self.kernel, x.shape[3]
-        out = x.copy()
+        out = x  # the backend's own buffer: changed in place, in the rows applied
         for i in rows:
             s = float(params["sigma"][i])
             res = cv2.GaussianBlur(x[i], (k, k), sigmaX=s, sigmaY=s, borderType=cv2.BORDER_REFLECT_101)

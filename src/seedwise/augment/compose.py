@@ -113,7 +113,7 @@ class Compose(Container):
         ev = Evaluation.draw(self._requests, ep, idx, dataset_size)
         all_on = np.ones(ev.n, dtype=bool)
         tree = {node.name: ev.run(node, all_on) for node in self._nodes}
-        return Program(ev.steps, self._stages, ep, idx), tree
+        return Program(ev.steps, self._stages, ep, idx, ev.active), tree
 
     def sample(self, *, indices: Any, epoch: int = 0, dataset_size: int | None = None) -> dict[str, Any]:
         """The parameters of every transform for samples ``indices`` of ``epoch``: ``{name: params}``.

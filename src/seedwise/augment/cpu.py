@@ -61,7 +61,7 @@ class CpuBackend:
                     out = cast(ConvertOp, program.steps[pos][0]).convert_cpu(out)
                 return out
             if stage.kind == "geometric":
-                y = warp_one(program, stage, x[0])[None] if len(x) == 1 else warp_batch(program, stage, x)
+                y = warp_one(program, stage, x[0])[None] if len(x) == 1 else warp_batch(program, stage, x, owned)
             elif stage.kind == "color":
                 if len(x) == 1:
                     y = colour_one(program, stage, x[0], inplace=owned)[None]
@@ -72,19 +72,23 @@ class CpuBackend:
             elif stage.kind == "pixel":
                 y = x
                 for pos in stage.positions:
-                    y = self._pixel(program, pos, y)
+                    y, owned = self._pixel(program, pos, y, owned)
             else:
                 raise InvalidArgumentError(f"the CPU backend cannot run a {stage.kind!r} stage here")
             owned = owned or not np.may_share_memory(y, x)
             x = y
         return x
 
-    def _pixel(self, program: Program, pos: int, x: np.ndarray) -> np.ndarray:
+    def _pixel(self, program: Program, pos: int, x: np.ndarray, owned: bool) -> tuple[np.ndarray, bool]:
+        """One pixel transform, in place on the run's own buffer (copied first if the run has none)."""
+        if not program.active[pos]:
+            return x, owned
         leaf, params, stream = program.steps[pos]
         rows = np.flatnonzero(params["applied"])
         if rows.size == 0:
-            return x
-        return cast(PixelOp, leaf).apply_cpu(x, params, rows, Context(stream, program.epoch, program.indices))
+            return x, owned
+        ctx = Context(stream, program.epoch, program.indices)
+        return cast(PixelOp, leaf).apply_cpu(x if owned else x.copy(), params, rows, ctx), True
 
     def mix(
         self, x: np.ndarray, y: np.ndarray, rows: np.ndarray, chosen: list[tuple[Any, Params]]

@@ -76,7 +76,7 @@ class RandomErasing(Transform):
         h, w, c = x.shape[1:]
         top, left, bh, bw = self.box(params, (h, w))
         fills = self.fills(ctx, params, (h, w), c)
-        out = x.copy()
+        out = x  # the backend's own buffer: changed in place, in the rows applied
         for i in rows:
             value = np.rint(np.asarray(fills[i], dtype=np.float32) * 255.0).astype(np.uint8)
             out[i, top[i] : top[i] + bh[i], left[i] : left[i] + bw[i]] = value

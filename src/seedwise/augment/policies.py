@@ -201,6 +201,7 @@ class Policy:
     def __init__(self, candidates: list[list[_Op]], fill: float):
         self.fill = check_fill(fill)
         self._slots = _slots(candidates, self.fill)
+        self._names = [np.array([op.name for op in ops]) for ops in candidates]
 
     # -- its place in a pipeline (see seedwise.augment._tree) ---------------------------
 
@@ -223,20 +224,26 @@ class Policy:
     def _evaluate(self, node: Node, ev: Evaluation, gate: np.ndarray) -> Any:
         u = ev.uniforms(node, "params")
         choice, values, applied, extra = self._choose(np.empty((ev.n, 0)) if u is None else u)
-        applied = applied & gate[:, None]
-        names = np.empty(choice.shape, dtype="<U12")
-        off = np.zeros(ev.n, dtype=bool)
+        applied &= gate[:, None]
+        off = {"applied": np.zeros(ev.n, dtype=bool)}  # the params of a leaf no sample of this batch uses
+        names = []
         for k, slot in enumerate(self._slots):
+            chosen, on = choice[:, k], applied[:, k]
+            names.append(self._names[k][chosen])
+            used = set(chosen[on].tolist())
             for j, op, leaf in slot.ops:
-                chosen = choice[:, k] == j
-                names[chosen, k] = op.name
-                if leaf is None:
-                    continue
-                on = chosen & applied[:, k]
-                params = op.params(values[:, k], on) if on.any() else {"applied": off}
-                ev.steps.append((leaf, params, node.stream))
-        magnitudes = np.where(applied, values, 0.0)
-        return {"ops": names, "magnitudes": magnitudes, "applied": applied & (names != "Identity"), **extra}
+                if leaf is not None:
+                    if j in used:
+                        ev.add(leaf, op.params(values[:, k], (chosen == j) & on), node.stream, active=True)
+                    else:
+                        ev.add(leaf, off, node.stream, active=False)
+        ops = np.stack(names, axis=1)
+        return {
+            "ops": ops,
+            "magnitudes": np.where(applied, values, 0.0),
+            "applied": applied & (ops != "Identity"),
+            **extra,
+        }
 
     # -- presentation -----------------------------------------------------------------
 

@@ -59,10 +59,10 @@ class Sharpness(Transform):
     def apply_cpu(self, x: np.ndarray, params: Params, rows: np.ndarray, ctx: Context) -> np.ndarray:
         import cv2
 
-        out = x.copy()
+        out = x  # the backend's own buffer: changed in place, in the rows applied
         h, w = x.shape[1:3]
         if h < 3 or w < 3:
-            return out  # all border
+            return out  # all border: nothing changes
         kernels = sharpness_kernels(params["factor"][rows]).astype(np.float32)
         for k, i in enumerate(rows.tolist()):
             res = cv2.filter2D(x[i], -1, kernels[k], borderType=cv2.BORDER_REFLECT_101)

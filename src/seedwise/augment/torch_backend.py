@@ -210,6 +210,8 @@ class TorchBackend:
         return torch.where(keep, x, mapped)
 
     def _pixel(self, program: Program, pos: int, x: Any, scale: float) -> Any:
+        if not program.active[pos]:
+            return x
         leaf, params, stream = program.steps[pos]
         rows = np.flatnonzero(params["applied"])
         if rows.size == 0:
