@@ -189,13 +189,14 @@ def compose_color(program: Program, stage: Stage, mean: np.ndarray) -> np.ndarra
 
 def integral(m: np.ndarray, atol: float = 1e-9) -> np.ndarray:
     """Per sample: does the map send pixel centres exactly to pixel centres?"""
-    return cast(np.ndarray, np.logical_and.reduce((np.abs(m - np.rint(m)) < atol).reshape(len(m), -1), axis=1))
+    close = np.abs(m - np.rint(m)) < atol
+    return cast(np.ndarray, np.logical_and.reduce(close.reshape(len(m), int(np.prod(m.shape[1:]))), axis=1))
 
 
 def is_identity(m: np.ndarray, atol: float = 1e-12) -> np.ndarray:
     """Per sample: is the map (coordinates or colour) the identity?"""
-    eye = np.eye(m.shape[-2], m.shape[-1])
-    return cast(np.ndarray, np.logical_and.reduce((np.abs(m - eye) < atol).reshape(len(m), -1), axis=1))
+    close = np.abs(m - np.eye(m.shape[-2], m.shape[-1])) < atol
+    return cast(np.ndarray, np.logical_and.reduce(close.reshape(len(m), int(np.prod(m.shape[1:]))), axis=1))
 
 
 def lut_ops(program: Program, stage: Stage) -> list[tuple[LutOp, Any]]:

@@ -27,7 +27,14 @@ from seedwise.augment import _draw
 from seedwise.augment._program import Params
 from seedwise.seeds import Seeds
 
-__all__ = ["Item", "Node", "Evaluation", "compile_tree"]
+__all__ = ["Item", "Node", "Evaluation", "compile_tree", "positions"]
+
+
+def positions(indices: Any, epoch: Any) -> tuple[np.ndarray, np.uint64, bool]:
+    """:func:`seedwise.augment._draw.positions`, which also takes an empty list (an empty batch)."""
+    if not isinstance(indices, (int, np.integer)) and hasattr(indices, "__len__") and len(indices) == 0:
+        indices = np.empty(0, dtype=np.uint64)
+    return _draw.positions(indices, epoch)
 
 
 @runtime_checkable

@@ -22,6 +22,7 @@ from seedwise.augment import _draw
 from seedwise.augment._program import KINDS, Params, Program, make_stages
 from seedwise.augment._ranges import check_probability
 from seedwise.augment._run import prepare, run
+from seedwise.augment._tree import positions
 from seedwise.errors import InvalidArgumentError
 from seedwise.seeds import SeedLike, Seeds, as_seeds
 
@@ -58,7 +59,7 @@ class Transform:
         parameters whatever else is in the batch.
         """
         stream = as_seeds(seeds)
-        idx, ep, _ = _draw.positions(indices, epoch)
+        idx, ep, _ = positions(indices, epoch)
         return self._sample_at(stream, ep, idx, dataset_size)
 
     def _sample_at(self, stream: Seeds, ep: np.uint64, idx: np.ndarray, dataset_size: int | None) -> Params:
@@ -91,7 +92,7 @@ class Transform:
             )
         stream = as_seeds(seeds)
         backend, batch, single = prepare(images)
-        idx, ep, _ = _draw.positions(indices, epoch)
+        idx, ep, _ = positions(indices, epoch)
         params = self._sample_at(stream, ep, idx, None)
         return run(backend, Program([(self, params, stream)], make_stages([self]), ep, idx), batch, single)
 

@@ -23,10 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from seedwise.augment import _draw
 from seedwise.augment._program import Params, Program, Stage, make_stages
 from seedwise.augment._run import check_count, prepare, run
-from seedwise.augment._tree import Evaluation, Node, compile_tree
+from seedwise.augment._tree import Evaluation, Node, compile_tree, positions
 from seedwise.augment.containers import Container, OneOf, RandomApply
 from seedwise.errors import InvalidArgumentError
 from seedwise.seeds import SeedLike, Seeds, as_seeds
@@ -109,7 +108,7 @@ class Compose(Container):
                 "this Compose has no seeds: pass seeds= (e.g. Compose([...], seeds=Seeds(0)['augment'])), "
                 "or nest it in a pipeline that has them"
             )
-        idx, ep, _ = _draw.positions(indices, epoch)
+        idx, ep, _ = positions(indices, epoch)
         ev = Evaluation.draw(self._requests, ep, idx, dataset_size)
         all_on = np.ones(ev.n, dtype=bool)
         tree = {node.name: ev.run(node, all_on) for node in self._nodes}

@@ -21,6 +21,7 @@ import numpy as np
 from seedwise.augment._cpu_colour import colour_batch, colour_one
 from seedwise.augment._cpu_lut import lut_stage
 from seedwise.augment._cpu_warp import warp_batch, warp_one
+from seedwise.augment._maps import compose_geometric
 from seedwise.augment._program import Context, ConvertOp, MixOp, Params, PixelOp, Program, Stage
 from seedwise.errors import InvalidArgumentError, InvalidTypeError
 
@@ -38,6 +39,10 @@ class CpuBackend:
                 f"the CPU (OpenCV) path takes uint8 images, got dtype {images.dtype}; convert with "
                 "(x * 255).round().astype(np.uint8), or pass a torch tensor for the torch path"
             )
+        if images.ndim in (3, 4) and 0 in images.shape[-3:-1]:
+            raise InvalidArgumentError(
+                f"an image needs at least one pixel, got shape {images.shape} (an empty batch is (0, H, W, C))"
+            )
         if images.ndim == 3:
             return images[None], True
         if images.ndim == 4:
@@ -53,6 +58,8 @@ class CpuBackend:
         return np.stack(images)
 
     def run(self, program: Program, stages: tuple[Stage, ...], x: np.ndarray) -> Any:
+        if len(x) == 0:
+            return self._empty(program, stages, x)
         owned = False  # is x a buffer of this run (so that a stage may overwrite it)?
         for stage in stages:
             if stage.kind == "convert":  # the last stages: the batch leaves uint8 (and maybe NumPy) here
@@ -78,6 +85,19 @@ class CpuBackend:
             owned = owned or not np.may_share_memory(y, x)
             x = y
         return x
+
+    def _empty(self, program: Program, stages: tuple[Stage, ...], x: np.ndarray) -> Any:
+        """An empty batch: an empty result of the shape and type the stages would give."""
+        size = x.shape[1:3]
+        out: Any = x
+        for stage in stages:
+            if stage.kind == "geometric":
+                size = compose_geometric(program, stage, size)[1]
+                out = np.empty((0, *size, x.shape[3]), dtype=np.uint8)
+            elif stage.kind == "convert":
+                for pos in stage.positions:
+                    out = cast(ConvertOp, program.steps[pos][0]).convert_cpu(out)
+        return out
 
     def _pixel(self, program: Program, pos: int, x: np.ndarray, owned: bool) -> tuple[np.ndarray, bool]:
         """One pixel transform, in place on the run's own buffer (copied first if the run has none)."""

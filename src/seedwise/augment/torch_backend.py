@@ -48,6 +48,25 @@ __all__ = ["BACKEND", "TorchBackend", "pixel_to_normalised"]
 _GRID = float(2**20)  # image means are summed exactly as integers on this grid
 
 
+def _check_range(x: Any) -> None:
+    """Float images must hold values in [0, 1]: the random transforms clip to that range,
+    and a float image outside it (0-255 values, or an already normalised one) would be
+    silently destroyed. One reduction (and, on a GPU, one wait) per batch."""
+    import torch
+
+    if x.numel() == 0:
+        return
+    lo, hi = (float(v) for v in torch.aminmax(x.detach()))
+    if 0.0 <= lo and hi <= 1.0:
+        return
+    what = "NaN values" if torch.isnan(x).any() else f"values in [{lo:g}, {hi:g}]"
+    raise InvalidArgumentError(
+        f"float images must hold values in [0, 1] (or be uint8 in [0, 255]); got {what}. "
+        "Divide 0-255 images by 255 (or pass them as uint8), and put Normalize at the end of the pipeline, "
+        "after the random transforms, rather than before it"
+    )
+
+
 def pixel_to_normalised(h: int, w: int) -> np.ndarray:
     """The 3x3 map from pixel coordinates to ``grid_sample``'s [-1, 1] (align_corners=False)."""
     return np.array([[2.0 / w, 0.0, 1.0 / w - 1.0], [0.0, 2.0 / h, 1.0 / h - 1.0], [0.0, 0.0, 1.0]])
@@ -65,6 +84,10 @@ class TorchBackend:
             raise InvalidTypeError(f"expected a torch.Tensor, got {type(images).__name__}")
         if images.dtype != torch.uint8 and not images.dtype.is_floating_point:
             raise InvalidTypeError(f"the torch path takes uint8 or floating-point tensors, got {images.dtype}")
+        if images.ndim in (3, 4) and 0 in images.shape[-2:]:
+            raise InvalidArgumentError(
+                f"an image needs at least one pixel, got shape {tuple(images.shape)} (an empty batch is (0, C, H, W))"
+            )
         if images.ndim == 3:
             return images[None], True
         if images.ndim == 4:
@@ -84,6 +107,10 @@ class TorchBackend:
 
         if not stages:
             return x
+        if x.dtype != torch.uint8 and any(s.kind != "convert" for s in stages):
+            _check_range(x)
+        if x.shape[0] == 0:
+            return self._empty(program, stages, x)
         scale = 255.0 if x.dtype == torch.uint8 else 1.0
         work = x.to(torch.float32) if x.dtype in (torch.uint8, torch.float16, torch.bfloat16) else x
         for stage in stages:
@@ -106,6 +133,20 @@ class TorchBackend:
         if x.dtype == torch.uint8:
             return work.round().clamp_(0, 255).to(torch.uint8)
         return work.to(x.dtype)
+
+    def _empty(self, program: Program, stages: tuple[Stage, ...], x: Any) -> Any:
+        """An empty batch: an empty result of the shape and type the stages would give."""
+        size = (int(x.shape[2]), int(x.shape[3]))
+        floating = bool(x.dtype.is_floating_point)
+        out: Any = x
+        for stage in stages:
+            if stage.kind == "geometric":
+                size = compose_geometric(program, stage, size)[1]
+                out = x.new_empty((0, x.shape[1], *size))
+            elif stage.kind == "convert":
+                for pos in stage.positions:
+                    out = cast(ConvertOp, program.steps[pos][0]).convert_torch(out, 1.0 if floating else 255.0)
+        return out
 
     def _geometric(self, program: Program, stage: Stage, x: Any, scale: float) -> Any:
         import torch
