@@ -10,9 +10,9 @@
 
 Batch invariance. Every operation here is elementwise or per sample (the grid is built
 with elementwise multiply-adds rather than ``affine_grid``'s batched matmul, blurs are
-shifted sums rather than a grouped convolution, image means and histograms are exact
-integer sums), so a sample's output bits do not depend on which other samples share its
-batch.
+shifted sums rather than a grouped convolution, image means are per-sample reductions
+and histograms exact integer counts), so a sample's output bits do not depend on which
+other samples share its batch.
 
 Device. Parameters are computed on the host from the stateless draws (a few numbers per
 sample) and copied with one non-blocking transfer each (:mod:`seedwise.augment._device`);
@@ -44,8 +44,6 @@ from seedwise.augment._program import ColorOp, Context, ConvertOp, MixOp, Params
 from seedwise.errors import InvalidArgumentError, InvalidTypeError
 
 __all__ = ["BACKEND", "TorchBackend", "pixel_to_normalised"]
-
-_GRID = float(2**20)  # image means are summed exactly as integers on this grid
 
 
 def _check_range(x: Any) -> None:
@@ -201,11 +199,9 @@ class TorchBackend:
             raise InvalidArgumentError(f"colour transforms take images with 1 or 3 (RGB) channels, got {c}")
         needs_mean = any(cast(ColorOp, program.steps[p][0]).needs_mean for p in stage.positions)
         if needs_mean:
-            # exact integer sums of the values on a grid of 2**-20 of full intensity: the same
-            # means in any batch and on any device, in one reduction (and one wait) per batch
-            h, w = x.shape[2], x.shape[3]
-            q = (x * (_GRID / scale)).round_().to(torch.int32)
-            mean = q.sum(dim=(2, 3), dtype=torch.int64).cpu().numpy() / (h * w) / _GRID
+            # per-sample reductions (one small kernel each, queued without waiting): the same
+            # summation order in any batch and with any number of threads; one wait per batch
+            mean = torch.stack([x[i].mean(dim=(1, 2), dtype=torch.float64) for i in range(n)]).cpu().numpy() / scale
         else:
             mean = np.zeros((n, c))
         maps = compose_color(program, stage, mean)
