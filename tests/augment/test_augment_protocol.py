@@ -28,6 +28,7 @@ MACHINERY = {
     "_cpu_warp",
     "_cpu_colour",
     "_cpu_lut",
+    "_cpu_stream",
     "torch_backend",
     "_device",
 }

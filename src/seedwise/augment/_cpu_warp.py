@@ -2,9 +2,9 @@
 
 Nearest-pixel when the map sends pixel centres to pixel centres (flips, integer crops,
 quarter turns), which is exact; bilinear otherwise. One image is composed with Python
-floats (:func:`warp_one`); a batch with NumPy, all samples at once (:func:`warp_batch`),
-with the same expressions (see :mod:`seedwise.augment._maps`), so a sample gets the same
-pixels in any batch; only the warps run per image.
+floats (:func:`warp_one`); a batch with NumPy, all samples at once
+(:mod:`seedwise.augment._cpu_stream`), with the same expressions (see
+:mod:`seedwise.augment._maps`), so a sample gets the same pixels in any batch.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from typing import Any, cast
 
 import numpy as np
 
-from seedwise.augment._maps import compose_2x3, compose_geometric, invert_2x3, invert_2x3_batch
+from seedwise.augment._maps import compose_2x3, invert_2x3
 from seedwise.augment._program import IDENTITY_2X3, Affine2x3, GeometricOp, Program, Stage
 
-__all__ = ["warp_one", "warp_batch", "into", "writes_into_dst"]
+__all__ = ["warp_one", "window", "copy_window", "warp_border", "warp_flags", "into", "writes_into_dst"]
 
 
 def _cv2() -> Any:
@@ -62,7 +62,7 @@ def writes_into_dst() -> bool:
     return bool(ok)
 
 
-def _border(cv2: Any, stage: Stage) -> dict[str, Any]:
+def warp_border(cv2: Any, stage: Stage) -> dict[str, Any]:
     """Pixels from outside the image: the stage's fill, or the nearest edge pixel when no
     transform of the stage sets a fill (a resize's half-pixel margin, as ``cv2.resize``)."""
     if stage.fill is None:
@@ -70,12 +70,12 @@ def _border(cv2: Any, stage: Stage) -> dict[str, Any]:
     return {"borderMode": cv2.BORDER_CONSTANT, "borderValue": (round(stage.fill * 255),) * 4}
 
 
-def _flags(cv2: Any, exact: bool) -> int:
+def warp_flags(cv2: Any, exact: bool) -> int:
     # nearest is exact when pixel centres land on pixel centres (flips, integer crops, quarter turns)
     return int((cv2.INTER_NEAREST if exact else cv2.INTER_LINEAR) | cv2.WARP_INVERSE_MAP)
 
 
-def _window(img: np.ndarray, inv: Affine2x3, oh: int, ow: int) -> tuple[np.ndarray, int | None] | None:
+def window(img: np.ndarray, inv: Affine2x3, oh: int, ow: int) -> tuple[np.ndarray, int | None] | None:
     """For an exact map that only flips and shifts, with every output pixel inside the
     image: the source window (a view) and the ``cv2.flip`` code that finishes the job (None:
     a plain copy). The same pixels as the nearest-pixel warp, for a copy's cost."""
@@ -92,7 +92,7 @@ def _window(img: np.ndarray, inv: Affine2x3, oh: int, ow: int) -> tuple[np.ndarr
     return img[top : bottom + 1, left : right + 1], code
 
 
-def _copy_window(cv2: Any, window: np.ndarray, code: int | None, out: np.ndarray) -> None:
+def copy_window(cv2: Any, window: np.ndarray, code: int | None, out: np.ndarray) -> None:
     if code is None:
         np.copyto(out, window.reshape(out.shape))
     else:
@@ -116,49 +116,12 @@ def warp_one(program: Program, stage: Stage, img: np.ndarray) -> np.ndarray:
     oh, ow = size
     exact = all(abs(v - round(v)) < 1e-9 for v in m)
     inv = invert_2x3(m)
-    window = _window(img, inv, oh, ow) if exact else None
-    if window is not None:
+    found = window(img, inv, oh, ow) if exact else None
+    if found is not None:
         out = np.empty((oh, ow, c), dtype=np.uint8)
-        _copy_window(cv2, window[0], window[1], out)
+        copy_window(cv2, found[0], found[1], out)
         return out
-    res = cv2.warpAffine(img, np.array(inv).reshape(2, 3), (ow, oh), flags=_flags(cv2, exact), **_border(cv2, stage))
+    res = cv2.warpAffine(
+        img, np.array(inv).reshape(2, 3), (ow, oh), flags=warp_flags(cv2, exact), **warp_border(cv2, stage)
+    )
     return cast(np.ndarray, res if res.ndim == 3 else res.reshape(oh, ow, c))
-
-
-def warp_batch(program: Program, stage: Stage, x: np.ndarray, inplace: bool = False) -> np.ndarray:
-    """The stage applied to an NHWC batch: maps composed for all samples at once, one warp per
-    image. ``inplace``: ``x`` is the caller's own buffer; when most samples do not move,
-    only the others are rewritten there (through one scratch image) instead of copying the
-    batch."""
-    cv2 = _cv2()
-    n, h, w, c = x.shape
-    m, (oh, ow) = compose_geometric(program, stage, (h, w))
-    m23 = m[:, :2, :]
-    same_size = (oh, ow) == (h, w)
-    ident = np.all(m23 == np.array(IDENTITY_2X3).reshape(2, 3), axis=(1, 2)) & same_size
-    if inplace and same_size and 2 * int(ident.sum()) >= n:
-        out, scratch = x, np.empty((h, w, c), dtype=np.uint8)
-    else:
-        out, scratch = np.empty((n, oh, ow, c), dtype=np.uint8), None
-    exact = np.all(np.abs(m23 - np.rint(m23)) < 1e-9, axis=(1, 2))
-    inv = invert_2x3_batch(m)
-    border = _border(cv2, stage)
-    nearest, linear = _flags(cv2, True), _flags(cv2, False)
-    for i in range(n):
-        if ident[i]:
-            if scratch is None:
-                out[i] = x[i]
-            continue
-        dst = out[i] if scratch is None else scratch
-        window = None
-        if exact[i]:
-            a, b, tx, c_, d, ty = inv[i].ravel().tolist()
-            window = _window(x[i], (a, b, tx, c_, d, ty), oh, ow)
-        if window is not None:
-            _copy_window(cv2, window[0], window[1], dst)
-        else:
-            flags = nearest if exact[i] else linear
-            into(dst, cv2.warpAffine(x[i], inv[i], (ow, oh), dst=dst, flags=flags, **border))
-        if scratch is not None:
-            out[i] = scratch
-    return out

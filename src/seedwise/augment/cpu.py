@@ -18,9 +18,10 @@ from typing import Any, cast
 
 import numpy as np
 
-from seedwise.augment._cpu_colour import colour_batch, colour_one
+from seedwise.augment._cpu_colour import colour_one
 from seedwise.augment._cpu_lut import lut_stage
-from seedwise.augment._cpu_warp import warp_batch, warp_one
+from seedwise.augment._cpu_stream import STREAMED, run_stages
+from seedwise.augment._cpu_warp import warp_one
 from seedwise.augment._maps import compose_geometric
 from seedwise.augment._program import Context, ConvertOp, MixOp, Params, PixelOp, Program, Stage
 from seedwise.errors import InvalidArgumentError, InvalidTypeError
@@ -60,20 +61,16 @@ class CpuBackend:
     def run(self, program: Program, stages: tuple[Stage, ...], x: np.ndarray) -> Any:
         if len(x) == 0:
             return self._empty(program, stages, x)
+        if len(x) > 1:
+            return self._run_batch(program, stages, x)
         owned = False  # is x a buffer of this run (so that a stage may overwrite it)?
         for stage in stages:
-            if stage.kind == "convert":  # the last stages: the batch leaves uint8 (and maybe NumPy) here
-                out: Any = x
-                for pos in stage.positions:
-                    out = cast(ConvertOp, program.steps[pos][0]).convert_cpu(out)
-                return out
+            if stage.kind == "convert":
+                return self._convert(program, stage, x)
             if stage.kind == "geometric":
-                y = warp_one(program, stage, x[0])[None] if len(x) == 1 else warp_batch(program, stage, x, owned)
+                y = warp_one(program, stage, x[0])[None]
             elif stage.kind == "color":
-                if len(x) == 1:
-                    y = colour_one(program, stage, x[0], inplace=owned)[None]
-                else:
-                    y = colour_batch(program, stage, x, inplace=owned)
+                y = colour_one(program, stage, x[0], inplace=owned)[None]
             elif stage.kind == "lut":
                 y = lut_stage(program, stage, x, inplace=owned)
             elif stage.kind == "pixel":
@@ -85,6 +82,34 @@ class CpuBackend:
             owned = owned or not np.may_share_memory(y, x)
             x = y
         return x
+
+    def _run_batch(self, program: Program, stages: tuple[Stage, ...], x: np.ndarray) -> Any:
+        """A batch: runs of geometric, colour and table stages image by image (``_cpu_stream``), the rest as stages."""
+        owned = False
+        k = 0
+        while k < len(stages):
+            stage = stages[k]
+            if stage.kind in STREAMED:
+                end = k
+                while end < len(stages) and stages[end].kind in STREAMED:
+                    end += 1
+                x, owned, k = run_stages(program, stages[k:end], x), True, end
+                continue
+            if stage.kind == "convert":
+                return self._convert(program, stage, x)
+            if stage.kind != "pixel":
+                raise InvalidArgumentError(f"the CPU backend cannot run a {stage.kind!r} stage here")
+            for pos in stage.positions:
+                x, owned = self._pixel(program, pos, x, owned)
+            k += 1
+        return x
+
+    def _convert(self, program: Program, stage: Stage, x: np.ndarray) -> Any:
+        """The last stages: the batch leaves uint8 (and maybe NumPy) here."""
+        out: Any = x
+        for pos in stage.positions:
+            out = cast(ConvertOp, program.steps[pos][0]).convert_cpu(out)
+        return out
 
     def _empty(self, program: Program, stages: tuple[Stage, ...], x: np.ndarray) -> Any:
         """An empty batch: an empty result of the shape and type the stages would give."""
