@@ -264,8 +264,9 @@ def main() -> None:
         if not args.no_peers:
             ra_times = randaugment_rounds(images, bs, args.rounds, clock)
     rates = images_per_second(times, n)
-    print(f"images={n} 224x224x3 uint8, batch={bs}, rounds={args.rounds}, clock={args.clock}, threads: "
-          f"torch={torch.get_num_threads()}, cv2={cv2.getNumThreads()}, load average {os.getloadavg()[0]:.1f}")  # fmt: skip
+    threads = f"torch={torch.get_num_threads()}, cv2={cv2.getNumThreads()}"
+    print(f"images={n} 224x224x3 uint8, batch={bs}, rounds={args.rounds}, clock={args.clock}, threads: {threads}, "
+          f"load average {os.getloadavg()[0]:.1f}")  # fmt: skip
     for name, rate in rates.items():
         print(f"  {name:45s} {rate:9.1f} images/s (best round)")
     ceiling = "ceiling (bare OpenCV, parameters pre-drawn)"

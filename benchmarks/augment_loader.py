@@ -56,7 +56,7 @@ def one_thread(_worker_id: int = 0) -> None:
     torch.set_num_threads(1)
 
 
-class Images(torch.utils.data.Dataset):
+class Images(torch.utils.data.Dataset[tuple[np.ndarray, int]]):
     """``n`` decode-free 224x224 RGB uint8 images in memory (blurred random fields), label ``i % 10``."""
 
     def __init__(self, n: int):
@@ -71,7 +71,7 @@ class Images(torch.utils.data.Dataset):
         return self.images[i], i % 10
 
 
-class Albumented(torch.utils.data.Dataset):
+class Albumented(torch.utils.data.Dataset[tuple[np.ndarray, int]]):
     """The same images through an albumentations pipeline, per image (its intended use)."""
 
     def __init__(self, base: Images, pipeline: Any):

@@ -56,7 +56,11 @@ def report(name: str, ok: bool | None, detail: str) -> None:
 def timed(fn: Callable[[], Any], device: torch.device, rounds: int, repeats: int = 3) -> list[float]:
     """Seconds per call, per round (CUDA-synchronised), after a warm-up call."""
     fn()
-    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+
+    def sync() -> None:
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+
     sync()
     out = []
     for _ in range(rounds):
@@ -219,7 +223,7 @@ def _ensemble_one(
     def loop() -> None:
         for i, (m, opt) in enumerate(zip(members, opts)):
             opt.zero_grad(set_to_none=True)
-            F.cross_entropy(m(x[i]), y[i]).backward()
+            F.cross_entropy(m(x[i]), y[i]).backward()  # type: ignore[no-untyped-call]  # torch's backward is untyped
             opt.step()
 
     t_vec, t_loop = [], []
@@ -289,7 +293,7 @@ def check_determinism(device: torch.device) -> None:
         opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
         for _ in range(3):
             opt.zero_grad()
-            F.cross_entropy(model(x), y).backward()
+            F.cross_entropy(model(x), y).backward()  # type: ignore[no-untyped-call]  # torch's backward is untyped
             opt.step()
         return {"model": model, "loss": F.cross_entropy(model(x), y).detach()}
 
