@@ -2,12 +2,13 @@
 
 First, everything that does not depend on the pixels is computed for the whole batch at
 once: the geometric maps and their inverses (NumPy, the same bits as the per-image form),
-the colour maps of stages that need no image mean, the tables of stages that need no
-histogram. Then each image goes through all the stages while it is in the cache (one
-warp, one colour pass, one table: each writing once), and what depends on its pixels
-(the mean colour for a contrast change, the histogram for equalize and autocontrast) is
-computed there, with the per-image code. A stage-by-stage loop over the batch would
-read and write the whole batch from memory once per stage.
+the colour maps of stages that need no image mean, the lookup tables. Then each image
+goes through all the stages while it is in the cache (one warp, one colour pass, one
+table: each writing once), and what depends on its pixels (the mean colour for a
+contrast change) is computed there, with the per-image code. A stage-by-stage loop over
+the batch would read and write the whole batch from memory once per stage. (Tables that
+need each image's histogram, equalize and autocontrast, run as a stage on the batch: their
+tables are cheapest composed for all images at once.)
 
 Same pixels as the per-image path (:mod:`seedwise.augment._cpu_warp`,
 :mod:`seedwise.augment._cpu_colour`, :mod:`seedwise.augment._cpu_lut`), whatever the batch.
@@ -24,10 +25,7 @@ from seedwise.augment._cpu_warp import copy_window, into, warp_border, warp_flag
 from seedwise.augment._maps import compose_color, compose_geometric, compose_tables, invert_2x3_batch, lut_ops
 from seedwise.augment._program import IDENTITY_2X3, Program, Stage
 
-__all__ = ["STREAMED", "run_stages"]
-
-#: the stage kinds this module runs
-STREAMED = ("geometric", "color", "lut")
+__all__ = ["streamable", "run_stages"]
 
 _ARANGE = np.arange(256, dtype=np.float64)
 
@@ -47,13 +45,14 @@ class _Warp:
         m23 = m[:, :2, :]
         ident = np.all(m23 == np.array(IDENTITY_2X3).reshape(2, 3), axis=(1, 2)) & (self.size == size)
         self.ident = ident.tolist()
+        self.touched = (~ident).tolist()
         self.exact = np.all(np.abs(m23 - np.rint(m23)) < 1e-9, axis=(1, 2)).tolist()
         self.inv = invert_2x3_batch(m)
         self.border = warp_border(cv2, stage)
         self.flags = (warp_flags(cv2, False), warp_flags(cv2, True))
         self.shape = (*self.size, channels)
 
-    def apply(self, i: int, img: np.ndarray, target: np.ndarray, owned: bool) -> tuple[np.ndarray, bool]:
+    def apply(self, i: int, img: np.ndarray, target: np.ndarray, owned: bool, last: bool) -> tuple[np.ndarray, bool]:
         if self.ident[i]:
             return img, owned
         oh, ow = self.size
@@ -109,45 +108,37 @@ class _Colour:
 
 
 class _Tables:
-    """A lookup-table stage: the tables of all samples at once when they need no histogram,
-    else per image from its histogram; one ``cv2.LUT`` per image."""
+    """A lookup-table stage whose tables need no histogram (those that do run as a stage,
+    :func:`seedwise.augment._cpu_lut.lut_stage`): all samples' tables at once, one
+    ``cv2.LUT`` per image."""
 
     def __init__(self, program: Program, stage: Stage, size: tuple[int, int], channels: int):
-        self.ops = lut_ops(program, stage)
+        ops = lut_ops(program, stage)
         n = len(program.indices)
         self.channels, self.size, self.shape = channels, size, (*size, channels)
-        touched = np.logical_or.reduce([p["applied"] for _, p in self.ops]) if self.ops else np.zeros(n, bool)
-        self.touched = touched.tolist()
-        self.tables: np.ndarray | None = None
-        if self.ops and not any(op.needs_histogram for op, _ in self.ops):
-            self.tables = compose_tables(self.ops, n, channels, None)
-
-    def _table(self, i: int, img: np.ndarray) -> np.ndarray:
-        if self.tables is not None:
-            return np.asarray(self.tables[i])
-        cv2, c = _cv2(), self.channels
-        ops = [(op, {k: v[i : i + 1] for k, v in p.items()}) for op, p in self.ops]
-
-        def histogram() -> np.ndarray:
-            return np.stack([cv2.calcHist([img], [ch], None, [256], [0, 256]).ravel() for ch in range(c)])[None].astype(
-                np.int64
-            )
-
-        return np.asarray(compose_tables(ops, 1, c, histogram)[0])
+        self.touched = (np.logical_or.reduce([p["applied"] for _, p in ops]) if ops else np.zeros(n, bool)).tolist()
+        self.tables = compose_tables(ops, n, channels, None)
+        self.shared = np.all(self.tables == self.tables[:, :1], axis=(1, 2)).tolist()  # one table for every channel
 
     def apply(self, i: int, img: np.ndarray, target: np.ndarray, owned: bool, last: bool) -> tuple[np.ndarray, bool]:
         if not self.touched[i]:
             return img, owned
-        table = self._table(i, img)
-        c = self.channels
-        lut = table[0] if np.all(table == table[:1]) else np.ascontiguousarray(table.T).reshape(1, 256, c)
+        table = self.tables[i]
+        lut = table[0] if self.shared[i] else np.ascontiguousarray(table.T).reshape(1, 256, self.channels)
         dst = img if owned and not last else target
         into(dst, _cv2().LUT(img, lut, dst=dst))
         return dst, True
 
 
+def streamable(program: Program, stage: Stage) -> bool:
+    """Can ``stage`` run image by image here? (Tables that need each image's histogram run as a stage.)"""
+    if stage.kind == "lut":
+        return not any(op.needs_histogram for op, _ in lut_ops(program, stage))
+    return stage.kind in ("geometric", "color")
+
+
 def run_stages(program: Program, stages: tuple[Stage, ...], x: np.ndarray) -> np.ndarray:
-    """``stages`` (all of :data:`STREAMED` kinds) applied to the NHWC uint8 batch ``x``; a new array."""
+    """``stages`` (each :func:`streamable`) applied to the NHWC uint8 batch ``x``; a new array."""
     n, h, w, c = x.shape
     plans: list[Any] = []
     size = (h, w)
@@ -158,15 +149,14 @@ def run_stages(program: Program, stages: tuple[Stage, ...], x: np.ndarray) -> np
         plans.append(plan)
     out = np.empty((n, *size, c), dtype=np.uint8)
     scratch = [np.empty(plan.shape, dtype=np.uint8) for plan in plans]
-    last = len(plans) - 1
-    for i in range(n):
-        img, owned, final = x[i], False, out[i]
-        for k, plan in enumerate(plans):
-            target = final if k == last else scratch[k]
-            if isinstance(plan, _Warp):
-                img, owned = plan.apply(i, img, target, owned)
-            else:
-                img, owned = plan.apply(i, img, target, owned, k == last)
+    # per image, the last stage that changes it: that one writes straight into the output
+    touched = np.array([plan.touched for plan in plans], dtype=bool).reshape(len(plans), n)
+    lasts = np.where(touched.any(axis=0), len(plans) - 1 - np.argmax(touched[::-1], axis=0), -1).tolist()
+    for i, last in enumerate(lasts):
+        final = out[i]
+        img, owned = x[i], False
+        for k in range(last + 1):
+            img, owned = plans[k].apply(i, img, final if k == last else scratch[k], owned, k == last)
         if img is not final:
-            final[...] = img
+            final[...] = img  # no stage changed it: a copy of the input
     return out

@@ -20,7 +20,7 @@ import numpy as np
 
 from seedwise.augment._cpu_colour import colour_one
 from seedwise.augment._cpu_lut import lut_stage
-from seedwise.augment._cpu_stream import STREAMED, run_stages
+from seedwise.augment._cpu_stream import run_stages, streamable
 from seedwise.augment._cpu_warp import warp_one
 from seedwise.augment._maps import compose_geometric
 from seedwise.augment._program import Context, ConvertOp, MixOp, Params, PixelOp, Program, Stage
@@ -89,18 +89,22 @@ class CpuBackend:
         k = 0
         while k < len(stages):
             stage = stages[k]
-            if stage.kind in STREAMED:
+            if streamable(program, stage):
                 end = k
-                while end < len(stages) and stages[end].kind in STREAMED:
+                while end < len(stages) and streamable(program, stages[end]):
                     end += 1
                 x, owned, k = run_stages(program, stages[k:end], x), True, end
                 continue
             if stage.kind == "convert":
                 return self._convert(program, stage, x)
-            if stage.kind != "pixel":
+            if stage.kind == "lut":
+                y = lut_stage(program, stage, x, inplace=owned)
+                owned, x = owned or not np.may_share_memory(y, x), y
+            elif stage.kind == "pixel":
+                for pos in stage.positions:
+                    x, owned = self._pixel(program, pos, x, owned)
+            else:
                 raise InvalidArgumentError(f"the CPU backend cannot run a {stage.kind!r} stage here")
-            for pos in stage.positions:
-                x, owned = self._pixel(program, pos, x, owned)
             k += 1
         return x
 
