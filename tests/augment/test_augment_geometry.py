@@ -89,7 +89,7 @@ def test_random_crop_takes_the_window_its_box_names():
         window = padded[top[i] + 3 : top[i] + 3 + 10, left[i] + 3 : left[i] + 3 + 12]
         assert np.array_equal(cpu[i], window)
         assert np.array_equal(tor[i], window)
-    assert len({(int(t), int(l)) for t, l in zip(top, left)}) > 10  # the windows do move
+    assert len({(int(t), int(x)) for t, x in zip(top, left)}) > 10  # the windows do move
 
 
 def test_random_resized_crop_of_its_full_box_size_is_a_copy():

@@ -128,6 +128,24 @@ def test_public_names():
         "RandomErasing",
         "MixUp",
         "CutMix",
+        # issue 16: deterministic stages, photometric and geometric ops, policies
+        "Shear",
+        "Resize",
+        "CenterCrop",
+        "Pad",
+        "ToFloat",
+        "Normalize",
+        "Invert",
+        "Grayscale",
+        "RandomGrayscale",
+        "Solarize",
+        "Posterize",
+        "Equalize",
+        "AutoContrast",
+        "Sharpness",
+        "RandAugment",
+        "TrivialAugmentWide",
+        "AutoAugment",
     }
     assert set(A.__all__) == expected
     assert all(hasattr(A, name) for name in expected)

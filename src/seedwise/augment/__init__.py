@@ -18,12 +18,21 @@ Two backends apply the same parameters: OpenCV on uint8 HWC NumPy images
 from __future__ import annotations
 
 from seedwise.augment.base import Transform
-from seedwise.augment.color import ColorJitter
-from seedwise.augment.compose import Compose, OneOf, RandomApply
+from seedwise.augment.blur import GaussianBlur
+from seedwise.augment.color import ColorJitter, Grayscale, Invert, RandomGrayscale
+from seedwise.augment.compose import Compose
+from seedwise.augment.containers import OneOf, RandomApply
+from seedwise.augment.convert import Normalize, ToFloat
+from seedwise.augment.crops import RandomCrop, RandomResizedCrop
 from seedwise.augment.dataset import AugmentedDataset
-from seedwise.augment.geometric import Affine, HorizontalFlip, RandomCrop, RandomResizedCrop, Rotate, VerticalFlip
+from seedwise.augment.erasing import RandomErasing
+from seedwise.augment.geometric import Affine, HorizontalFlip, Rotate, Shear, VerticalFlip
+from seedwise.augment.levels import AutoContrast, Equalize, Posterize, Solarize
 from seedwise.augment.mixing import CutMix, MixUp
-from seedwise.augment.pixel import GaussianBlur, GaussianNoise, RandomErasing
+from seedwise.augment.noise import GaussianNoise
+from seedwise.augment.policies import AutoAugment, RandAugment, TrivialAugmentWide
+from seedwise.augment.sharpness import Sharpness
+from seedwise.augment.sizing import CenterCrop, Pad, Resize
 
 __all__ = [
     "Transform",
@@ -43,4 +52,21 @@ __all__ = [
     "RandomErasing",
     "MixUp",
     "CutMix",
+    "Shear",
+    "Resize",
+    "CenterCrop",
+    "Pad",
+    "ToFloat",
+    "Normalize",
+    "Invert",
+    "Grayscale",
+    "RandomGrayscale",
+    "Solarize",
+    "Posterize",
+    "Equalize",
+    "AutoContrast",
+    "Sharpness",
+    "RandAugment",
+    "TrivialAugmentWide",
+    "AutoAugment",
 ]

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from seedwise.augment.base import Params
+from seedwise.augment._program import Params
 
 
 def box_params(u: np.ndarray, applied: np.ndarray, scale: tuple[float, float], ratio: tuple[float, float]) -> Params:

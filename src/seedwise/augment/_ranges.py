@@ -9,11 +9,28 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Iterable, Sized
 
 from seedwise._validate import check_probability
 from seedwise.errors import InvalidArgumentError, InvalidTypeError
 
-__all__ = ["check_probability", "real", "value_range", "symmetric_range", "factor_range", "size_hw", "odd_kernel"]
+__all__ = [
+    "check_probability",
+    "elements",
+    "real",
+    "value_range",
+    "symmetric_range",
+    "factor_range",
+    "size_hw",
+    "odd_kernel",
+]
+
+
+def elements(value: object, lengths: tuple[int, ...] = (2,)) -> tuple[object, ...] | None:
+    """The items of a list-like ``value`` whose length is one of ``lengths`` (a string is not list-like), else None."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sized) or not isinstance(value, Iterable):
+        return None
+    return tuple(value) if len(value) in lengths else None
 
 
 def real(name: str, value: object) -> float:
@@ -35,9 +52,10 @@ def value_range(
     open_low: bool = False,
 ) -> tuple[float, float]:
     """A ``(low, high)`` pair with ``low <= high`` inside ``[low, high]`` bounds."""
-    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) != 2:  # type: ignore[arg-type]
+    pair = elements(value)
+    if pair is None:
         raise InvalidTypeError(f"{name} must be a (low, high) pair of numbers, got {value!r}")
-    lo, hi = (real(f"{name}[{i}]", v) for i, v in enumerate(value))  # type: ignore[union-attr]
+    lo, hi = (real(f"{name}[{i}]", v) for i, v in enumerate(pair))
     if lo > hi:
         raise InvalidArgumentError(
             f"{name} is reversed: got ({lo}, {hi}); pass (low, high) with low <= high, e.g. ({hi}, {lo})"
@@ -58,7 +76,8 @@ def symmetric_range(name: str, value: object, *, limit: float | None = None) -> 
         x = real(name, value)
         if x < 0:
             raise InvalidArgumentError(
-                f"{name} must be >= 0 (it means the range (-{name}, {name})), got {x}; for an asymmetric range pass (low, high)"
+                f"{name} must be >= 0 (it means the range (-{name}, {name})), got {x}; "
+                "for an asymmetric range pass (low, high)"
             )
         value = (-x, x)
     return value_range(name, value, low=-limit if limit is not None else None, high=limit)
@@ -80,14 +99,15 @@ def size_hw(name: str, value: object) -> tuple[int, int]:
     """An output size: an int ``s`` (square) or an ``(height, width)`` pair of positive ints."""
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         value = (value, value)
-    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) != 2:  # type: ignore[arg-type]
+    pair = elements(value)
+    if pair is None:
         raise InvalidTypeError(f"{name} must be an int or a (height, width) pair of ints, got {value!r}")
     out = []
-    for v in value:  # type: ignore[union-attr]
+    for v in pair:
         if isinstance(v, bool) or not isinstance(v, numbers.Integral):
             raise InvalidTypeError(f"{name} must hold ints, got {type(v).__name__} {v!r}")
         if v <= 0:
-            raise InvalidArgumentError(f"{name} must be positive, got {tuple(value)}")  # type: ignore[arg-type]
+            raise InvalidArgumentError(f"{name} must be positive, got {pair}")
         out.append(int(v))
     return out[0], out[1]
 

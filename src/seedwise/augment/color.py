@@ -21,14 +21,16 @@ single-channel images get brightness and contrast only.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
+from seedwise.augment._maps import elementwise, identity_colour
+from seedwise.augment._program import Params
 from seedwise.augment._ranges import factor_range, symmetric_range
-from seedwise.augment.base import Params, Transform
+from seedwise.augment.base import Transform
 
-__all__ = ["Color", "ColorJitter", "GREY_WEIGHTS"]
+__all__ = ["Color", "ColorJitter", "Invert", "Grayscale", "RandomGrayscale", "GREY_WEIGHTS"]
 
 GREY_WEIGHTS = np.array([0.299, 0.587, 0.114])
 _RGB_TO_YIQ = np.array([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]])
@@ -41,14 +43,14 @@ def _hue_parts() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     keep[0, 0] = 1.0
     cos[1, 1] = cos[2, 2] = 1.0
     sin[1, 2], sin[2, 1] = -1.0, 1.0
-    return tuple(_YIQ_TO_RGB @ m @ _RGB_TO_YIQ for m in (keep, cos, sin))  # type: ignore[return-value]
+    return _YIQ_TO_RGB @ keep @ _RGB_TO_YIQ, _YIQ_TO_RGB @ cos @ _RGB_TO_YIQ, _YIQ_TO_RGB @ sin @ _RGB_TO_YIQ
 
 
 _GREY = np.outer(np.ones(3), GREY_WEIGHTS)  # c -> grey(c) in every channel
 # hue(theta) @ (s I + (1 - s) GREY) expands into six constant matrices with coefficients
 # (s, 1 - s, cos s, cos (1 - s), sin s, sin (1 - s)): one small matmul for the whole batch.
 _BASIS = np.stack([part @ m for part in _hue_parts() for m in (np.eye(3), _GREY)]).reshape(6, 9)
-_BASIS_LIST = _BASIS.tolist()
+_BASIS_COLUMNS = [tuple(col) for col in _BASIS.T.tolist()]  # per entry of the 3x3 matrix, its six coefficients
 _GREY_LIST = GREY_WEIGHTS.tolist()
 
 
@@ -58,12 +60,16 @@ class Color(Transform):
     kind = "color"
     #: True when the map depends on the image's mean colour (contrast).
     needs_mean: bool = False
+    #: False when the map is a gain and an offset, the same for every channel (the CPU path then uses a LUT).
+    mixes_channels: bool = True
 
     def affine_one(self, p: dict[str, Any], mean: list[float]) -> list[list[float]]:
         """One sample's map ``[A | t]`` as ``C`` rows of ``C + 1`` floats, from its parameters
         as Python scalars and its mean colour (the CPU path's per-image form); the default
         evaluates :meth:`affine`."""
-        return self.affine({k: np.array([v]) for k, v in p.items()}, np.array([mean]))[0].tolist()
+        return cast(
+            list[list[float]], self.affine({k: np.array([v]) for k, v in p.items()}, np.array([mean]))[0].tolist()
+        )
 
     def affine(self, params: Params, mean: np.ndarray) -> np.ndarray:
         """Per-sample ``(B, C, C + 1)`` maps ``[A | t]`` (``t`` in units of full intensity, 1.0).
@@ -72,24 +78,6 @@ class Color(Transform):
         Samples whose transform is not applied get the identity.
         """
         raise NotImplementedError
-
-
-def _identity(n: int, c: int) -> np.ndarray:
-    out = np.zeros((n, c, c + 1))
-    out[:, np.arange(c), np.arange(c)] = 1.0
-    return out
-
-
-def compose_affine(second: np.ndarray, first: np.ndarray) -> np.ndarray:
-    """``second o first`` for ``(B, C, C + 1)`` colour maps."""
-    a2, t2 = second[..., :-1], second[..., -1]
-    a1, t1 = first[..., :-1], first[..., -1]
-    return np.concatenate([a2 @ a1, (a2 @ t1[..., None])[..., 0][..., None] + t2[..., None]], axis=-1)
-
-
-def apply_affine_to_mean(amap: np.ndarray, mean: np.ndarray) -> np.ndarray:
-    """The mean colour after the map (maps are affine, so means follow exactly, clipping aside)."""
-    return (amap[..., :-1] @ mean[..., None])[..., 0] + amap[..., -1]
 
 
 class ColorJitter(Color):
@@ -132,28 +120,31 @@ class ColorJitter(Color):
         return {"applied": applied, "brightness": v[:, 0], "contrast": v[:, 1], "saturation": v[:, 2], "hue": v[:, 3]}
 
     def affine(self, params: Params, mean: np.ndarray) -> np.ndarray:
+        # the same expressions, in the same order, as affine_one: the same bits per sample
         n, c = mean.shape
-        gain = params["contrast"] * params["brightness"]
-        grey_mean = mean @ GREY_WEIGHTS if c == 3 else mean[:, 0]
-        # brightness then contrast: c' = k b c + (1 - k) b m_grey
-        offset = (1.0 - params["contrast"]) * params["brightness"] * grey_mean
+        b, k = params["brightness"], params["contrast"]
+        gain = k * b
+        grey = (
+            _GREY_LIST[0] * mean[:, 0] + _GREY_LIST[1] * mean[:, 1] + _GREY_LIST[2] * mean[:, 2]
+            if c == 3
+            else mean[:, 0]
+        )
+        offset = (1.0 - k) * b * grey
         if c == 3:
-            # hue(theta) @ saturation(s) = sum_k coef_k * _BASIS[k] (see _BASIS)
-            s, theta = params["saturation"], 2.0 * np.pi * params["hue"]
-            cos, sin = np.cos(theta), np.sin(theta)
-            coef = np.empty((n, 6))
-            coef[:, 0], coef[:, 1] = s, 1.0 - s
-            coef[:, 2:4] = coef[:, :2] * cos[:, None]
-            coef[:, 4:6] = coef[:, :2] * sin[:, None]
-            colour = (coef @ _BASIS).reshape(n, 3, 3)
+            s, theta = params["saturation"], 2.0 * math.pi * params["hue"]
+            cos, sin = elementwise(math.cos, theta), elementwise(math.sin, theta)
+            coef = (s, 1.0 - s, cos * s, cos * (1.0 - s), sin * s, sin * (1.0 - s))
+            colour = coef[0][:, None] * _BASIS[0]
+            for cf, basis in zip(coef[1:], _BASIS[1:]):
+                colour = colour + cf[:, None] * basis
             out = np.empty((n, 3, 4))
-            out[:, :, :3] = colour * gain[:, None, None]
-            out[:, :, 3] = colour.sum(axis=2) * offset[:, None]
+            out[:, :, :3] = colour.reshape(n, 3, 3) * gain[:, None, None]
+            out[:, :, 3] = (colour[:, 0::3] + colour[:, 1::3] + colour[:, 2::3]) * offset[:, None]
         else:
             out = np.empty((n, 1, 2))
             out[:, 0, 0], out[:, 0, 1] = gain, offset
         if not params["applied"].all():
-            out[~params["applied"]] = _identity(1, c)[0]
+            out[~params["applied"]] = identity_colour(1, c)[0]
         return out
 
     def affine_one(self, p: dict[str, Any], mean: list[float]) -> list[list[float]]:
@@ -162,14 +153,17 @@ class ColorJitter(Color):
             return [[1.0 if j == i else 0.0 for j in range(c + 1)] for i in range(c)]
         b, k = p["brightness"], p["contrast"]
         gain = k * b
-        grey = sum(wt * m for wt, m in zip(_GREY_LIST, mean)) if c == 3 else mean[0]
+        grey = _GREY_LIST[0] * mean[0] + _GREY_LIST[1] * mean[1] + _GREY_LIST[2] * mean[2] if c == 3 else mean[0]
         offset = (1.0 - k) * b * grey
         if c != 3:
             return [[gain, offset]]
         s, theta = p["saturation"], 2.0 * math.pi * p["hue"]
         cos, sin = math.cos(theta), math.sin(theta)
         coef = (s, 1.0 - s, cos * s, cos * (1.0 - s), sin * s, sin * (1.0 - s))
-        colour = [sum(cf * basis[e] for cf, basis in zip(coef, _BASIS_LIST)) for e in range(9)]
+        colour = [
+            coef[0] * b0 + coef[1] * b1 + coef[2] * b2 + coef[3] * b3 + coef[4] * b4 + coef[5] * b5
+            for b0, b1, b2, b3, b4, b5 in _BASIS_COLUMNS
+        ]
         return [
             [
                 colour[3 * i] * gain,
@@ -188,3 +182,56 @@ class ColorJitter(Color):
             "hue": self.hue,
             "p": self.p,
         }
+
+
+def _constant_map(rows: list[list[float]], params: Params, c: int) -> np.ndarray:
+    """The map ``rows`` for every applied sample, the identity for the others."""
+    out = identity_colour(len(params["applied"]), c)
+    out[params["applied"]] = np.array(rows)
+    return out
+
+
+class Invert(Color):
+    """Invert the intensities, ``c' = 1 - c`` (``255 - v`` for uint8), with probability ``p``."""
+
+    mixes_channels = False
+
+    def __init__(self, p: float = 1.0):
+        super().__init__(p)
+
+    def affine(self, params: Params, mean: np.ndarray) -> np.ndarray:
+        c = mean.shape[1]
+        return _constant_map(self.affine_one({"applied": True}, [0.0] * c), params, c)
+
+    def affine_one(self, p: dict[str, Any], mean: list[float]) -> list[list[float]]:
+        gain, offset = (-1.0, 1.0) if p["applied"] else (1.0, 0.0)
+        return [[gain if j == i else 0.0 for j in range(len(mean))] + [offset] for i in range(len(mean))]
+
+
+class Grayscale(Color):
+    """Replace each pixel by its luma ``0.299 R + 0.587 G + 0.114 B`` (ITU-R 601, as PIL's
+    ``convert("L")`` and torchvision), in every channel, with probability ``p``.
+
+    The image keeps its 3 channels (as torchvision's ``Grayscale(num_output_channels=3)``),
+    so it can sit anywhere in a pipeline; one-channel images are left as they are.
+    """
+
+    def __init__(self, p: float = 1.0):
+        super().__init__(p)
+
+    def affine(self, params: Params, mean: np.ndarray) -> np.ndarray:
+        c = mean.shape[1]
+        return _constant_map(self.affine_one({"applied": True}, [0.0] * c), params, c)
+
+    def affine_one(self, p: dict[str, Any], mean: list[float]) -> list[list[float]]:
+        c = len(mean)
+        if not p["applied"] or c != 3:
+            return [[float(j == i) for j in range(c + 1)] for i in range(c)]
+        return [[*_GREY_LIST, 0.0] for _ in range(3)]
+
+
+class RandomGrayscale(Grayscale):
+    """:class:`Grayscale` with probability ``p`` (0.1 by default, as torchvision's)."""
+
+    def __init__(self, p: float = 0.1):
+        super().__init__(p)

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from seedwise.augment._items import LABEL_KEYS, ItemFormat, check_key
 from seedwise.augment.compose import Compose
 from seedwise.errors import InvalidArgumentError, InvalidTypeError
 
@@ -26,21 +27,39 @@ def _is_tensor(x: Any) -> bool:
 
 
 class AugmentedDataset:
-    """Wrap ``dataset`` (items ``image`` or ``(image, label)``; images uint8 HWC NumPy or CHW
-    torch tensors) so that ``self[i]`` is augmented by ``pipe`` at ``(self.epoch, i)`` and
-    ``self[(e, i)]`` at ``(e, i)``.
+    """Wrap ``dataset`` so that ``self[i]`` is augmented by ``pipe`` at ``(self.epoch, i)``
+    and ``self[(e, i)]`` at ``(e, i)``.
+
+    Items may be an image, a tuple or list ``(image, label, more...)``, or a dict
+    (``{"image": ..., "label": ..., more...}``; Hugging Face's ``{"pixel_values": ...,
+    "label": ...}``); the image is augmented, the other fields pass through, and with
+    MixUp / CutMix the label becomes a soft label. Images are uint8 HWC NumPy arrays, CHW
+    torch tensors (uint8, or float in [0, 1]) or PIL images (which become arrays).
 
     Args:
         dataset: a map-style dataset (``__getitem__`` and ``__len__``).
         pipe: a :class:`~seedwise.augment.Compose` with seeds.
         num_classes: needed when ``pipe`` mixes samples: labels become soft labels of
             this length (``lam`` on the sample's class, ``1 - lam`` on its partner's).
+        image_key: where the image is: a dict key, or a tuple position. Default: the first
+            of ``"image"``, ``"pixel_values"``, ``"img"`` a dict has; position 0 of a tuple.
+        label_key: where the label is (the one mixing mixes). Default: the first of
+            ``"label"``, ``"labels"``, ``"target"`` a dict has (none: no label); the first
+            other field of a tuple.
     """
 
     #: Tells seedwise.data (and any sampler) that this dataset takes ``(epoch, index)`` keys.
     seedwise_epoch_keyed = True
 
-    def __init__(self, dataset: Any, pipe: Compose, num_classes: int | None = None):
+    def __init__(
+        self,
+        dataset: Any,
+        pipe: Compose,
+        num_classes: int | None = None,
+        *,
+        image_key: str | int | None = None,
+        label_key: str | int | None = None,
+    ):
         if not isinstance(pipe, Compose):
             raise InvalidTypeError(f"pipe must be a seedwise.augment.Compose, got {type(pipe).__name__}")
         if pipe.seeds is None:
@@ -55,11 +74,15 @@ class AugmentedDataset:
             num_classes = int(num_classes)
         if pipe.has_mixing and num_classes is None:
             raise InvalidArgumentError(
-                "pipe mixes samples (MixUp / CutMix), so labels become soft labels: pass num_classes=<number of classes>"
+                "pipe mixes samples (MixUp / CutMix), so labels become soft labels: "
+                "pass num_classes=<number of classes>"
             )
         self.dataset = dataset
         self.pipe = pipe
         self.num_classes = num_classes
+        self.image_key = check_key("image_key", image_key)
+        self.label_key = check_key("label_key", label_key)
+        self._format = ItemFormat(self.image_key, self.label_key)
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -88,13 +111,8 @@ class AugmentedDataset:
             raise InvalidArgumentError(f"epoch must be >= 0, got {epoch}")
         return int(epoch), int(index)
 
-    @staticmethod
-    def _split(item: Any) -> tuple[Any, Any, bool]:
-        if isinstance(item, tuple):
-            if len(item) != 2:
-                raise InvalidArgumentError(f"dataset items must be image or (image, label), got a tuple of {len(item)}")
-            return item[0], item[1], True
-        return item, None, False
+    def _split(self, item: Any) -> tuple[Any, Any, bool, Any]:
+        return self._format.split(item)
 
     def _one_hot(self, label: Any) -> np.ndarray:
         assert self.num_classes is not None
@@ -116,16 +134,18 @@ class AugmentedDataset:
 
     def __getitem__(self, key: Any) -> Any:
         epoch, index = self._position(key)
-        image, label, has_label = self._split(self.dataset[index])
+        image, label, has_label, rebuild = self._split(self.dataset[index])
         if not self.pipe.has_mixing:
-            out = self.pipe(image, indices=index, epoch=epoch)
-            return (out, label) if has_label else out
+            return rebuild(self.pipe(image, indices=index, epoch=epoch), label)
         if not has_label:
-            raise InvalidArgumentError("pipe mixes samples, which needs labels: dataset items must be (image, label)")
+            raise InvalidArgumentError(
+                "pipe mixes samples, which needs labels: dataset items must be (image, label) tuples or dicts with "
+                f"a label (keys tried: {LABEL_KEYS}; or pass label_key=)"
+            )
         partner_labels: dict[int, Any] = {}
 
         def fetch(j: int) -> Any:
-            img, lab, _ = self._split(self.dataset[j])
+            img, lab, _, _ = self._split(self.dataset[j])
             partner_labels[j] = lab
             return img
 
@@ -139,8 +159,8 @@ class AugmentedDataset:
         if _is_tensor(out):
             import torch
 
-            return out, torch.from_numpy(soft)
-        return out, soft
+            return rebuild(out, torch.from_numpy(soft))
+        return rebuild(out, soft)
 
     def __getitems__(self, keys: list[Any]) -> list[Any]:
         """Augment many items in one call (``torch.utils.data`` uses it to fetch a batch).
@@ -153,7 +173,7 @@ class AugmentedDataset:
             return [self[key] for key in keys]
         positions = [self._position(key) for key in keys]
         items = [self._split(self.dataset[index]) for _, index in positions]
-        images = [image for image, _, _ in items]
+        images = [image for image, _, _, _ in items]
         first = images[0]
         same_kind = all(type(im) is type(first) for im in images)
         stackable = same_kind and all(
@@ -175,8 +195,11 @@ class AugmentedDataset:
             import torch
 
             batch = self.pipe(torch.stack(images), indices=indices, epoch=epoch)
-        return [(batch[i], label) if has_label else batch[i] for i, (_, label, has_label) in enumerate(items)]
+        return [rebuild(batch[i], label) for i, (_, label, _, rebuild) in enumerate(items)]
 
     def __repr__(self) -> str:
         extra = f", num_classes={self.num_classes}" if self.num_classes is not None else ""
+        for name in ("image_key", "label_key"):
+            if getattr(self, name) is not None:
+                extra += f", {name}={getattr(self, name)!r}"
         return f"AugmentedDataset({type(self.dataset).__name__} of {len(self.dataset)}, epoch={self.epoch}{extra})"

@@ -7,48 +7,60 @@ sends an input pixel to its output position; the backends compose them
 (``M = M_k @ ... @ M_1``) and warp once. Positive angles rotate counter-clockwise as
 seen on screen, so ``Rotate((90, 90))`` equals ``np.rot90`` on a square image.
 
-Parameters are drawn in unit space (fractions of the image), so ``sample`` does not need
-the image size; crops turn them into integer boxes when applied (:meth:`RandomCrop.box`,
-:meth:`RandomResizedCrop.box`).
+Parameters are drawn in unit space (fractions of the image, angles), so ``sample`` does
+not need the image size. Crops live in :mod:`seedwise.augment.crops`, deterministic
+resizing and padding in :mod:`seedwise.augment.sizing`.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
-from typing import Any
-
-Affine2x3 = tuple[float, float, float, float, float, float]
-IDENTITY_2X3: Affine2x3 = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
+from typing import Any, ClassVar
 
 import numpy as np
 
-from seedwise.augment._boxes import box, box_params
-from seedwise.augment._ranges import real, size_hw, symmetric_range, value_range
-from seedwise.augment.base import Params, Transform
+from seedwise.augment._maps import elementwise
+from seedwise.augment._program import IDENTITY_2X3, Affine2x3, Params
+from seedwise.augment._ranges import elements, real, symmetric_range, value_range
+from seedwise.augment.base import Transform
 from seedwise.errors import InvalidArgumentError, InvalidTypeError
 
-__all__ = ["Geometric", "HorizontalFlip", "VerticalFlip", "Affine", "Rotate", "RandomResizedCrop", "RandomCrop"]
+__all__ = [
+    "Geometric",
+    "HorizontalFlip",
+    "VerticalFlip",
+    "Affine",
+    "Rotate",
+    "Shear",
+    "eye",
+    "translation",
+    "check_fill",
+]
 
 
 _EYE = np.eye(3)
 
 
-def _eye(n: int) -> np.ndarray:
+def eye(n: int) -> np.ndarray:
+    """``n`` identity maps ``(n, 3, 3)``."""
     return np.repeat(_EYE[None], n, axis=0)
 
 
-def _translation(tx: np.ndarray, ty: np.ndarray) -> np.ndarray:
-    m = _eye(len(tx))
+def translation(tx: np.ndarray, ty: np.ndarray) -> np.ndarray:
+    """Translations by ``(tx, ty)`` pixels, ``(B, 3, 3)``."""
+    m = eye(len(tx))
     m[:, 0, 2], m[:, 1, 2] = tx, ty
     return m
 
 
-def _check_fill(fill: object) -> float:
+def check_fill(fill: object) -> float:
+    """A fill value: a fraction of full intensity in [0, 1]."""
     value = real("fill", fill)
     if not 0.0 <= value <= 1.0:
         raise InvalidArgumentError(
-            f"fill must be in [0, 1] (a fraction of full intensity: 0 black, 1 white, for uint8 and float images alike), got {value}"
+            "fill must be in [0, 1] (a fraction of full intensity: 0 black, 1 white, for uint8 and float images "
+            f"alike), got {value}"
         )
     return value
 
@@ -58,9 +70,10 @@ class Geometric(Transform):
 
     kind = "geometric"
 
-    def __init__(self, p: float = 1.0, fill: float = 0.0):
+    def __init__(self, p: float = 1.0, fill: float | None = 0.0):
         super().__init__(p)
-        self.fill = _check_fill(fill)
+        #: pixels from outside the image get this fraction of full intensity (None: the map never reaches outside)
+        self.fill = None if fill is None else check_fill(fill)
 
     def matrices(self, params: Params, size: tuple[int, int]) -> tuple[np.ndarray, tuple[int, int]]:
         """Forward matrices ``(B, 3, 3)`` for input ``size`` ``(H, W)``, and the output size.
@@ -77,7 +90,8 @@ class Geometric(Transform):
         calls on arrays of one element); the default evaluates :meth:`matrices`.
         """
         m, out = self.matrices({k: np.array([v]) for k, v in p.items()}, size)
-        return tuple(m[0, :2].ravel().tolist()), out  # type: ignore[return-value]
+        a, b, c, d, e, f = (float(v) for v in m[0, :2].ravel())
+        return (a, b, c, d, e, f), out
 
     def _masked(self, m: np.ndarray, applied: np.ndarray) -> np.ndarray:
         if not applied.all():
@@ -89,12 +103,11 @@ class HorizontalFlip(Geometric):
     """Mirror left-right with probability ``p``."""
 
     def __init__(self, p: float = 0.5):
-        super().__init__(p)
+        super().__init__(p, fill=None)
 
     def matrices(self, params: Params, size: tuple[int, int]) -> tuple[np.ndarray, tuple[int, int]]:
-        h, w = size
-        m = _eye(len(params["applied"]))
-        m[:, 0, 0], m[:, 0, 2] = -1.0, w - 1.0
+        m = eye(len(params["applied"]))
+        m[:, 0, 0], m[:, 0, 2] = -1.0, size[1] - 1.0
         return self._masked(m, params["applied"]), size
 
     def matrix_one(self, p: dict[str, Any], size: tuple[int, int]) -> tuple[Affine2x3, tuple[int, int]]:
@@ -108,12 +121,11 @@ class VerticalFlip(Geometric):
     """Mirror top-bottom with probability ``p``."""
 
     def __init__(self, p: float = 0.5):
-        super().__init__(p)
+        super().__init__(p, fill=None)
 
     def matrices(self, params: Params, size: tuple[int, int]) -> tuple[np.ndarray, tuple[int, int]]:
-        h, w = size
-        m = _eye(len(params["applied"]))
-        m[:, 1, 1], m[:, 1, 2] = -1.0, h - 1.0
+        m = eye(len(params["applied"]))
+        m[:, 1, 1], m[:, 1, 2] = -1.0, size[0] - 1.0
         return self._masked(m, params["applied"]), size
 
     def matrix_one(self, p: dict[str, Any], size: tuple[int, int]) -> tuple[Affine2x3, tuple[int, int]]:
@@ -126,17 +138,19 @@ class VerticalFlip(Geometric):
 def _translate_range(value: object) -> tuple[float, float]:
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
         value = (value, value)
-    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) != 2:  # type: ignore[arg-type]
+    pair = elements(value)
+    if pair is None:
         raise InvalidTypeError(
             f"translate must be a fraction f or a pair (fx, fy) of fractions in [0, 1], got {value!r}"
         )
-    out = tuple(real(f"translate[{i}]", v) for i, v in enumerate(value))  # type: ignore[union-attr]
-    for v in out:
+    fx, fy = (real(f"translate[{i}]", v) for i, v in enumerate(pair))
+    for v in (fx, fy):
         if not 0.0 <= v <= 1.0:
             raise InvalidArgumentError(
-                f"translate must hold fractions in [0, 1] (the largest shift as a fraction of the width / height), got {value!r}"
+                "translate must hold fractions in [0, 1] (the largest shift as a fraction of the width / height), "
+                f"got {value!r}"
             )
-    return out  # type: ignore[return-value]
+    return fx, fy
 
 
 def _scale_range(value: object) -> tuple[float, float]:
@@ -148,12 +162,12 @@ def _scale_range(value: object) -> tuple[float, float]:
 def _shear_ranges(value: object) -> tuple[tuple[float, float], tuple[float, float]]:
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
         return symmetric_range("shear", value, limit=89.0), (0.0, 0.0)
-    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) not in (2, 4):  # type: ignore[arg-type]
+    v = elements(value, (2, 4))
+    if v is None:
         raise InvalidTypeError(
             f"shear must be a number s (x-shear in (-s, s) degrees), a pair (low, high) or four numbers "
             f"(x_low, x_high, y_low, y_high), got {value!r}"
         )
-    v = tuple(value)  # type: ignore[arg-type]
     sx = value_range("shear", v[:2], low=-89.0, high=89.0)
     sy = value_range("shear (y)", v[2:], low=-89.0, high=89.0) if len(v) == 4 else (0.0, 0.0)
     return sx, sy
@@ -175,7 +189,7 @@ class Affine(Geometric):
     The forward map is ``T(centre + shift) @ R(angle) @ Shear @ S(scale) @ T(-centre)``.
     """
 
-    param_names = ("angle", "translate_x", "translate_y", "scale", "shear_x", "shear_y")
+    param_names: ClassVar[tuple[str, ...]] = ("angle", "translate_x", "translate_y", "scale", "shear_x", "shear_y")
 
     def __init__(
         self,
@@ -209,9 +223,11 @@ class Affine(Geometric):
     def matrices(self, params: Params, size: tuple[int, int]) -> tuple[np.ndarray, tuple[int, int]]:
         h, w = size
         cx, cy = (w - 1) / 2.0, (h - 1) / 2.0
-        a = np.deg2rad(params["angle"])
-        cos, sin = np.cos(a), np.sin(a)
-        kx, ky = np.tan(np.deg2rad(params["shear_x"])), np.tan(np.deg2rad(params["shear_y"]))
+        # the same expressions as matrix_one, with math's functions: the same bits
+        a = elementwise(math.radians, params["angle"])
+        cos, sin = elementwise(math.cos, a), elementwise(math.sin, a)
+        kx = elementwise(math.tan, elementwise(math.radians, params["shear_x"]))
+        ky = elementwise(math.tan, elementwise(math.radians, params["shear_y"]))
         s = params["scale"]
         # linear part: R(angle) @ [[1, kx], [ky, 1]] @ s I
         m = np.zeros((len(a), 3, 3))
@@ -273,97 +289,42 @@ class Rotate(Affine):
         return {"degrees": self.degrees, "p": self.p, "fill": self.fill}
 
 
-class RandomCrop(Geometric):
-    """Crop a random ``size`` window, after padding each side by ``padding`` pixels of ``fill``.
+class Shear(Affine):
+    """Random shear about the centre: x-shear angle in ``x`` and y-shear angle in ``y``
+    (degrees; ``s`` means ``(-s, s)``), drawn independently.
 
-    Offsets are integers, so the crop is exact (nearest-pixel copy) on both backends.
-    Always applied (a crop that might not happen would give images of two sizes).
+    The same map as ``Affine(shear=(x_low, x_high, y_low, y_high))``: a point moves along
+    x by ``tan(x_angle)`` times its height above the centre (and along y likewise).
     """
 
-    changes_size = True
-    param_names = ("offset_y", "offset_x")
-
-    def __init__(self, size: int | tuple[int, int], padding: int = 0, *, fill: float = 0.0):
-        super().__init__(1.0, fill)
-        self.size = size_hw("size", size)
-        if isinstance(padding, bool) or not isinstance(padding, numbers.Integral):
-            raise InvalidTypeError(
-                f"padding must be an int >= 0 (pixels on each side), got {type(padding).__name__} {padding!r}"
-            )
-        if padding < 0:
-            raise InvalidArgumentError(f"padding must be >= 0, got {padding}")
-        self.padding = int(padding)
-
-    def _from_uniforms(
-        self, u: np.ndarray, applied: np.ndarray, *, indices: np.ndarray, dataset_size: int | None
-    ) -> Params:
-        return {"applied": applied, "offset_y": u[:, 0], "offset_x": u[:, 1]}
-
-    def box(self, params: Params, image_size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, int, int]:
-        """``(top, left, height, width)`` of each sample's window in the *unpadded* image's
-        coordinates (``top``/``left`` may be negative when the window reaches into the padding)."""
-        h, w = image_size
-        ch, cw = self.size
-        ph, pw = h + 2 * self.padding, w + 2 * self.padding
-        if ch > ph or cw > pw:
-            raise InvalidArgumentError(
-                f"RandomCrop size {self.size} is larger than the {'padded ' if self.padding else ''}image "
-                f"({ph}, {pw}); use a smaller size or more padding"
-            )
-        top = np.floor(params["offset_y"] * (ph - ch + 1)).astype(np.int64) - self.padding
-        left = np.floor(params["offset_x"] * (pw - cw + 1)).astype(np.int64) - self.padding
-        return top, left, ch, cw
-
-    def matrices(self, params: Params, size: tuple[int, int]) -> tuple[np.ndarray, tuple[int, int]]:
-        top, left, ch, cw = self.box(params, size)
-        return _translation(-left.astype(np.float64), -top.astype(np.float64)), (ch, cw)
-
-    def _repr_args(self) -> dict[str, Any]:
-        return {"size": self.size, "padding": self.padding, "fill": self.fill}
-
-
-class RandomResizedCrop(Geometric):
-    """Crop a random box of relative area in ``scale`` and aspect ratio (w/h) in ``ratio``,
-    resized to ``size``.
-
-    Unlike torchvision's ten rejection-sampling attempts, the box is drawn without
-    rejection (one draw per quantity, so a sample's draws never depend on how many
-    attempts failed): area and log-ratio are uniform, then the width and height are
-    clipped to the image. Always applied.
-    """
-
-    changes_size = True
-    param_names = ("area", "log_ratio", "offset_y", "offset_x")
+    param_names = ("shear_x", "shear_y")
 
     def __init__(
         self,
-        size: int | tuple[int, int],
-        scale: tuple[float, float] = (0.08, 1.0),
-        ratio: tuple[float, float] = (3 / 4, 4 / 3),
+        x: float | tuple[float, float] = 0.0,
+        y: float | tuple[float, float] = 0.0,
+        *,
+        p: float = 1.0,
+        fill: float = 0.0,
     ):
-        super().__init__(1.0, 0.0)
-        self.size = size_hw("size", size)
-        self.scale = value_range("scale", scale, low=0.0, high=1.0, open_low=True)
-        self.ratio = value_range("ratio", ratio, low=0.0, open_low=True)
+        sx, sy = symmetric_range("x", x, limit=89.0), symmetric_range("y", y, limit=89.0)
+        super().__init__(shear=sx + sy, p=p, fill=fill)
 
     def _from_uniforms(
         self, u: np.ndarray, applied: np.ndarray, *, indices: np.ndarray, dataset_size: int | None
     ) -> Params:
-        return box_params(u, applied, self.scale, self.ratio)
-
-    def box(self, params: Params, image_size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """``(top, left, height, width)`` int arrays of each sample's crop box."""
-        return box(params, image_size)
-
-    def matrices(self, params: Params, size: tuple[int, int]) -> tuple[np.ndarray, tuple[int, int]]:
-        top, left, bh, bw = self.box(params, size)
-        oh, ow = self.size
-        sx, sy = ow / bw, oh / bh
-        m = _eye(len(top))
-        # x' = (x - left + 0.5) * sx - 0.5: box edges map to output edges.
-        m[:, 0, 0], m[:, 0, 2] = sx, (0.5 - left) * sx - 0.5
-        m[:, 1, 1], m[:, 1, 2] = sy, (0.5 - top) * sy - 0.5
-        return m, self.size
+        (xl, xh), (yl, yh) = self.shear_x, self.shear_y
+        n = len(applied)
+        zeros = np.zeros(n)
+        return {
+            "applied": applied,
+            "angle": zeros,
+            "translate_x": zeros,
+            "translate_y": zeros,
+            "scale": np.ones(n),
+            "shear_x": xl + (xh - xl) * u[:, 0],
+            "shear_y": yl + (yh - yl) * u[:, 1],
+        }
 
     def _repr_args(self) -> dict[str, Any]:
-        return {"size": self.size, "scale": self.scale, "ratio": self.ratio}
+        return {"x": self.shear_x, "y": self.shear_y, "p": self.p, "fill": self.fill}

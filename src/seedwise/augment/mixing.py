@@ -16,13 +16,17 @@ box is clipped at the border, and the label weight is the area that actually rem
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from seedwise.augment._program import Params
 from seedwise.augment._ranges import real
-from seedwise.augment.base import Params, Transform
+from seedwise.augment.base import Transform
 from seedwise.errors import InvalidArgumentError
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = ["Mix", "MixUp", "CutMix"]
 
@@ -57,7 +61,7 @@ class Mix(Transform):
         if indices.size and int(indices.max()) >= dataset_size:
             raise InvalidArgumentError(f"index {int(indices.max())} is out of range for dataset_size={dataset_size}")
         j = np.minimum(np.floor(u * (dataset_size - 1)).astype(np.int64), dataset_size - 2)
-        return np.where(j >= indices.astype(np.int64), j + 1, j)
+        return np.asarray(np.where(j >= indices.astype(np.int64), j + 1, j))
 
     def _repr_args(self) -> dict[str, Any]:
         return {"alpha": self.alpha, "p": self.p}
@@ -79,6 +83,17 @@ class MixUp(Mix):
             "lam": _beta_inverse(self.alpha, u[:, 0]),
             "partner": self._partners(u[:, 1], indices, dataset_size),
         }
+
+    def mix_cpu(self, x: np.ndarray, y: np.ndarray, params: Params, i: int) -> tuple[np.ndarray, float]:
+        lam = float(params["lam"][i])
+        return np.clip(np.rint(lam * x.astype(np.float64) + (1.0 - lam) * y), 0, 255).astype(np.uint8), lam
+
+    def mix_torch(self, x: torch.Tensor, y: torch.Tensor, params: Params, i: int) -> tuple[torch.Tensor, float]:
+        import torch
+
+        lam = float(params["lam"][i])
+        blend = lam * x.double() + (1.0 - lam) * y.double()
+        return (blend.round().clamp_(0, 255).to(x.dtype) if x.dtype == torch.uint8 else blend.to(x.dtype)), lam
 
 
 class CutMix(Mix):
@@ -113,3 +128,15 @@ class CutMix(Mix):
         left, right = np.clip(cx - cw // 2, 0, w), np.clip(cx + (cw - cw // 2), 0, w)
         lam = 1.0 - (bottom - top) * (right - left) / float(h * w)
         return top, left, bottom, right, lam
+
+    def mix_cpu(self, x: np.ndarray, y: np.ndarray, params: Params, i: int) -> tuple[np.ndarray, float]:
+        top, left, bottom, right, lam = self.box(params, (x.shape[0], x.shape[1]))
+        out = x.copy()
+        out[top[i] : bottom[i], left[i] : right[i]] = y[top[i] : bottom[i], left[i] : right[i]]
+        return out, float(lam[i])
+
+    def mix_torch(self, x: torch.Tensor, y: torch.Tensor, params: Params, i: int) -> tuple[torch.Tensor, float]:
+        top, left, bottom, right, lam = self.box(params, (x.shape[1], x.shape[2]))
+        out = x.clone()
+        out[:, top[i] : bottom[i], left[i] : right[i]] = y[:, top[i] : bottom[i], left[i] : right[i]]
+        return out, float(lam[i])
