@@ -8,12 +8,17 @@ import random
 
 import numpy as np
 
-from seedwise.frameworks._base import Setting, State
+from seedwise.process.settings import Setting, State
 
 NAME = "python"
 
 
 def available() -> bool:
+    return True
+
+
+def imported() -> bool:
+    """Always: Python's ``random`` is seeded in every process."""
     return True
 
 

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+import sys
+from typing import Any
 
 import numpy as np
 
-from seedwise.frameworks._base import Setting, State, distribution_version, module_available
+from seedwise._optional import distribution_version, module_available
+from seedwise.errors import StateFileError
+from seedwise.process.settings import Setting, State
 
 NAME = "torch"
 CUBLAS_WORKSPACE = ":4096:8"
@@ -14,6 +18,10 @@ CUBLAS_WORKSPACE = ":4096:8"
 
 def available() -> bool:
     return module_available("torch")
+
+
+def imported() -> bool:
+    return sys.modules.get("torch") is not None
 
 
 def version() -> str | None:
@@ -39,8 +47,9 @@ def capture() -> State:
     import torch
 
     arrays = {"cpu": torch.get_rng_state().numpy().copy()}
-    meta: dict = {"cuda_devices": 0}
-    if torch.cuda.is_available() and torch.cuda.is_initialized():
+    meta: dict[str, Any] = {"cuda_devices": 0}
+    cuda_started = torch.cuda.is_available() and torch.cuda.is_initialized()  # type: ignore[no-untyped-call]  # unannotated in torch
+    if cuda_started:
         states = torch.cuda.get_rng_state_all()
         meta["cuda_devices"] = len(states)
         for i, s in enumerate(states):
@@ -55,8 +64,6 @@ def restore(state: State) -> None:
     n = int(state.meta.get("cuda_devices", 0))
     if n:
         if not torch.cuda.is_available() or torch.cuda.device_count() < n:
-            from seedwise.errors import StateFileError
-
             raise StateFileError(
                 f"this RNG state holds {n} CUDA generator states but this process sees "
                 f"{torch.cuda.device_count() if torch.cuda.is_available() else 0} CUDA devices"
@@ -80,7 +87,7 @@ def deterministic(enable: bool) -> list[Setting]:
         current = os.environ.get("CUBLAS_WORKSPACE_CONFIG")
         if current is None:
             os.environ["CUBLAS_WORKSPACE_CONFIG"] = CUBLAS_WORKSPACE
-            late = torch.cuda.is_available() and torch.cuda.is_initialized()
+            late = torch.cuda.is_available() and torch.cuda.is_initialized()  # type: ignore[no-untyped-call]  # unannotated in torch
             settings.append(
                 Setting(
                     NAME,

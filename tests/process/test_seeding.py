@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import random
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -152,3 +155,62 @@ def test_keyed_errors_name_the_position():
 def test_unknown_framework_lists_valid_ones():
     with pytest.raises(ValueError, match="valid: python, numpy, torch"):
         sw.seed_everything(1, frameworks=["theano"])
+
+
+# -- only the frameworks in use (issue 13 item 6, issue 19 item 3) -----------------------------
+
+TORCH_ONLY = """
+import os, sys
+import torch
+import seedwise as sw
+
+modules, env = set(sys.modules), dict(os.environ)
+report = sw.seed_everything(0, deterministic=True)
+state = sw.RNGState.capture()
+with sw.keyed(sw.Seeds(0)["dropout"], 1):
+    pass
+new = {m.split(".")[0] for m in set(sys.modules) - modules}
+assert not new & {"tensorflow", "keras", "jax", "pytensor"}, sorted(new)
+assert state.frameworks == ["python", "numpy", "torch"], state.frameworks
+changed = {k for k in set(env) | set(os.environ) if env.get(k) != os.environ.get(k)}
+assert changed and changed <= {s.name for s in report}, changed  # CUBLAS_WORKSPACE_CONFIG, listed
+
+seeded = {s.framework for s in report if s.name != "imported"}
+assert seeded == {"python", "numpy", "torch"}, seeded
+installed = {n for n in ("tensorflow", "jax", "pytensor") if sw.frameworks.adapter(n).available()}
+skipped = {s.framework: s for s in report if s.name == "imported"}
+assert set(skipped) == installed, skipped
+for name, row in skipped.items():
+    assert row.ok and row.value == "no" and f"frameworks=[..., {name!r}]" in row.note, row
+assert torch.are_deterministic_algorithms_enabled()
+off = sw.deterministic(False)
+assert {s.framework for s in off if s.name == "imported"} == installed
+assert not torch.are_deterministic_algorithms_enabled()
+print("ok")
+"""
+
+
+def test_torch_process_imports_no_other_framework_and_lists_what_it_skipped():
+    env = {k: v for k, v in os.environ.items() if k != "CUBLAS_WORKSPACE_CONFIG"}  # the child sets it
+    out = subprocess.run([sys.executable, "-c", TORCH_ONLY], capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.strip().endswith("ok")
+
+
+NOTHING_IMPORTED = """
+import sys
+import seedwise as sw
+
+report = sw.seed_everything(3)
+assert [m for m in ("torch", "tensorflow", "jax", "pytensor") if m in sys.modules] == []
+assert [s.framework for s in report if s.name != "imported"] == ["python", "python", "numpy"]
+state = sw.RNGState.capture()
+assert state.frameworks == ["python", "numpy"] and "torch" not in sys.modules
+print("ok")
+"""
+
+
+def test_python_and_numpy_are_always_seeded_and_nothing_is_imported():
+    out = subprocess.run([sys.executable, "-c", NOTHING_IMPORTED], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.strip().endswith("ok")
