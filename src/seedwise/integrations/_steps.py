@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from contextlib import ExitStack
 
-from seedwise.everything import keyed
+from seedwise.process.seeding import keyed
 from seedwise.seeds import Seeds
 
 __all__ = ["StepKeys", "step_position"]

@@ -32,10 +32,11 @@ import lightning.pytorch as pl
 
 from seedwise._validate import check_bool
 from seedwise.data import DataLoader
-from seedwise.errors import InvalidArgumentError
-from seedwise.integrations._document import check_report, run_document
+from seedwise.errors import InvalidArgumentError, InvalidTypeError
 from seedwise.integrations._loaders import check_seeds, check_world, seedwise_loaders
+from seedwise.integrations._record import run_record
 from seedwise.integrations._steps import StepKeys, step_position
+from seedwise.process.seeding import SeedReport
 from seedwise.seeds import Seeds, as_seeds
 from seedwise.streams import DROPOUT
 
@@ -75,7 +76,11 @@ class SeedwiseCallback(pl.Callback):
     ) -> None:
         super().__init__()
         self.seeds = as_seeds(seeds, "seeds")
-        check_report(report)
+        if report is not None and not isinstance(report, SeedReport):
+            raise InvalidTypeError(
+                f"report must be what seedwise.seed_everything() returned (a SeedReport) or None, got "
+                f"{type(report).__name__}"
+            )
         self.report = report
         self.key_dropout = check_bool("key_dropout", key_dropout)
         self.log_hyperparams = check_bool("log_hyperparams", log_hyperparams)
@@ -87,7 +92,7 @@ class SeedwiseCallback(pl.Callback):
 
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         if stage == "fit" and self.log_hyperparams and trainer.loggers:
-            record = {"seedwise": run_document(self.seeds, self.report)}
+            record = {"seedwise": run_record(self.seeds, self.report).document}
             for logger in trainer.loggers:
                 logger.log_hyperparams(record)
 
