@@ -38,6 +38,7 @@ from trainer_kit import Patterns, pipeline, single_process
 
 import seedwise as sw
 from seedwise import stateless as S
+from seedwise.bayes import keyed_dropout
 from seedwise.errors import InvalidArgumentError, InvalidTypeError
 from seedwise.integrations.lightning import SeedwiseCallback, SeedwiseDataModule
 
@@ -194,6 +195,29 @@ def test_with_gradient_accumulation_each_micro_batch_has_its_own_masks(test_seed
         with sw.keyed(seeds["dropout"][0], (s["step"], micro)):
             expected = torch.nn.functional.dropout(torch.ones(5, 16), 0.5, training=True) != 0
         assert np.array_equal(s["mask"], expected.numpy())
+
+
+def test_with_keys_each_rows_dropout_mask_is_its_samples_whatever_the_batch(test_seed):
+    # The recipe for masks that do not depend on the number of devices (docs/integrations.md).
+    seeds = sw.Seeds(test_seed)
+
+    class PerSample(Recorder):
+        def training_step(self, batch, batch_idx):
+            keys, batch = batch
+            with keyed_dropout(seeds["dropout"], per_sample=keys):
+                return super().training_step(batch, batch_idx)
+
+    model = PerSample(seeds)
+    datamodule = SeedwiseDataModule(train=Patterns(12), seeds=seeds, batch_size=4, with_keys=True)
+    callback = SeedwiseCallback(seeds, key_dropout=False, log_hyperparams=False)
+    _trainer(max_epochs=2, callbacks=[callback]).fit(model, datamodule=datamodule)
+    assert [s["epoch"] for s in model.steps] == [0, 0, 0, 1, 1, 1]
+    assert sorted(int(i) for s in model.steps[:3] for i in s["indices"]) == list(range(12))
+    for s in model.steps:
+        for row, i in enumerate(s["indices"].tolist()):
+            with keyed_dropout(seeds["dropout"], per_sample=(int(s["epoch"]), np.array([i]))):
+                alone = torch.nn.functional.dropout(torch.ones(1, 16), 0.5, training=True) != 0
+            assert np.array_equal(s["mask"][row], alone[0].numpy())  # the sample's mask, as in any batch
 
 
 # -- DDP on 2 CPU processes, then resumed on 1 --------------------------------------
