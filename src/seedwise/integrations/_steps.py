@@ -1,8 +1,10 @@
-"""Global RNGs keyed by (rank, step) around each training step, for trainers with step hooks.
+"""Torch's global RNGs keyed by (rank, step) around each training step, for trainers with step hooks.
 
-``nn.Dropout`` and any other code in a training step that draws from the global RNGs
-draw, inside the step, from ``seeds["dropout"][rank]`` at the step (with
-:func:`seedwise.keyed`, which restores the globals after it). So:
+``nn.Dropout`` and any other torch draw from the global generators in a training step
+(``torch.rand*``, ``torch.randperm``...) draw, inside the step, from
+``seeds["dropout"][rank]`` at the step: the generators are seeded as
+``seedwise.keyed(seeds["dropout"][rank], step)`` seeds torch's, and restored after the step.
+So:
 
 * ranks draw different masks (one stream on every rank would drop the same units of
   different samples, a correlation a single process never has);
@@ -12,17 +14,24 @@ draw, inside the step, from ``seeds["dropout"][rank]`` at the step (with
   the position is ``(step, micro)`` (``step`` alone without accumulation, as in the
   torchrun recipe, ``sw.keyed(seeds["dropout"][rank], step)``).
 
+Only torch's generators are keyed, not Python's or NumPy's: dropout draws from torch, and
+capturing and restoring the other two costs about ten times as much per step (nearly a
+millisecond on a loaded 2-core machine; benchmarks/integrations.py). A step that draws from
+``random`` or ``np.random`` and must repeat on resume wraps that code in ``sw.keyed``.
+
 Keyed by the rank, the masks change with the number of processes.
 """
 
 from __future__ import annotations
 
-from contextlib import ExitStack
-
-from seedwise.process.seeding import keyed
+from seedwise.process.global_rngs import capture_global_rngs, restore_global_rngs, seed_global_rngs
+from seedwise.process.settings import State
 from seedwise.seeds import Seeds
 
-__all__ = ["StepKeys", "step_position"]
+__all__ = ["StepKeys", "step_position", "KEYED_FRAMEWORKS"]
+
+#: The global RNGs keyed in each step.
+KEYED_FRAMEWORKS = ("torch",)
 
 
 def step_position(step: int, micro: int, accumulation: int) -> int | tuple[int, int]:
@@ -31,21 +40,23 @@ def step_position(step: int, micro: int, accumulation: int) -> int | tuple[int, 
 
 
 class StepKeys:
-    """Enters :func:`seedwise.keyed` at a step's start and leaves it at its end (the hooks of a trainer)."""
+    """Seeds torch's global RNGs at a step's start and restores them at its end (the hooks of a trainer)."""
 
     def __init__(self, stream: Seeds) -> None:
         self.stream = stream
-        self._open: ExitStack | None = None
+        self._saved: dict[str, State] | None = None
 
     def enter(self, rank: int, position: int | tuple[int, int]) -> None:
-        """Seed the global RNGs from ``stream[rank]`` at ``position`` (leaving a step still open first)."""
+        """Seed torch's global RNGs as ``seedwise.keyed(stream[rank], position)`` does (closing an open step first)."""
         self.exit()
-        stack = ExitStack()
-        stack.enter_context(keyed(self.stream[rank], position))
-        self._open = stack
+        path = position if isinstance(position, tuple) else (position,)
+        value = int(self.stream[rank].child(*path))
+        saved = capture_global_rngs(KEYED_FRAMEWORKS)
+        seed_global_rngs(value, KEYED_FRAMEWORKS)
+        self._saved = saved
 
     def exit(self) -> None:
-        """Restore the global RNGs as they were before :meth:`enter` (nothing if no step is open)."""
-        stack, self._open = self._open, None
-        if stack is not None:
-            stack.close()
+        """Restore torch's global RNGs as they were before :meth:`enter` (nothing if no step is open)."""
+        saved, self._saved = self._saved, None
+        if saved is not None:
+            restore_global_rngs(saved)

@@ -14,7 +14,7 @@ What it changes, and why:
   its ``collate_fn``): the order of each epoch from ``seeds["data_order"]``, augmentation
   keyed by (epoch, sample index), each process its interleaved shard. The Trainer calls
   its ``set_epoch`` every epoch and moves the batches to the device itself.
-* ``training_step`` runs with the global RNGs (``nn.Dropout``'s) keyed by
+* ``training_step`` runs with torch's global RNGs (``nn.Dropout``'s) keyed by
   ``seeds["dropout"][process_index]`` at the global step (``(step, micro-batch)`` with
   gradient accumulation): masks that differ between processes and repeat after a resume.
 * Checkpoints: each ``checkpoint-<step>`` directory gets ``seedwise_loader.json``, the

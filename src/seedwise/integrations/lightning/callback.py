@@ -12,8 +12,8 @@ What it does, hook by hook:
 * ``on_train_epoch_start``: sets each seedwise loader's epoch to the trainer's (Lightning
   also calls ``loader.sampler.set_epoch``; either moves the loader).
 * ``on_train_batch_start`` / ``on_train_batch_end``: the training step runs with the
-  global RNGs (which ``nn.Dropout`` draws from) keyed by ``seeds["dropout"][rank]`` at the
-  global step (see :mod:`seedwise.integrations._steps`), and restored after it. At the
+  torch's global RNGs (which ``nn.Dropout`` draws from) keyed by ``seeds["dropout"][rank]``
+  at the global step (see :mod:`seedwise.integrations._steps`), and restored after it. At the
   first batch of a resumed run it checks that the loader has as many batches left in the
   epoch as Lightning counts: after a resume on another number of devices with another
   global batch size they differ, and Lightning would end the epoch early and skip samples.
@@ -53,9 +53,10 @@ class SeedwiseCallback(pl.Callback):
             the trainer trains on must be built from the same root.
         report: what :func:`seedwise.seed_everything` returned, if you called it; logged
             with the seeds.
-        key_dropout: run every training step with the global RNGs keyed by
+        key_dropout: run every training step with torch's global RNGs keyed by
             ``(seeds["dropout"][rank], global step)`` -- masks that differ between ranks
-            and repeat exactly after a resume. False leaves the global RNGs alone.
+            and repeat exactly after a resume. False leaves the global RNGs alone (for
+            per-sample masks with ``keyed_dropout``, see docs/integrations.md).
         log_hyperparams: log the run's record to the trainer's loggers.
 
     Example::
