@@ -279,3 +279,33 @@ def test_the_state_before_the_first_batch_is_the_loaded_position(test_seed):
     assert np.array_equal(
         [int(i) for b in loader for i in b], _expected_rest(_order(seeds), 32, 3)[1]
     )  # and the pass starts there
+
+
+@settings(max_examples=30)
+@given(
+    n=st.integers(1, 30),
+    saved_world=st.integers(1, 4),
+    new_world=st.integers(1, 4),
+    batch_sizes=st.tuples(st.integers(1, 5), st.integers(1, 5)),
+    drop_last=st.booleans(),
+    data=st.data(),
+    seed=st.integers(0, 2**32),
+)
+def test_batches_left_is_what_the_next_pass_yields(n, saved_world, new_world, batch_sizes, drop_last, data, seed):
+    # What a trainer that counts an epoch's batches itself (Lightning, the HF Trainer) compares with.
+    seeds = sw.Seeds(seed)
+    saved = _loaders(seeds, saved_world, batch_sizes[0], n=n, drop_last=drop_last)
+    k = data.draw(st.integers(0, len(saved[0])))
+    for loader in saved:
+        _consume(loader, k)
+    state = saved[0].state_dict()
+    for r in range(new_world):
+        loader = DataLoader(
+            Indices(n), batch_size=batch_sizes[1], shuffle=True, seeds=seeds, rank=r, world_size=new_world,
+            drop_last=drop_last,
+        )  # fmt: skip
+        assert loader.batches_left() == len(loader)  # a fresh epoch: all of it
+        loader.load_state_dict(state)
+        left = loader.batches_left()
+        assert left == len(list(loader))
+        assert loader.batches_left() == len(loader)  # after that pass, a new one starts over

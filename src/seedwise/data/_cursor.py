@@ -150,6 +150,13 @@ class Cursor:
         k = p.served - prefetched
         return p.epoch, p.layout, (p.ends[k - 1] if k else p.start), p.batches_before + k
 
+    def pending(self, layout: Layout) -> tuple[int, int]:
+        """``(shard length, samples already behind)`` of the next pass with ``layout`` (origin 0 unless restored)."""
+        if self._restored is None:
+            return self._length(layout), 0
+        origin, start = self._split(self._restored, layout.world_size)
+        return self._length(Layout(layout.rank, layout.world_size, origin)), start
+
     @property
     def samples(self) -> int:
         """Samples of this rank's shard behind the cursor (for a repr)."""

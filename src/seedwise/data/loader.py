@@ -326,6 +326,18 @@ class DataLoader:
             return n
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
+    def batches_left(self) -> int:
+        """Batches the next pass over the current epoch yields on this rank.
+
+        ``len(loader)`` for an epoch started afresh; after :meth:`load_state_dict`, the
+        batches not yet consumed (0 for an epoch that was finished). A trainer that counts
+        the batches of an epoch itself compares it with its own count when it resumes
+        (``seedwise.integrations`` do).
+        """
+        rank, world_size = self._sampler.world()
+        length, start = self._cursor.pending(Layout(rank, world_size, 0))
+        return len(batch_ends(length, start, self.batch_size, self.drop_last))
+
     def __iter__(self) -> Iterator[Any]:
         self._pass += 1
         return self._run(self._pass)
