@@ -45,12 +45,15 @@ class StepKeys:
     def __init__(self, stream: Seeds) -> None:
         self.stream = stream
         self._saved: dict[str, State] | None = None
+        self._ranks: dict[int, Seeds] = {}  # stream[rank], derived once
 
     def enter(self, rank: int, position: int | tuple[int, int]) -> None:
         """Seed torch's global RNGs as ``seedwise.keyed(stream[rank], position)`` does (closing an open step first)."""
         self.exit()
         path = position if isinstance(position, tuple) else (position,)
-        value = int(self.stream[rank].child(*path))
+        if rank not in self._ranks:
+            self._ranks[rank] = self.stream[rank]
+        value = int(self._ranks[rank].child(*path))
         saved = capture_global_rngs(KEYED_FRAMEWORKS)
         seed_global_rngs(value, KEYED_FRAMEWORKS)
         self._saved = saved
