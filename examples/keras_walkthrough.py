@@ -28,7 +28,6 @@ import tempfile
 
 import keras
 import numpy as np
-import tensorflow as tf
 from sklearn.datasets import load_digits
 
 import seedwise as sw
