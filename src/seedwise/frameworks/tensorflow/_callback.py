@@ -62,7 +62,7 @@ class SeedCallback(keras.callbacks.Callback):  # type: ignore[misc]  # Keras is 
         optimizer = getattr(self.model, "optimizer", None)
         if optimizer is None:
             raise InvalidArgumentError("the model has no optimizer: compile it before fit")
-        return int(keras.ops.convert_to_numpy(optimizer.iterations))
+        return int(optimizer.iterations.numpy())
 
     def on_train_begin(self, logs: Any = None) -> None:
         executions = getattr(self.model, "steps_per_execution", 1)
