@@ -71,21 +71,43 @@ _NAMES = {
     "Results": "seedwise.study",
 }
 
-__all__ = sorted(
-    {
-        "__version__",
-        "Seeds",
-        "as_seeds",
-        "SeedwiseError",
-        "InvalidArgumentError",
-        "InvalidTypeError",
-        "MissingDependencyError",
-        "StateFileError",
-        "StoreError",
-    }
-    | _SUBMODULES
-    | set(_NAMES)
-)
+__all__ = [
+    "__version__",
+    # core
+    "Seeds",
+    "as_seeds",
+    "SeedwiseError",
+    "InvalidArgumentError",
+    "InvalidTypeError",
+    "MissingDependencyError",
+    "StateFileError",
+    "StoreError",
+    # process state
+    "seed_everything",
+    "keyed",
+    "SeedReport",
+    "deterministic",
+    "DeterminismReport",
+    "RNGState",
+    "fingerprint",
+    # studies
+    "Study",
+    "Results",
+    # submodules
+    "audit",
+    "augment",
+    "bayes",
+    "data",
+    "determinism",
+    "ensemble",
+    "frameworks",
+    "init",
+    "metrics",
+    "report",
+    "stateless",
+    "stats",
+    "study",
+]
 
 
 def __getattr__(name: str) -> Any:

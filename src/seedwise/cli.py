@@ -20,7 +20,7 @@ from seedwise._version import __version__
 from seedwise.errors import UsageError
 
 #: Subcommand modules under seedwise.commands, in the order --help lists them.
-COMMANDS = ("demo", "study", "report", "compare", "audit", "env")
+COMMANDS = ("demo", "study", "report", "compare", "export", "audit", "env")
 
 
 def build_parser() -> argparse.ArgumentParser:

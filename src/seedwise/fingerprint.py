@@ -1,4 +1,4 @@
-"""Old path of :mod:`seedwise.process.fingerprint`; it re-exports the same names. Import from there.
+"""Old path of :mod:`seedwise.process.fingerprint`; it re-exports the same names and warns (DeprecationWarning). Import from there.
 
 ``seedwise.fingerprint`` is also the name of the public function: importing this module
 makes Python bind the package attribute ``seedwise.fingerprint`` to the module, so the
@@ -9,6 +9,7 @@ import sys
 import types
 from typing import Any
 
+from seedwise._deprecated import moved
 from seedwise.process.fingerprint import NUMERIC_ENV_VARS, fingerprint
 
 __all__ = ["fingerprint", "NUMERIC_ENV_VARS"]
@@ -20,3 +21,4 @@ class _CallableModule(types.ModuleType):
 
 
 sys.modules[__name__].__class__ = _CallableModule
+moved("seedwise.fingerprint", "seedwise.process.fingerprint (or use sw.fingerprint)")

@@ -285,7 +285,7 @@ class Seeds:
 
     # -- identity -------------------------------------------------------------------
 
-    def _identity(self) -> tuple:
+    def _identity(self) -> tuple[object, ...]:
         # Overrides that cannot affect this stream or its descendants do not matter...
         # but keep them: two trees with different overrides are different trees.
         return (self._entropy, self._path, tuple(sorted(self._overrides, key=repr)))
@@ -324,7 +324,7 @@ class Seeds:
     def __iter__(self) -> Iterator[Seeds]:
         raise InvalidTypeError("Seeds is not iterable; use seeds.spawn(n) for n children")
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[Any, tuple[str]]:
         return (Seeds.from_json, (self.to_json(),))
 
     # -- serialisation --------------------------------------------------------------
@@ -332,7 +332,7 @@ class Seeds:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (entropies as decimal strings: JSON numbers lose bits above 2**53)."""
 
-        def enc(path: tuple[PathElement, ...]) -> list:
+        def enc(path: tuple[PathElement, ...]) -> list[list[str]]:
             return [["name", e] if isinstance(e, str) else ["index", str(e)] for e in path]
 
         return {
@@ -357,7 +357,7 @@ class Seeds:
                     f"<= {_JSON_FORMAT}); upgrade seedwise"
                 )
 
-            def dec(items: list) -> tuple[PathElement, ...]:
+            def dec(items: list[list[str]]) -> tuple[PathElement, ...]:
                 out: list[PathElement] = []
                 for kind, value in items:
                     if kind == "name":
@@ -430,6 +430,6 @@ def as_seeds(seeds: SeedLike, name: str = "seeds") -> Seeds:
     if seeds is None:
         raise InvalidTypeError(f"{name} is required: pass a seedwise.Seeds (e.g. Seeds(0)) or an int seed")
     try:
-        return Seeds(seeds)  # type: ignore[arg-type]
+        return Seeds(seeds)
     except (InvalidTypeError, InvalidArgumentError) as exc:
         raise type(exc)(f"{name}: {exc}") from None

@@ -1,5 +1,6 @@
-"""The old module paths of process-global state keep working, as re-exports of the new
-modules (without a warning for now), and the public names point at the new modules."""
+"""The old module paths of process-global state keep working for one release, as re-exports
+of the new modules that warn (DeprecationWarning, naming the new path), and the public names
+point at the new modules."""
 
 from __future__ import annotations
 
@@ -23,9 +24,18 @@ OLD = [
 ]
 
 
+def _import_fresh(name: str):
+    sys.modules.pop(name, None)
+    return importlib.import_module(name)
+
+
 @pytest.mark.parametrize("old,new,names", OLD, ids=[o for o, _, _ in OLD])
 def test_old_module_re_exports_the_new_names(old, new, names):
-    module = importlib.import_module(old)
+    if old == "seedwise.determinism":  # also the public attribute sw.determinism: an alias, no warning
+        module = importlib.import_module(old)
+    else:
+        with pytest.warns(DeprecationWarning, match=rf"{old} is deprecated .* import from {new.__name__}"):
+            module = _import_fresh(old)
     for name in names:
         assert getattr(module, name) is getattr(new, name), name
 
@@ -36,6 +46,8 @@ def test_old_frameworks_names():
     assert fw.ADAPTERS is ADAPTERS and fw.adapter is adapter and fw.installed is installed
     assert fw.Setting is settings.Setting and fw.State is settings.State
     assert fw.adapter("torch") is importlib.import_module("seedwise.process.adapters.torch")
+    with pytest.warns(DeprecationWarning, match="seedwise.frameworks._base is deprecated"):
+        _import_fresh("seedwise.frameworks._base")
     from seedwise.frameworks._base import distribution_version, module_available, require
 
     assert module_available("numpy") and distribution_version("numpy") and require("json", "x", "y")
@@ -55,7 +67,11 @@ def test_fingerprint_stays_callable_after_its_old_module_is_imported():
         "import seedwise as sw\n"
         "from seedwise.process import fingerprint\n"
         "assert sw.fingerprint is fingerprint.fingerprint\n"
-        "from seedwise.fingerprint import NUMERIC_ENV_VARS\n"
+        "import warnings\n"
+        "with warnings.catch_warnings(record=True) as caught:\n"
+        "    warnings.simplefilter('always')\n"
+        "    from seedwise.fingerprint import NUMERIC_ENV_VARS\n"
+        "assert any(issubclass(w.category, DeprecationWarning) for w in caught)\n"
         "fp = sw.fingerprint(import_frameworks=False)\n"
         "assert fp['versions']['seedwise'] == sw.__version__ and 'PYTHONHASHSEED' in NUMERIC_ENV_VARS\n"
     )

@@ -22,8 +22,8 @@ repeatable had both runs started from the same global state. With
 the nondeterminism that no seed can fix (nondeterministic kernels, time, counters). In
 both modes the caller's global RNG states are restored afterwards.
 
-The package, one concept per module: ``_globals`` (capture, seed and restore the global
-RNGs of the imported frameworks), ``_diff`` (the shared bit-for-bit diffing of results
+The package, one concept per module (the global RNGs are captured, seeded and restored
+through :mod:`seedwise.process.global_rngs`): ``_diff`` (the shared bit-for-bit diffing of results
 and tensors), ``_global_rng`` (:func:`global_rng_use`), ``_runs`` (running a step from
 fresh global states), ``_repeatability``, ``_recorder`` (the forward and gradient hooks)
 and ``_divergence`` (:func:`first_divergence`).

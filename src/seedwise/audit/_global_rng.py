@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 
 from seedwise._table import TableReport
-from seedwise.audit import _globals
 from seedwise.errors import InvalidTypeError
-from seedwise.frameworks import State
+from seedwise.process.global_rngs import capture_global_rngs
+from seedwise.process.settings import State
 
 __all__ = ["GlobalRNGReport", "RNGUse", "call_name", "check_fn", "compare_states", "global_rng_use"]
 
@@ -165,7 +165,7 @@ def global_rng_use(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> GlobalR
     it changes nothing for the code that follows.
     """
     check_fn(fn)
-    before = _globals.capture(_globals.active_adapters())
+    before = capture_global_rngs()
     fn(*args, **kwargs)
-    after = _globals.capture(_globals.active_adapters())
+    after = capture_global_rngs()
     return GlobalRNGReport(call_name(fn), compare_states(before, after))

@@ -10,9 +10,9 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 from seedwise._validate import check_choice
-from seedwise.audit import _globals
 from seedwise.audit._diff import snapshot
 from seedwise.audit._global_rng import RNGUse, check_fn, compare_states
+from seedwise.process.global_rngs import active_frameworks, capture_global_rngs, restore_global_rngs, seed_global_rngs
 from seedwise.seeds import SeedLike, Seeds, as_seeds
 
 __all__ = ["GLOBAL_RNG_MODES", "MAX_SHOWN", "GlobalRNGMode", "check_common", "hint_for", "run_fresh"]
@@ -39,25 +39,25 @@ def run_fresh(
     Returns each run's flattened snapshot of the result, and each global RNG's use
     ("drawn from" when any run drew from it).
     """
-    caller = _globals.capture(_globals.active_adapters())
+    caller = capture_global_rngs()
     snapshots: list[dict[str, Any]] = []
     used: dict[str, RNGUse] = {}
     try:
         for run in range(runs):
-            names = _globals.active_adapters()
-            _globals.seed(names, int(_AUDIT_STREAM[run if mode == "vary" else 0]))
+            names = active_frameworks()
+            seed_global_rngs(int(_AUDIT_STREAM[run if mode == "vary" else 0]), names)
             if before_run is not None:
                 before_run(run)
-            before = _globals.capture(names)
+            before = capture_global_rngs(names)
             result = fn(seeds)
             snap: dict[str, Any] = {}
             snapshot(result, "result", snap)
             snapshots.append(snap)
-            for use in compare_states(before, _globals.capture(_globals.active_adapters())):
+            for use in compare_states(before, capture_global_rngs()):
                 if use.rng not in used or use.used:
                     used[use.rng] = use
     finally:
-        _globals.restore(caller)
+        restore_global_rngs(caller)
     return snapshots, list(used.values())
 
 

@@ -40,7 +40,18 @@ _NAMES = {
     "LastLayerLaplace": "seedwise.bayes.laplace",
 }
 
-__all__ = sorted(_NAMES)
+__all__ = [
+    "mc_dropout",
+    "keyed_dropout",
+    "KeyedDropoutMode",
+    "bayesianize",
+    "kl_divergence",
+    "elbo_loss",
+    "sampling",
+    "SWAG",
+    "update_bn",
+    "LastLayerLaplace",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -2,17 +2,44 @@
 
 The loader plans each pass (the epoch, this rank's indices and where each batch ends)
 before it asks torch for an iterator; torch then draws the keys from here, in the main
-process, and sends them to its workers with every batch.
+process, and sends them to its workers with every batch. The same plan gives each
+batch's :class:`SampleKeys`, which ``DataLoader(with_keys=True)`` yields beside the batch
+(for randomness in the training step keyed by sample, such as per-sample dropout).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
-__all__ = ["EpochBatchSampler", "batch_ends"]
+__all__ = ["EpochBatchSampler", "SampleKeys", "batch_ends", "batch_keys"]
+
+
+class SampleKeys(NamedTuple):
+    """Which samples a batch holds: its epoch and the dataset index of each row, in row order.
+
+    ``DataLoader(..., with_keys=True)`` yields ``(keys, batch)``. A sample's keys are the same
+    in any batch, on any rank and with any number of processes, which makes them the
+    position for randomness in the training step that must follow the sample, not the step:
+    ``seedwise.bayes.keyed_dropout(seeds["dropout"], per_sample=keys)``. A pair, so
+    ``epoch, indices = keys`` works too.
+    """
+
+    epoch: int
+    #: int64, one per row of the batch (a single one for unbatched samples)
+    indices: np.ndarray
+
+
+def batch_keys(epoch: int, indices: np.ndarray, start: int, ends: list[int]) -> Iterator[SampleKeys]:
+    """The keys of each batch of a pass planned as ``indices[start:]`` cut at ``ends``."""
+    begin = start
+    for end in ends:
+        rows = indices[begin:end].astype(np.int64)  # a copy: the pass's plan stays private
+        rows.flags.writeable = False
+        yield SampleKeys(epoch, rows)
+        begin = end
 
 
 def batch_ends(n: int, start: int, batch_size: int | None, drop_last: bool) -> list[int]:

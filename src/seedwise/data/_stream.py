@@ -43,14 +43,15 @@ class StreamLoader(DataLoader, streams=True):
         world_size: int | None = None,
         auto_epoch: bool = False,
         global_rngs: GlobalRNGs = "worker",
+        with_keys: bool = False,
         **torch_kwargs: Any,
     ) -> None:
         if (shuffle or augment is not None or num_classes is not None or rank not in (None, 0)
-                or world_size not in (None, 1) or auto_epoch or global_rngs == "sample"):  # fmt: skip
+                or world_size not in (None, 1) or auto_epoch or global_rngs == "sample" or with_keys):  # fmt: skip
             raise InvalidArgumentError(
                 "a stream (such as GStreamerSource) comes in its own order and augments itself by frame "
                 "index: pass augment= to the source, and leave shuffle, augment, num_classes, rank, world_size, "
-                "auto_epoch and global_rngs='sample' at their defaults"
+                "auto_epoch, global_rngs='sample' and with_keys at their defaults"
             )
         check_torch_kwargs(torch_kwargs)
         user_init = torch_kwargs.pop("worker_init_fn", None)
@@ -60,6 +61,7 @@ class StreamLoader(DataLoader, streams=True):
         self.shuffle, self.drop_last, self.auto_epoch = False, drop_last, False
         self.num_workers = check_int("num_workers", num_workers, low=0)
         self.global_rngs = global_rngs
+        self.with_keys = False
         self._all_data = world_size == 1
         self._seeder = WorkerSeeder(self.seeds["worker"], 0, user_init) if global_rngs != "off" else user_init
         self.torch_loader = torch.utils.data.DataLoader(

@@ -17,7 +17,10 @@ What it adds to torch's loader, keeping its arguments and conventions:
   ``sampler`` or its ``batch_sampler``; with ``auto_epoch=True``, serving the last batch);
 * :meth:`DataLoader.state_dict` / :meth:`DataLoader.load_state_dict` resume mid-epoch at
   the exact next sample, also in a fresh process, on another number of processes or
-  with another batch size.
+  with another batch size;
+* with ``with_keys=True`` each batch comes with its :class:`~seedwise.data.SampleKeys`
+  (epoch and sample indices), for randomness in the training step keyed by sample
+  (per-sample dropout: the same masks on any number of processes).
 
 It is not a ``torch.utils.data.DataLoader`` subclass, on purpose: trainers rebuild torch
 loaders (Lightning injects a ``DistributedSampler``, Accelerate re-creates the loader
@@ -34,7 +37,7 @@ from typing import Any, Literal, Self, cast
 import torch.utils.data
 
 from seedwise._validate import check_choice, check_int
-from seedwise.data._batches import EpochBatchSampler, batch_ends
+from seedwise.data._batches import EpochBatchSampler, SampleKeys, batch_ends, batch_keys
 from seedwise.data._cursor import Cursor, Layout
 from seedwise.data._dataset import EpochIndexedDataset, is_epoch_keyed
 from seedwise.data._handles import BatchSamplerView, LoaderSampler
@@ -106,6 +109,12 @@ class DataLoader:
             ``zip(range(len(loader)), loader)`` and trainers do). By default (as
             ``DistributedSampler``) the epoch only changes with ``set_epoch``, and a
             second pass without it repeats the same order.
+        with_keys: yield ``(keys, batch)`` instead of ``batch``, where ``keys`` is the
+            batch's :class:`~seedwise.data.SampleKeys` ``(epoch, indices)``: the dataset
+            index of each row, in row order. Pass them to
+            ``keyed_dropout(seeds["dropout"], per_sample=keys)`` for dropout masks that
+            follow the sample (the same on any number of processes), or key any other
+            per-sample randomness of the training step by them.
         global_rngs: what seedwise does with the global RNGs (Python's ``random``,
             NumPy's legacy ``np.random``, torch's default generator) that third-party
             code inside the dataset may draw from:
@@ -169,6 +178,7 @@ class DataLoader:
         world_size: int | None = None,
         auto_epoch: bool = False,
         global_rngs: GlobalRNGs = "worker",
+        with_keys: bool = False,
         **torch_kwargs: Any,
     ) -> None:
         if isinstance(dataset, torch.utils.data.IterableDataset):
@@ -180,7 +190,8 @@ class DataLoader:
         if batch_size is not None:
             batch_size = check_int("batch_size", batch_size, low=1)
         check_choice("global_rngs", global_rngs, GLOBAL_RNGS)
-        for name, value in (("shuffle", shuffle), ("drop_last", drop_last), ("auto_epoch", auto_epoch)):
+        flags = (("shuffle", shuffle), ("drop_last", drop_last), ("auto_epoch", auto_epoch), ("with_keys", with_keys))
+        for name, value in flags:
             if not isinstance(value, bool):
                 raise InvalidTypeError(f"{name} must be a bool, got {type(value).__name__} {value!r}")
         num_workers = check_int("num_workers", num_workers, low=0)
@@ -207,6 +218,7 @@ class DataLoader:
         self.num_workers = num_workers
         self.auto_epoch = auto_epoch
         self.global_rngs = global_rngs
+        self.with_keys = with_keys
         self._sampler = LoaderSampler(
             dataset,
             seeds=self.seeds[DATA_ORDER],
@@ -326,10 +338,15 @@ class DataLoader:
         epoch = self._cursor.epoch
         order = self._sampler.global_order(epoch)
 
+        keys: Iterator[SampleKeys] | None = None
+
         def plan(origin: int, start: int) -> list[int]:
+            nonlocal keys
             indices = shard(order, rank, world_size, self.drop_last, origin)
             ends = batch_ends(len(indices), start, self.batch_size, self.drop_last)
             self._batches.plan(epoch, indices, start, ends)
+            if self.with_keys:
+                keys = batch_keys(epoch, indices, start, ends)
             return ends
 
         ends = self._cursor.begin(token, Layout(rank, world_size, 0), plan)
@@ -345,7 +362,7 @@ class DataLoader:
             batch = next(batches)
             if self._cursor.served(token, k):  # the last batch: the epoch is served before the consumer
                 self._finish(epoch)  # has it, for consumers that stop after len(loader) batches
-            yield batch
+            yield batch if keys is None else (next(keys), batch)
         if token == self._pass:
             next(batches, None)  # let torch reach the end of its pass (it then shuts its workers down)
 
@@ -434,6 +451,7 @@ class DataLoader:
         return (
             f"DataLoader(dataset={type(self.dataset).__name__}(len={self._sampler.dataset_length}), "
             f"batch_size={self.batch_size}, shuffle={self.shuffle}, seeds={self.seeds!r}{aug}, "
-            f"num_workers={self.num_workers}, drop_last={self.drop_last}{world}, epoch={self.epoch}, "
+            f"num_workers={self.num_workers}, drop_last={self.drop_last}{world}"
+            f"{', with_keys=True' if self.with_keys else ''}, epoch={self.epoch}, "
             f"position={self._cursor.samples}/{total})"
         )

@@ -122,7 +122,7 @@ def _variational(
             with sampling(model, seeds[DROPOUT]["variational"], step):
                 loss = elbo_loss(model(x[idx]), y[idx], model, n)
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            torch.autograd.backward(loss)
             optimizer.step()
             step += 1
     return predict(model, x_test, samples=int(cfg["vi_samples"]), seeds=seeds[DROPOUT]["vi_sample"]).mean(0)

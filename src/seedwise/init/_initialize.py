@@ -190,7 +190,7 @@ def _draw(plans: list[_Plan], modules: dict[str, Any], seeds: Seeds) -> InitRepo
     tensor from its own stream."""
     import torch
 
-    from seedwise.everything import keyed
+    from seedwise.process.seeding import keyed
 
     report = InitReport(seeds=repr(seeds))
     reset_modules = dict.fromkeys(plan.module for plan in plans if plan.rule is None)

@@ -36,8 +36,9 @@ public functions above it holds, for seedwise's own consumers:
   streams at once, with the Python-int fast path for a few samples; one NumPy generator
   per sample for noise images);
 * :mod:`.dropout` (public, imports torch): keyed dropout, every dropout mask a pure
-  function of (stream, position, call index), over the ``lowbias32`` hash of
-  :mod:`._hash` (torch, Python-int and compiled forms).
+  function of (stream, position, call index) -- or, per sample, each batch row's of
+  (stream, epoch, sample index, call index) (:mod:`._sample_mask`) -- over the
+  ``lowbias32`` hash of :mod:`._hash` (torch, Python-int, NumPy and compiled forms).
 
 Importing this package imports NumPy only; the torch-using modules load on use.
 """

@@ -17,6 +17,10 @@ Three paths, one set of bits (tested):
   about 1.2 ms per million elements on one core against about 9 ms for the ~25 passes of
   the torch-op hash. The torch path remains for other devices, for ``vmap``'s batched keys
   and for installs without numba.
+
+:func:`seeded_keep` (torch ops) and :func:`seeded_noise` (the compiled loop) take the slabs'
+call seeds ready-made: the per-sample mode (:mod:`seedwise.stateless._sample_mask`) computes
+one per batch row and then runs the same two paths.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from numpy.typing import NDArray
 from seedwise.errors import InvalidArgumentError
 from seedwise.stateless._hash import mix, mix_, mix_int, signed32
 
-__all__ = ["keep_mask", "host_noise", "noise_kernel", "apply_mask"]
+__all__ = ["keep_mask", "seeded_keep", "host_noise", "seeded_noise", "noise_kernel", "apply_mask"]
 
 _INT32_MIN = -(2**31)
 _SALT_A = signed32(0x3C6EF372)
@@ -93,6 +97,16 @@ def keep_mask(
         a, b = _call_seeds(key, positions, call)
     else:
         a, b = _call_seeds(key, torch.as_tensor(positions, dtype=torch.int32, device=device).view(n, 1), call)
+    return seeded_keep(a, b, n, shape, p, device)
+
+
+def seeded_keep(
+    a: torch.Tensor, b: torch.Tensor, n: int, shape: tuple[int, ...], p: float, device: Any
+) -> torch.Tensor:
+    """The keep mask of ``n`` slabs along dim 0 from their call seeds: int32 ``a``, ``b`` of shape ``(n, 1)``.
+
+    (A 0-d ``a``, ``b`` with ``n == 1``: one slab.) The torch-op form of the hash, on any device.
+    """
     per = _per_slab(shape, n)
     e = torch.arange(per, dtype=torch.int32, device=device)
     h = mix_(mix_(e ^ a).bitwise_xor_(b))
@@ -133,6 +147,9 @@ def noise_kernel() -> Any:
     return noise
 
 
+_NP_DTYPES: dict[torch.dtype, Any] = {torch.float32: np.float32, torch.float64: np.float64}
+
+
 def host_noise(
     key: HostKey, positions: NDArray[Any] | int, call: int, shape: tuple[int, ...], p: float, dtype: torch.dtype
 ) -> torch.Tensor | None:
@@ -141,17 +158,27 @@ def host_noise(
     Equal bit for bit to ``keep_mask(...).to(dtype) / (1 - p)``: the scale is torch's own
     ``1 / (1 - p)`` in ``dtype``, and the keep decisions are the same hash.
     """
-    kernel = noise_kernel()
-    np_dtype = {torch.float32: np.float32, torch.float64: np.float64}.get(dtype)
-    if kernel is None or np_dtype is None:
+    if noise_kernel() is None or dtype not in _NP_DTYPES:
         return None
     a_list, b_list = host_slab_seeds(key, positions, call)
-    per = _per_slab(shape, len(a_list))
+    return seeded_noise(np.array(a_list, dtype=np.uint64), np.array(b_list, dtype=np.uint64), shape, p, dtype)
+
+
+def seeded_noise(
+    a: NDArray[np.uint64], b: NDArray[np.uint64], shape: tuple[int, ...], p: float, dtype: torch.dtype
+) -> torch.Tensor | None:
+    """The compiled CPU multiplier of ``len(a)`` slabs from their call seeds, or ``None`` (no kernel, other dtype).
+
+    Equal bit for bit to ``seeded_keep(a, b, ...).to(dtype) / (1 - p)`` with the seeds as int32.
+    """
+    kernel = noise_kernel()
+    np_dtype = _NP_DTYPES.get(dtype)
+    if kernel is None or np_dtype is None:
+        return None
+    per = _per_slab(shape, int(a.shape[0]))
     scale = np_dtype((torch.ones((), dtype=dtype) / (1.0 - p)).item())
-    out = np.empty(per * len(a_list), dtype=np_dtype)
-    kernel(
-        np.array(a_list, dtype=np.uint64), np.array(b_list, dtype=np.uint64), per, np.uint64(_threshold(p)), scale, out
-    )
+    out = np.empty(per * int(a.shape[0]), dtype=np_dtype)
+    kernel(a, b, per, np.uint64(_threshold(p)), scale, out)
     return torch.from_numpy(out).reshape(shape)
 
 

@@ -13,6 +13,8 @@ One function in three forms, bit for bit the same (tested):
   shifts masked to the low bits;
 * :func:`mix_int` on one Python int in ``[0, 2**32)``, for the few per-call seeds the host
   computes without launching kernels;
+* :func:`mix_array` on a NumPy uint64 array of 32-bit words, for the per-row seeds of a
+  batch (one per sample, see :mod:`seedwise.stateless._sample_mask`);
 * the numba-compiled ``mix`` of :mod:`seedwise.stateless._mask_kernel`, inside the
   compiled loop that writes dropout masks on the CPU (numba caches compiled code per
   module file, so the compiled forms keep their own module; it takes its constants from
@@ -21,9 +23,11 @@ One function in three forms, bit for bit the same (tested):
 
 from __future__ import annotations
 
+import numpy as np
 import torch
+from numpy.typing import NDArray
 
-__all__ = ["MULTIPLIERS", "signed32", "mix", "mix_", "mix_int"]
+__all__ = ["MULTIPLIERS", "signed32", "mix", "mix_", "mix_int", "mix_array"]
 
 #: the two multipliers of lowbias32, as unsigned 32-bit ints
 MULTIPLIERS = (0x7FEB352D, 0x846CA68B)
@@ -64,3 +68,20 @@ def mix_int(x: int) -> int:
     x ^= x >> 15
     x = (x * MULTIPLIERS[1]) & _MASK32
     return x ^ (x >> 16)
+
+
+_M32 = np.uint64(_MASK32)
+_U1, _U2 = np.uint64(MULTIPLIERS[0]), np.uint64(MULTIPLIERS[1])
+_S15, _S16 = np.uint64(15), np.uint64(16)
+
+
+def mix_array(x: NDArray[np.uint64]) -> NDArray[np.uint64]:
+    """:func:`mix` on a uint64 array of words in ``[0, 2**32)`` (a 32x32-bit product fits in 64 bits)."""
+    x = x ^ (x >> _S16)  # a new array; the rest in place
+    x *= _U1
+    x &= _M32
+    x ^= x >> _S15
+    x *= _U2
+    x &= _M32
+    x ^= x >> _S16
+    return x

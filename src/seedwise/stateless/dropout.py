@@ -11,7 +11,8 @@ and ``FeatureAlphaDropout`` as well as the functions ``F.dropout``, ``F.dropout1
 feature/alpha variants) called directly in a ``forward`` -- and computes the mask from
 
 * the stream's key (the 128-bit :attr:`seedwise.Seeds.key`),
-* a position (the MC sample ``t``, or the training step), and
+* a position (the MC sample ``t``, or the training step) -- or, in the per-sample mode
+  (``per_sample=(epoch, indices)``), each batch row's own ``(epoch, sample index)``, and
 * the call index (the first dropout call of a forward is 0, the next 1, ...),
 
 with a counter-based hash evaluated by torch ops on the input's device (or a compiled loop
@@ -25,6 +26,14 @@ SELU's mean and variance as torch does). Channel-wise variants (``Dropout1d/2d/3
 feature alpha dropout) key one value per (sample, channel). The hash costs about as much
 as ``torch.bernoulli`` on CPU; it is not Philox (which would need 64-bit multiplies torch
 does not vectorise) and is meant for dropout masks, not for cryptography or statistics.
+
+The per-sample mode (:mod:`seedwise.stateless._sample_mask`) keys row ``r`` of every
+dropout input by the sample it holds, not by the step: a sample's masks are the same in
+any batch, at any batch size, on any rank and with any number of processes, so a
+data-parallel run on 1, 2 or 4 processes drops the same units of the same samples (see
+docs/data.md, "Masks that do not depend on the number of processes"). The per-step mode
+keys a whole call by the step: cheaper to key, but row ``r``'s mask is that of position
+``r`` in the batch, which moves with the batch size and the world size.
 
 Because the masks are computed, not drawn, they work inside ``torch.func.vmap`` with a
 batched key (one per ensemble member, see :mod:`seedwise.ensemble`) and never touch a
@@ -61,6 +70,7 @@ from seedwise.errors import InvalidArgumentError
 from seedwise.seeds import SeedLike, as_seeds
 from seedwise.stateless._dropout_mask import apply_mask, host_noise, keep_mask
 from seedwise.stateless._hash import signed32
+from seedwise.stateless._sample_mask import SampleSeeds, check_per_sample, sample_seeds
 
 __all__ = ["keyed_dropout", "KeyedDropoutMode", "key_words", "host_key"]
 
@@ -129,7 +139,14 @@ class KeyedDropoutMode(TorchFunctionMode):
             dimension: one mask slab per member.
         position: an int in ``[0, 2**31)`` (the step), or an integer array of shape ``(n,)``
             giving the positions of ``n`` equal slabs along every dropout input's first
-            dimension (the MC samples stacked in one batch).
+            dimension (the MC samples stacked in one batch). Leave it out (None) with
+            ``per_sample``.
+        per_sample: instead of ``position``, the pair ``(epoch, indices)`` of the batch:
+            row ``r`` of every dropout input (batch-first, ``len(indices)`` rows) gets the
+            mask of sample ``indices[r]`` of ``epoch``, the same in any batch, on any rank
+            (:mod:`seedwise.stateless._sample_mask`). ``key`` is then one stream's key (a
+            ``(4,)`` host array or an int32 tensor, batched inside ``vmap``); a dropout
+            input whose first dimension is not the batch raises.
         force: apply dropout even when the call says ``training=False`` (MC dropout runs the
             model in eval mode and still wants its dropout); otherwise the call's own
             ``training`` flag decides, as it would without seedwise.
@@ -146,23 +163,40 @@ class KeyedDropoutMode(TorchFunctionMode):
     def __init__(
         self,
         key: torch.Tensor | np.ndarray | None,
-        position: int | np.ndarray,
+        position: int | np.ndarray | None = None,
         *,
+        per_sample: tuple[int, Any] | None = None,
         force: bool = False,
         member: torch.Tensor | None = None,
     ):
         super().__init__()
+        if (position is None) == (per_sample is None):
+            raise InvalidArgumentError(
+                "KeyedDropoutMode takes either position= (the step: one key per call) or per_sample=(epoch, "
+                "indices) (one key per batch row), exactly one of them"
+            )
         if member is not None and not (isinstance(key, np.ndarray) and key.ndim == 2 and isinstance(position, int)):
             raise InvalidArgumentError(
                 "member= needs key= the (K, 4) uint32 host keys of all members and one int position"
             )
+        self.rows: SampleSeeds | None = None
+        if per_sample is not None:
+            epoch, indices = check_per_sample(per_sample)
+            if key is None or (isinstance(key, np.ndarray) and key.shape != (4,)):
+                raise InvalidArgumentError(
+                    "per_sample= needs the key of one dropout stream (host_key(seeds) or key_words(seeds)); "
+                    "stacked ensemble members' keys take one int position"
+                )
+            self.rows = sample_seeds(key, epoch, indices)
         self.key = key
-        self.position = position
+        self.position: int | np.ndarray = 0 if position is None else position
         self.force = bool(force)
         self.member = member
         self.calls = 0
 
     def __repr__(self) -> str:
+        if self.rows is not None:
+            return f"KeyedDropoutMode(per_sample=<{self.rows.n} rows>, force={self.force}, calls={self.calls})"
         position = self.position if isinstance(self.position, int) else f"<{self.position.shape[0]} samples>"
         return f"KeyedDropoutMode(position={position}, force={self.force}, calls={self.calls})"
 
@@ -230,8 +264,9 @@ class KeyedDropoutMode(TorchFunctionMode):
         # (K, 4) host keys without a member index: the K members are stacked along dim 0
         stacked = self.member is None and isinstance(self.key, np.ndarray) and self.key.ndim == 2
         per_member = tuple(x.shape[1:]) if stacked else tuple(x.shape)
+        unbatched = False
         if channel:
-            unbatched = batched_ndim and len(per_member) == batched_ndim - 1
+            unbatched = bool(batched_ndim) and len(per_member) == batched_ndim - 1
             lead = 1 if unbatched else 2
             if len(per_member) < lead:
                 raise InvalidArgumentError(
@@ -242,6 +277,8 @@ class KeyedDropoutMode(TorchFunctionMode):
             shape = per_member
         if stacked:
             shape = (int(x.shape[0]),) + shape
+        if self.rows is not None:
+            return self._per_sample(self.rows, name, x, call, shape, p, alpha, unbatched=unbatched)
         if not isinstance(self.position, int):
             n = self.position.shape[0]
             if not shape or shape[0] % n:
@@ -259,21 +296,70 @@ class KeyedDropoutMode(TorchFunctionMode):
         keep = keep_mask(self.key, self.position, call, shape, p, x.device)
         return apply_mask(x, keep if self.member is None else keep[self.member], p, alpha)
 
+    @staticmethod
+    def _per_sample(
+        rows: SampleSeeds,
+        name: str,
+        x: torch.Tensor,
+        call: int,
+        shape: tuple[int, ...],
+        p: float,
+        alpha: bool,
+        *,
+        unbatched: bool,
+    ) -> torch.Tensor:
+        if unbatched or not shape or shape[0] != rows.n:
+            raise InvalidArgumentError(
+                f"{name} got an input of shape {tuple(x.shape)}, but per_sample= keys {rows.n} rows: per-sample "
+                "dropout needs batch-first dropout inputs whose first dimension is the batch the indices describe "
+                "(reshape to batch-first, or key this model by step with position=)"
+            )
+        noise = None if alpha or x.device.type != "cpu" else rows.noise(call, shape, p, x.dtype)
+        if noise is not None:
+            return x * noise
+        return apply_mask(x, rows.keep(call, shape, p, x.device), p, alpha)
+
 
 def _check_position(position: object) -> int:
     return check_int("position", position, low=0, high=2**31)
 
 
 @contextlib.contextmanager
-def keyed_dropout(seeds: SeedLike, position: int, *, force: bool = False) -> Iterator[Any]:
-    """Run a block with every dropout mask keyed by ``(seeds, position, call index)``.
+def keyed_dropout(
+    seeds: SeedLike, position: int | None = None, *, per_sample: tuple[int, Any] | None = None, force: bool = False
+) -> Iterator[Any]:
+    """Run a block with every dropout mask keyed by ``(seeds, position, call index)``, or per sample.
 
-    For training a single model reproducibly: ``with keyed_dropout(seeds["dropout"], step):
-    loss = loss_fn(model(x), y)``. The masks do not depend on anything drawn before, so a
-    resumed run at step ``s`` sees the masks of step ``s``. The global RNGs are untouched.
+    Two modes, chosen by which argument you pass (exactly one):
+
+    * ``keyed_dropout(seeds["dropout"], step)``: every mask keyed by (stream, step, call
+      index). For training a single model reproducibly; a resumed run at step ``s`` sees
+      the masks of step ``s``. In data-parallel training key it by rank too
+      (``seeds["dropout"][rank]``): the masks then change with the number of processes.
+    * ``keyed_dropout(seeds["dropout"], per_sample=(epoch, indices))``: row ``r`` of every
+      dropout input gets the mask of sample ``indices[r]`` of ``epoch`` (and the call
+      index), whatever else shares its batch. A run on 1, 2 or 4 processes then drops
+      the same units of the same samples (the keys come from
+      ``seedwise.data.DataLoader(..., with_keys=True)``, or ``(epoch, idx)`` of
+      ``epoch_batches``). Dropout inputs must be batch-first.
+
+    The masks never depend on anything drawn before, and the global RNGs are untouched.
     Yields the mode (its ``calls`` counts the dropout calls made).
     """
     key = host_key(as_seeds(seeds))
-    mode = KeyedDropoutMode(key, _check_position(position), force=force)
+    if per_sample is not None:
+        if position is not None:
+            raise InvalidArgumentError(
+                "keyed_dropout takes a position (the step) or per_sample=(epoch, indices), not both: per-sample "
+                "masks do not depend on the step"
+            )
+        mode = KeyedDropoutMode(key, per_sample=per_sample, force=force)
+    elif position is None:
+        raise InvalidArgumentError(
+            "keyed_dropout needs the step as position (keyed_dropout(seeds, step)) or per_sample=(epoch, indices) "
+            "(the batch's sample keys, for masks that do not depend on the number of processes)"
+        )
+    else:
+        mode = KeyedDropoutMode(key, _check_position(position), force=force)
     with mode:
         yield mode

@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 
 import pandas as pd
 import pytest
-import study_fns
+import report_fns as study_fns
 from matplotlib.figure import Figure
 
 from seedwise.errors import InvalidArgumentError, StoreError
@@ -174,3 +174,18 @@ def test_html_page_builder(tmp_path):
     assert parsed.tables == [[["x", "1.235", "3"], ["y", "-", "4"]]]
     assert (tmp_path / "p" / "my-fig.png").read_bytes() == _embedded_png(parsed.images[0])
     assert "HtmlPage('Demo <results>'" in repr(page)
+
+
+def test_tables_say_ratio_or_share_and_give_units(store, tmp_path):
+    text = write_report(store, tmp_path).read_text()
+    assert "<th>ratio to all</th>" in text and "<th>share of total</th>" in text
+    assert "<th>duration (s)</th>" in text and "<th>duration</th>" not in text
+    assert "init=0, data_order=0" in text  # levels can wrap
+    assert '<div class="table-wrap"><table>' in text
+    page = _Page(text)
+    curves_variance = [
+        t for t in page.tables if [row[0] for row in t] == ["init", "data_order", "all"] and len(t[0]) == 8
+    ]
+    # 4 runs per group: chi-square intervals for the variances, F intervals for the ratios
+    assert curves_variance and [row[4] for row in curves_variance[0]] == ["chi2"] * 3
+    assert [row[7] for row in curves_variance[0]] == ["F", "F", "= 1 by definition"]
