@@ -36,7 +36,10 @@ __all__ = ["SeedCallback"]
 keras = import_keeping_global_rngs("keras", "tensorflow", "seedwise.frameworks.tensorflow.SeedCallback")
 
 
-class SeedCallback(keras.callbacks.Callback):  # type: ignore[misc]  # Keras is untyped
+_KerasCallback: Any = keras.callbacks.Callback
+
+
+class SeedCallback(_KerasCallback):  # type: ignore[misc]  # Keras is untyped: the base class is Any
     """Key dropout by (``seeds["dropout"]``, layer path, step) and position ``data`` by the step.
 
     Args:

@@ -206,7 +206,7 @@ class SeededDataset:
 
     # -- tf.data ----------------------------------------------------------------------
 
-    def _plan_now(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _plan_now(self) -> tuple[np.int64, np.ndarray, np.ndarray]:
         """Runs when an iterator starts: what it serves, and the position moved past it."""
         epoch, start = self._epoch, self._batch
         rest, following = _order.plan(
