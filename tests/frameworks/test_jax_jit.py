@@ -121,3 +121,22 @@ def test_nnx_dropout_keyed_by_step_inside_jit(jax, nnx):
     for t in range(4):
         host = drop(jax.numpy.ones(16), rngs=nnx.Rngs(dropout=ja.step_key(seeds["dropout"], t)))
         assert np.array_equal(np.asarray(masks(table, t)), np.asarray(host))
+
+
+def test_seeds_saved_in_an_orbax_checkpoint_come_back_equal(jax, tmp_path):
+    ocp = pytest.importorskip("orbax.checkpoint", reason="needs the flax extra: pip install 'seedwise[flax]'")
+    seeds = Seeds(2**100 + 5).override(init=3)["run"]
+    state = {"w": np.arange(4.0, dtype=np.float32)}
+    with ocp.CheckpointManager(tmp_path / "ckpt") as mngr:
+        mngr.save(5, args=ocp.args.Composite(state=ocp.args.StandardSave(state), seeds=ja.seeds_save_args(seeds)))
+        mngr.wait_until_finished()
+    with ocp.CheckpointManager(tmp_path / "ckpt") as mngr:  # a new manager, as after a restart
+        restored = mngr.restore(
+            5, args=ocp.args.Composite(state=ocp.args.StandardRestore(state), seeds=ja.seeds_restore_args())
+        )
+    back = ja.seeds_from_checkpoint(restored["seeds"])
+    assert back == seeds
+    assert np.array_equal(_data(jax, ja.step_key(back["dropout"], 9)), _data(jax, ja.step_key(seeds["dropout"], 9)))
+    assert np.array_equal(restored["state"]["w"], state["w"])
+    with pytest.raises(InvalidTypeError, match="restored seeds item"):
+        ja.seeds_from_checkpoint("not a dict")
