@@ -36,6 +36,8 @@ def test_key_table_rows_are_the_host_step_keys(jax):
     assert np.array_equal(_data(jax, ja.step_key(s, jax.numpy.int32(9))), _data(jax, ja.step_key(s, 9)))
     with pytest.raises(InvalidArgumentError, match="start"):
         ja.key_table(s, 2, start=-1)
+    with pytest.raises(InvalidTypeError, match="integer scalar"):
+        ja.step_key(s, jax.numpy.float32(3.7))  # never silently truncated to step 3
 
 
 def test_step_key_under_jit_points_to_key_table(jax):

@@ -86,9 +86,12 @@ def step_key(seeds: SeedLike, step: int, *, impl: str | None = None) -> Any:
     ``step`` is a host int; inside ``jit`` index a :func:`key_table` with the traced step.
     """
     if type(step).__module__.split(".")[0] in ("jax", "jaxlib"):
+        dtype, ndim = getattr(step, "dtype", None), getattr(step, "ndim", None)
+        if dtype is None or not np.issubdtype(dtype, np.integer) or ndim != 0:
+            raise InvalidTypeError(f"step must be an integer scalar, got a JAX array of {dtype} with ndim {ndim}")
         try:
             step = int(step)  # a concrete JAX integer scalar
-        except TypeError:  # a tracer (jax.errors.ConcretizationTypeError is a TypeError) or not a scalar
+        except TypeError:  # a tracer: jax.errors.ConcretizationTypeError is a TypeError
             raise InvalidTypeError(
                 f"step must be a host int, got {type(step).__name__}: step_key cannot run inside jit or "
                 "lax.scan; build table = seedwise.frameworks.jax.key_table(seeds, n_steps) outside and index "
