@@ -31,6 +31,31 @@ def test_golden_keys_and_ints():
     assert Seeds(42).spawn(3)[2].key.tolist() == [3256706157778772902, 8907442531967158415]
 
 
+def test_golden_sized_ints():
+    """seeds.int(bits=b) is the top b bits of int(seeds): fixed forever, like int(seeds) itself."""
+    s = Seeds(0)["init"]
+    assert s.int() == s.int(bits=64) == int(s) == 13077208730084539991
+    assert s.int(bits=32) == 3044774925
+    assert s.int(bits=63) == 6538604365042269995
+    assert Seeds(0).int(32) == 1588299669
+
+
+def test_sized_ints_fit_their_width():
+    streams = [Seeds(7)[name] for name in ("init", "data_order", "augment", "dropout", "a", "b", "c", "d")]
+    assert any(int(s) >= 2**63 for s in streams)  # why the sized form exists
+    for s in streams:
+        for bits in (1, 31, 32, 53, 63, 64):
+            assert 0 <= s.int(bits=bits) < 2**bits
+            assert s.int(bits=bits) == int(s) >> (64 - bits)
+    assert Seeds(7)["a"].int(bits=32) != Seeds(7)["b"].int(bits=32)
+
+
+@pytest.mark.parametrize("bits", [0, 65, -1, 32.0, True, "32", None])
+def test_sized_int_rejects_bad_width(bits):
+    with pytest.raises(sw.errors.InvalidArgumentError, match="bits must be an int from 1 to 64"):
+        Seeds(0).int(bits=bits)
+
+
 def test_golden_torch_and_python():
     g = Seeds(0)["init"].torch()
     assert torch.rand(3, generator=g).tolist() == [0.3147602081298828, 0.7906851768493652, 0.7609811425209045]

@@ -18,6 +18,7 @@ Derivation (fixed forever: a user's seed must mean the same thing in every relea
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import json
 import numbers
@@ -237,7 +238,12 @@ class Seeds:
         return _philox_key(self._effective()[0], self._spawn_words)
 
     def __int__(self) -> int:
-        """A 64-bit int derived from this stream, for APIs that take an integer seed."""
+        """An unsigned 64-bit int in ``[0, 2**64)`` derived from this stream.
+
+        Many framework arguments take less (Keras wants below ``2**32``, JAX and
+        TensorFlow's int64 seeds below ``2**63``): pass ``seeds.int(bits=32)`` or
+        ``seeds.int(bits=63)`` there (see :meth:`int`).
+        """
         return int(self._purpose("int").generate_state(1, np.uint64)[0])
 
     def __index__(self) -> int:
@@ -387,6 +393,31 @@ class Seeds:
         if not isinstance(data, dict):
             raise InvalidArgumentError("not a Seeds JSON document: expected a JSON object")
         return cls.from_dict(data)
+
+    # -- sized integers (last in the class: below this point, ``int`` names the method) ----
+
+    def int(self, bits: builtins.int = 64) -> builtins.int:
+        """This stream's integer seed in ``[0, 2**bits)``, for a framework argument that takes an int.
+
+        ``int(seeds) >> (64 - bits)``: the top ``bits`` bits of :meth:`__int__`, so
+        ``seeds.int(bits=64) == int(seeds)`` and every size is the same seed, cut to fit.
+        Which size an argument needs:
+
+        * ``bits=32``: ``keras.utils.set_random_seed``, ``keras.layers.Dropout(seed=)``,
+          Keras initialisers, ``tf.random.set_seed`` where ints are 32-bit, NumPy's legacy
+          ``np.random.seed``, scikit-learn's ``random_state``;
+        * ``bits=63``: anything stored as a signed 64-bit int: ``jax.random.key``,
+          ``flax.nnx.Rngs``, ``tf.random.set_seed``, ``torch.manual_seed``.
+
+        Args:
+            bits: how many bits the value may have, from 1 to 64.
+        """
+        if isinstance(bits, bool) or not isinstance(bits, numbers.Integral) or not 1 <= bits <= 64:
+            raise InvalidArgumentError(
+                f"bits must be an int from 1 to 64 (the widest seed the argument takes: 32 for Keras, "
+                f"63 for JAX and int64 seeds), got {bits!r}"
+            )
+        return int(self) >> (64 - int(bits))
 
 
 SeedLike = Union[int, Seeds]

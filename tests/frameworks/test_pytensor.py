@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from seedwise import Seeds
+from seedwise.errors import InvalidArgumentError, InvalidTypeError
 from seedwise.frameworks import pytensor as pa
 
 
@@ -123,3 +124,66 @@ def test_without_pytensor_everything_else_works():
     out = subprocess.run([sys.executable, "-c", ABSENT], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stdout.strip().endswith("ok")
+
+
+# -- RandomStream state: capture, JSON, resume in a fresh process --------------------------
+
+RESUME = textwrap.dedent(
+    """
+    import json, sys
+    import numpy as np
+    import pytensor
+    from seedwise import Seeds
+    from seedwise.frameworks import pytensor as pa
+
+    rs = Seeds(7)["dropout"].pytensor()
+    f = pytensor.function([], [rs.normal(size=3), rs.binomial(1, 0.5, size=4)])
+    with open(sys.argv[1]) as fh:
+        pa.load_rng_state(rs, json.load(fh))
+    np.savez(sys.argv[2], *[x for _ in range(3) for x in f()])
+    """
+)
+
+
+@pytest.mark.slow
+def test_random_stream_state_resumes_in_a_fresh_process(pytensor, tmp_path):
+    import json
+
+    rs = Seeds(7)["dropout"].pytensor()
+    f = pytensor.function([], [rs.normal(size=3), rs.binomial(1, 0.5, size=4)])
+    f(), f()  # two steps, then the checkpoint
+    (tmp_path / "rng.json").write_text(json.dumps(pa.rng_state(rs)))
+    reference = [x for _ in range(3) for x in f()]
+    done = subprocess.run(
+        [sys.executable, "-c", RESUME, str(tmp_path / "rng.json"), str(tmp_path / "out.npz")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    with np.load(tmp_path / "out.npz") as out:
+        resumed = [out[f"arr_{i}"] for i in range(len(reference))]
+    assert all(np.array_equal(a, b) for a, b in zip(reference, resumed, strict=True))
+    # Without the state, the fresh graph starts over: the state is what made the difference.
+    fresh = Seeds(7)["dropout"].pytensor()
+    g = pytensor.function([], [fresh.normal(size=3), fresh.binomial(1, 0.5, size=4)])
+    assert not np.array_equal(g()[0], reference[0])
+
+
+def test_shared_rng_state_round_trip_and_refusals(pytensor):
+    rng = pa.shared_rng(Seeds(2)["x"], name="rng")
+    next_rng, x = rng.uniform(size=3)
+    f = pytensor.function([], x, updates={rng: next_rng})
+    f()
+    state = pa.rng_state([rng])
+    after = f()
+    pa.load_rng_state([rng], state)
+    assert np.array_equal(f(), after)
+    with pytest.raises(InvalidArgumentError, match="2 generators but rngs has 1"):
+        pa.load_rng_state([rng], {"format": 1, "generators": state["generators"] * 2})
+    with pytest.raises(InvalidArgumentError, match="named"):
+        pa.load_rng_state([pa.shared_rng(Seeds(2)["x"], name="other")], state)
+    with pytest.raises(InvalidArgumentError, match="format"):
+        pa.load_rng_state([rng], {"generators": []})
+    with pytest.raises(InvalidTypeError, match="RandomStream"):
+        pa.rng_state(3)

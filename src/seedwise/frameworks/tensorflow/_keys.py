@@ -1,4 +1,5 @@
-"""TensorFlow and Keras 3: a :class:`~seedwise.Seeds` stream as TensorFlow's own random objects.
+"""A :class:`~seedwise.Seeds` stream as TensorFlow's own random objects: generators,
+stateless seed pairs, and Keras initialisers keyed by parameter name.
 
 * :func:`generator_from_seeds` (``Seeds.tensorflow()``): a Philox ``tf.random.Generator``
   keyed by the stream;
@@ -7,11 +8,6 @@
 * :func:`initializer` / :func:`initializer_seed`: Keras initialisers keyed by parameter
   name, so adding a layer leaves every other layer's initial weights unchanged (Keras's
   unseeded initialisers draw their seed from Python's ``random``).
-
-TensorFlow's global random state (op seed, global generator, Keras's global
-``SeedGenerator``) is seeded by :func:`seedwise.seed_everything` through
-:mod:`seedwise.process.adapters.tensorflow`. Nothing here imports TensorFlow until a
-function needs it, and that import leaves Python's and NumPy's global RNGs as they were.
 """
 
 from __future__ import annotations
