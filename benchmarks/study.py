@@ -54,7 +54,7 @@ def _noop(_: int) -> dict[str, float]:
 
 
 def _study(fn, name: str, n: int, store: Path, config: dict | None = None) -> Study:
-    return Study(fn, name=name, sources=("init",), design="all", seeds=n, store=store, config=config)
+    return Study(fn, name=name, sources=("init",), design="all", n_seeds=n, store=store, config=config)
 
 
 def _time_study(fn, name, n, store, config=None, **run) -> float:

@@ -11,16 +11,16 @@ Exit codes: 0 success, 1 a negative answer (not repeatable, not significant...),
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
 from collections.abc import Sequence
 
 from seedwise._version import __version__
+from seedwise.commands import audit, compare, demo, env, report, study
 from seedwise.errors import UsageError
 
-#: Subcommand modules under seedwise.commands, in the order --help lists them.
-COMMANDS = ("demo", "study", "report", "compare", "audit", "env")
+#: Subcommand modules, in the order --help lists them; each one's ``add_parser`` registers it.
+COMMANDS = (demo, study, report, compare, audit, env)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,13 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"seedwise {__version__}")
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"seedwise.commands.{name}")
-        except ModuleNotFoundError as exc:  # a command whose module is not built yet
-            if exc.name == f"seedwise.commands.{name}":
-                continue
-            raise
+    for module in COMMANDS:
         module.add_parser(sub)
     for command in sub.choices.values():
         _accept_debug(command)

@@ -26,7 +26,7 @@ def _metrics(results):
 
 
 def test_ray_results_identical_to_local(local_ray, tmp_path):
-    kwargs = dict(sources=("init", "data_order"), seeds=3, config={"epochs": 3})
+    kwargs = {"sources": ("init", "data_order"), "n_seeds": 3, "config": {"epochs": 3}}
     local = Study(study_fns.with_curves, name="local", store=None, **kwargs).run(workers=0, progress=False)
     on_ray = Study(study_fns.with_curves, name="ray", store=tmp_path / "runs.sqlite", **kwargs).run(
         backend="ray", workers=2, progress=False
@@ -39,10 +39,10 @@ def test_ray_results_identical_to_local(local_ray, tmp_path):
 
 
 def test_ray_records_failures_and_goes_on(local_ray):
-    results = Study(study_fns.flaky, name="flaky", sources=("init",), design="all", seeds=6, store=None).run(
+    results = Study(study_fns.flaky, name="flaky", sources=("init",), design="all", n_seeds=6, store=None).run(
         backend="ray", num_cpus=1, progress=False
     )
-    local = Study(study_fns.flaky, name="flaky", sources=("init",), design="all", seeds=6, store=None).run(
+    local = Study(study_fns.flaky, name="flaky", sources=("init",), design="all", n_seeds=6, store=None).run(
         workers=0, progress=False
     )
     assert results.table()["status"].tolist() == local.table()["status"].tolist()

@@ -11,7 +11,7 @@ from typing import Any
 from seedwise.errors import UsageError
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "study",
         help="run a multi-seed study of your training function, or show a store's progress",
@@ -32,8 +32,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--sources", default="init,data_order,augment,dropout", help="comma-separated (default: %(default)s)"
     )
     run.add_argument("--design", default="one-at-a-time", help="one-at-a-time, all or factorial (default: %(default)s)")
-    run.add_argument("--seeds", type=int, default=8, help="seeds (levels) per source (default: %(default)s)")
-    run.add_argument("--base-seed", type=int, default=0, help="root seed of every run (default: %(default)s)")
+    run.add_argument(
+        "--seeds", "--n-seeds", dest="n_seeds", type=int, default=8, metavar="N",
+        help="how many seeds (levels) per source (default: %(default)s)",
+    )  # fmt: skip
+    run.add_argument(
+        "--base-seed", type=int, default=0, help="the root seed every run derives from, Seeds(N) (default: %(default)s)"
+    )
     run.add_argument("--replicates", type=int, default=0, help="runs with every seed fixed (noise floor)")
     run.add_argument("--store", default="runs.sqlite", help="SQLite file (default: %(default)s)")
     run.add_argument("--workers", type=int, default=None, help="processes or Ray tasks at once (0: in this process)")
@@ -91,6 +96,7 @@ def run_command(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from seedwise._validate import check_choice, check_int
+    from seedwise.seeds import as_seeds
     from seedwise.study import Study
     from seedwise.study.runner import BACKENDS
 
@@ -99,8 +105,9 @@ def run_command(args: argparse.Namespace) -> int:
     if args.workers is not None:
         check_int("workers", args.workers, low=0)
     study = Study(
-        args.train, name=args.name, sources=args.sources, design=args.design, seeds=args.seeds,
-        base_seed=args.base_seed, store=args.store, config=parse_config(args.config), replicates=args.replicates,
+        args.train, name=args.name, sources=args.sources, design=args.design, n_seeds=args.n_seeds,
+        seeds=as_seeds(args.base_seed, "--base-seed"), store=args.store, config=parse_config(args.config),
+        replicates=args.replicates,
     )  # fmt: skip
     results = study.run(
         workers=args.workers, backend=args.backend, ray_address=args.ray_address, num_cpus=args.num_cpus,
@@ -150,7 +157,7 @@ def status_command(args: argparse.Namespace) -> int:
     for name in names:
         design = store.design(name)
         counts = store.counts(name)
-        kind = f"{design['design']}: {','.join(design['sources'])} x {design['seeds']}"
+        kind = f"{design['design']}: {','.join(design['sources'])} x {design['seeds']}"  # stored count
         table.add_row(
             name, kind, str(sum(counts.values())), *(str(counts[s]) for s in ("pending", "running", "done", "failed"))
         )

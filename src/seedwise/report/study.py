@@ -37,7 +37,7 @@ def add_study_section(page: HtmlPage, results: Any, metric: str | None = None) -
     counts = results.counts()
     page.add_heading(f"Study {name}", level=2)
     page.add_text(
-        f"Design {design.kind} over sources {', '.join(design.sources)}; {design.seeds} seed(s) per source, base seed "
+        f"Design {design.kind} over sources {', '.join(design.sources)}; {design.n_seeds} seed(s) per source, base seed "
         f"{design.base_seed}" + (f", {design.replicates} replicate(s)" if design.replicates else "")
         + (f", arms {', '.join(design.paired)}" if design.paired else "")
         + ". Runs: " + ", ".join(f"{v} {k}" for k, v in counts.items() if v) + "."

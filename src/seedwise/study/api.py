@@ -2,30 +2,21 @@
 
 from __future__ import annotations
 
-import os
+import numbers
+import warnings
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from seedwise.errors import InvalidArgumentError, InvalidTypeError
+from seedwise.seeds import Seeds
 from seedwise.study.design import SOURCES, Cell, Design
+from seedwise.study.results import Results, load_results
 from seedwise.study.runner import run_pending
-from seedwise.study.store import Store
-from seedwise.study.train import TrainSpec
-
-if TYPE_CHECKING:  # pragma: no cover
-    from seedwise.study.results import Results
+from seedwise.study.spec import TrainSpec
+from seedwise.study.store import StoreLike, open_store
+from seedwise.study.worker import worker_fingerprint
 
 __all__ = ["Study", "open_store"]
-
-StoreLike = str | os.PathLike[str] | Store | None
-
-
-def open_store(store: StoreLike) -> Store:
-    """A :class:`Store` from a path, ``None`` (in memory) or an open store."""
-    if isinstance(store, Store):
-        return store
-    return Store(store)
 
 
 def _check_study_name(name: object) -> str:
@@ -34,6 +25,35 @@ def _check_study_name(name: object) -> str:
     if not name.strip() or name != name.strip():
         raise InvalidArgumentError(f"name must be a non-empty study name without surrounding spaces, got {name!r}")
     return name
+
+
+def _root_entropy(seeds: object, base_seed: int | None) -> int:
+    """The entropy of the study's root: ``seeds=Seeds(N)``, or the deprecated ``base_seed=N``."""
+    if base_seed is not None:
+        if seeds is not None:
+            raise InvalidArgumentError("give the study's root once, as seeds=sw.Seeds(N) (base_seed= is deprecated)")
+        warnings.warn(
+            f"Study(base_seed={base_seed!r}) is deprecated: write seeds=sw.Seeds({base_seed!r})",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        try:
+            return Seeds(base_seed).entropy
+        except (InvalidArgumentError, InvalidTypeError) as exc:
+            raise type(exc)(f"base_seed: {exc}") from None
+    if seeds is None:
+        return 0
+    if not isinstance(seeds, Seeds):
+        raise InvalidTypeError(
+            f"seeds must be the study's root seedwise.Seeds, e.g. seeds=sw.Seeds(0); got {type(seeds).__name__} "
+            f"{seeds!r} (the number of seeds per source is n_seeds=)"
+        )
+    if seeds != Seeds(seeds.entropy):
+        raise InvalidArgumentError(
+            f"seeds must be a root Seeds such as sw.Seeds({seeds.entropy}), not a child stream or an override "
+            f"({seeds!r}): every run of a study derives its streams from the root"
+        )
+    return seeds.entropy
 
 
 class Study:
@@ -50,8 +70,8 @@ class Study:
             its streams (``seeds["init"]`` ...).
         design: ``"one-at-a-time"``, ``"all"`` or ``"factorial"`` (see
             :mod:`seedwise.study.design`).
-        seeds: levels (seeds) per source.
-        base_seed: the root seed every run derives from.
+        n_seeds: levels (seeds) per source.
+        seeds: the root :class:`~seedwise.Seeds` every run derives from (default ``Seeds(0)``).
         store: a SQLite file (created if missing), ``None`` for an in-memory store, or a
             :class:`~seedwise.study.store.Store`.
         config: a JSON-ready dict passed to every run (part of the study's identity).
@@ -59,6 +79,10 @@ class Study:
             nondeterministic kernels.
         paired: ``{"A": {...}, "B": {...}}``: run every cell once per arm, with the
             arm's config overrides and the same seeds (paired A/B comparison).
+        base_seed: deprecated, ``seeds=Seeds(base_seed)``.
+
+    ``Study(seeds=8)`` (an int: the count, under its old name) keeps working for one
+    release with a DeprecationWarning; write ``n_seeds=8``.
 
     The study is registered in the store at once: reusing a name with a different
     design raises :class:`~seedwise.errors.StoreError` and changes nothing.
@@ -71,12 +95,13 @@ class Study:
         name: str,
         sources: Sequence[str] | str = SOURCES,
         design: str = "one-at-a-time",
-        seeds: int = 8,
-        base_seed: int = 0,
+        n_seeds: int | None = None,
+        seeds: Seeds | None = None,
         store: StoreLike = "runs.sqlite",
         config: Mapping[str, Any] | None = None,
         replicates: int = 0,
         paired: Mapping[str, Mapping[str, Any] | None] | None = None,
+        base_seed: int | None = None,
     ):
         self.name = _check_study_name(name)
         self.train = train
@@ -87,14 +112,26 @@ class Study:
             if isinstance(train, str) or not callable(train):
                 raise
             self.spec = None  # a lambda or nested function: only workers=0 can run it
+        count: int | None = None
+        if isinstance(seeds, numbers.Integral) and not isinstance(seeds, bool):
+            count, seeds = int(seeds), None  # the old spelling: Design.create warns and names the new one
+        entropy = _root_entropy(seeds, base_seed)
         self.design = Design.create(
-            sources=sources, design=design, seeds=seeds, base_seed=base_seed, config=config,
-            replicates=replicates, paired=paired,
+            sources=sources, design=design, n_seeds=n_seeds, base_seed=entropy, config=config,
+            replicates=replicates, paired=paired, seeds=count,
         )  # fmt: skip
         self.store = open_store(store)
-        from seedwise.study.train import worker_fingerprint
-
         self.store.register(self.name, self.design, worker_fingerprint())
+
+    @property
+    def seeds(self) -> Seeds:
+        """The root every run derives from."""
+        return Seeds(self.design.base_seed)
+
+    @property
+    def n_seeds(self) -> int:
+        """Levels (seeds) per source."""
+        return self.design.n_seeds
 
     @property
     def cells(self) -> list[Cell]:
@@ -141,8 +178,6 @@ class Study:
             self.store, self.name, train, workers=workers, backend=backend, ray_address=ray_address,
             num_cpus=num_cpus, num_gpus=num_gpus, progress=progress,
         )  # fmt: skip
-        from seedwise.study.results import Results
-
         return Results(self.store, self.name, study=self)
 
     def status(self) -> dict[str, int]:
@@ -153,19 +188,15 @@ class Study:
         """The same study (same design, same seeds) with ``config`` merged into its config."""
         merged = {**self.design.config, **dict(config)}
         return Study(
-            self.train, name=name, sources=self.design.sources, design=self.design.kind, seeds=self.design.seeds,
-            base_seed=self.design.base_seed, store=self.store, config=merged, replicates=self.design.replicates,
+            self.train, name=name, sources=self.design.sources, design=self.design.kind, n_seeds=self.n_seeds,
+            seeds=self.seeds, store=self.store, config=merged, replicates=self.design.replicates,
             paired=self.design.paired,
         )  # fmt: skip
 
     @staticmethod
     def load(store: StoreLike, name: str) -> Results:
         """The results of study ``name`` in ``store`` (no training function needed)."""
-        from seedwise.study.results import Results
-
-        if isinstance(store, (str, os.PathLike)) and not Path(store).exists():
-            raise InvalidArgumentError(f"the study store {os.fspath(store)!r} does not exist")
-        return Results(open_store(store), name)
+        return load_results(store, name)
 
     def __repr__(self) -> str:
         where = self.store.path or ":memory:"

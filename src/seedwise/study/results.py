@@ -10,21 +10,21 @@ from __future__ import annotations
 import functools
 import json
 import math
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from seedwise.errors import InvalidArgumentError, InvalidTypeError
 from seedwise.seeds import Seeds
 from seedwise.study.design import ALL_GROUP, REPLICATE_GROUP, Design
-from seedwise.study.store import Store
+from seedwise.study.store import Store, StoreLike, open_store
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
-
-    from seedwise.study.api import Study
 
 __all__ = ["Results", "VarianceReport", "load_results"]
 
@@ -32,6 +32,12 @@ __all__ = ["Results", "VarianceReport", "load_results"]
 BASE_COLUMNS = ("cell", "source", "level", "levels", "arm", "status")
 #: Columns of :meth:`Results.table` after the metrics.
 TAIL_COLUMNS = ("duration", "attempts", "error")
+
+
+class _Runnable(Protocol):
+    """What :meth:`Results.compare` needs of the study behind the results: a sibling study it can run."""
+
+    def sibling(self, name: str, config: Mapping[str, Any]) -> Any: ...
 
 
 @functools.lru_cache(maxsize=1)
@@ -45,9 +51,10 @@ def _text_table_class() -> type:
 
             from rich.console import Console
 
-            console = Console(file=io.StringIO(), width=120, color_system=None, force_terminal=False)
+            buffer = io.StringIO()
+            console = Console(file=buffer, width=120, color_system=None, force_terminal=False)
             console.print(self)
-            return console.file.getvalue().rstrip("\n")  # type: ignore[attr-defined]
+            return buffer.getvalue().rstrip("\n")
 
         __repr__ = __str__
 
@@ -149,7 +156,7 @@ class Results:
     elsewhere shows its progress.
     """
 
-    def __init__(self, store: Store, name: str, *, study: Study | None = None):
+    def __init__(self, store: Store, name: str, *, study: _Runnable | None = None):
         if not isinstance(store, Store):
             raise InvalidTypeError(f"store must be a seedwise.study.Store, got {type(store).__name__}")
         self.store = store
@@ -194,9 +201,8 @@ class Results:
         return Seeds(self.design.base_seed)["study-stats"] if seeds is None else seeds
 
     def table(self) -> pd.DataFrame:
-        """One row per run: cell, source (the group), level, levels, arm, status, each metric, duration, attempts, error.
-
-        A failed run's metrics are NaN.
+        """One row per run: cell, source (the group), level, levels, arm, status, each metric, duration, attempts,
+        error. A failed run's metrics are NaN.
         """
         import pandas as pd
 
@@ -443,7 +449,8 @@ class Results:
             usable = sum(math.isfinite(x) and math.isfinite(y) for x, y in zip(a, b))
             if usable < 2:
                 raise InvalidArgumentError(
-                    f"{this_name} and {other_name} have {usable} pair(s) of finished runs with a finite {metric!r} {fix}"
+                    f"{this_name} and {other_name} have {usable} pair(s) of finished runs with a finite "
+                    f"{metric!r} {fix}"
                 )
         else:
             for label, values in ((this_name, a), (other_name, b)):
@@ -475,8 +482,8 @@ def _fmt(x: float) -> str:
     return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.4g}"
 
 
-def load_results(store: str | Any, name: str) -> Results:
-    """The results of study ``name`` in ``store`` (a path or a :class:`Store`)."""
-    from seedwise.study.api import Study
-
-    return Study.load(store, name)
+def load_results(store: StoreLike, name: str) -> Results:
+    """The results of study ``name`` in ``store`` (a path or a :class:`Store`; no training function needed)."""
+    if isinstance(store, (str, os.PathLike)) and not Path(store).exists():
+        raise InvalidArgumentError(f"the study store {os.fspath(store)!r} does not exist")
+    return Results(open_store(store), name)

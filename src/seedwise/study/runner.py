@@ -23,6 +23,7 @@ backend and the number of workers.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import logging
 import multiprocessing as mp
 import os
 import signal
@@ -35,8 +36,9 @@ from typing import Any, Literal, Protocol
 
 from seedwise._validate import check_choice, check_int
 from seedwise.errors import InvalidArgumentError, MissingDependencyError
+from seedwise.study.spec import TrainSpec
 from seedwise.study.store import LEASE_S, MAX_ATTEMPTS, Claim, Store
-from seedwise.study.train import TrainSpec, execute
+from seedwise.study.worker import execute
 
 __all__ = ["BACKENDS", "Backend", "run_pending"]
 
@@ -116,7 +118,7 @@ def _mp_context() -> mp.context.BaseContext:
     if "forkserver" in mp.get_all_start_methods():
         context = mp.get_context("forkserver")
         # Takes effect when the forkserver starts (the first pool of this process).
-        context.set_forkserver_preload(["seedwise.study.train", *(m for m in _PRELOADABLE if m in sys.modules)])
+        context.set_forkserver_preload(["seedwise.study.worker", *(m for m in _PRELOADABLE if m in sys.modules)])
         return context
     return mp.get_context("spawn")
 
@@ -126,7 +128,8 @@ class _LocalPool:
 
     def __init__(self, spec: TrainSpec, workers: int):
         self.spec, self.capacity = spec, workers
-        self.pending: dict[cf.Future, int] = {}
+        self.pending: dict[cf.Future[dict[str, Any]], int] = {}
+        self.lost: list[tuple[Any, dict[str, Any]]] = []
         self.pool = self._new_pool()
 
     def _new_pool(self) -> cf.ProcessPoolExecutor:
@@ -134,14 +137,29 @@ class _LocalPool:
             self.capacity, mp_context=_mp_context(), initializer=_init_worker, initargs=(os.getpid(),)
         )
 
+    def _restart(self, reason: str) -> None:
+        """The pool broke: every run in flight is lost with it; start a new pool."""
+        for rowid in self.pending.values():
+            self.lost.append((rowid, _lost(reason)))
+        self.pending.clear()
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        self.pool = self._new_pool()
+
     def submit(self, claim: Claim) -> Any:
-        future = self.pool.submit(execute, self.spec, claim.seeds, claim.config)
+        try:
+            future = self.pool.submit(execute, self.spec, claim.seeds, claim.config)
+        except BrokenProcessPool as exc:  # a worker died after the last wait, before this claim
+            self._restart(f"a worker process died ({exc}){_MAIN_HINT}")
+            future = self.pool.submit(execute, self.spec, claim.seeds, claim.config)
         self.pending[future] = claim.rowid
         return claim.rowid
 
     def wait(self, timeout: float) -> list[tuple[Any, dict[str, Any]]]:
+        out, self.lost = self.lost, []
+        if out:  # runs lost at a submit: report them before waiting for more
+            return out
         done, _ = cf.wait(list(self.pending), timeout=timeout, return_when=cf.FIRST_COMPLETED)
-        out, broken = [], False
+        broken = False
         for future in done:
             rowid = self.pending.pop(future)
             try:
@@ -150,11 +168,8 @@ class _LocalPool:
                 broken = True
                 out.append((rowid, _lost(f"a worker process died ({exc}){_MAIN_HINT}")))
         if broken:  # every run in flight was lost with the pool
-            for future, rowid in self.pending.items():
-                out.append((rowid, _lost(f"a worker process died{_MAIN_HINT}")))
-            self.pending.clear()
-            self.pool.shutdown(wait=False, cancel_futures=True)
-            self.pool = self._new_pool()
+            self._restart(f"a worker process died{_MAIN_HINT}")
+            out, self.lost = out + self.lost, []
         return out
 
     def stop(self) -> None:
@@ -183,12 +198,13 @@ class _Ray:
         self.started = False
         if not ray.is_initialized():
             address = address or os.environ.get("RAY_ADDRESS") or None
-            ray.init(address=address, include_dashboard=False, logging_level="ERROR", log_to_driver=True)
+            ray.init(address=address, include_dashboard=False, logging_level=logging.ERROR, log_to_driver=True)
             self.started = True  # ours to close: stops a local Ray, disconnects from a cluster
         self.spec = spec
         self.remote = ray.remote(num_cpus=num_cpus, num_gpus=num_gpus, max_retries=0)(execute)
         if workers is None:
-            cpus = float(ray.cluster_resources().get("CPU", 1))
+            resources = ray.cluster_resources()  # type: ignore[no-untyped-call]  # ray leaves it unannotated
+            cpus = float(resources.get("CPU", 1))
             workers = max(1, int(cpus // num_cpus)) if num_cpus > 0 else int(cpus)
         self.capacity = workers
         self.pending: dict[Any, int] = {}
@@ -238,7 +254,7 @@ class _Heartbeat(threading.Thread):
                 pass
 
 
-def _progress(enabled: bool, total: int, done: int, failed: int, name: str):
+def _progress(enabled: bool, total: int, done: int, failed: int, name: str) -> tuple[Any, Any]:
     from rich.console import Console
     from rich.progress import (
         BarColumn,
@@ -291,12 +307,11 @@ def run_pending(
         raise InvalidArgumentError(
             "workers=0 runs in this process; use it with backend='local', or workers >= 1 with Ray"
         )
-    if workers != 0 and not isinstance(train, TrainSpec):
-        raise InvalidArgumentError("worker processes need a TrainSpec (a function they can import); use workers=0")
-
     executor: _Executor
     if workers == 0:
         executor = _InProcess(train)
+    elif not isinstance(train, TrainSpec):
+        raise InvalidArgumentError("worker processes need a TrainSpec (a function they can import); use workers=0")
     elif backend == "local":
         executor = _LocalPool(train, workers or os.cpu_count() or 1)
     else:

@@ -48,7 +48,7 @@ from seedwise.errors import InvalidTypeError, StoreError
 if TYPE_CHECKING:  # pragma: no cover
     from seedwise.study.design import Design
 
-__all__ = ["Store", "Claim", "SCHEMA_VERSION", "STATUSES"]
+__all__ = ["Store", "StoreLike", "Claim", "open_store", "SCHEMA_VERSION", "STATUSES"]
 
 SCHEMA_VERSION = 1
 STATUSES = ("pending", "running", "done", "failed")
@@ -227,7 +227,7 @@ class Store:
             else:
                 self._conn.execute("COMMIT")
 
-    def _read(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
+    def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         with self._lock:
             try:
                 cursor = self._conn.execute(sql, params)
@@ -260,7 +260,8 @@ class Store:
         if not rows:
             known = ", ".join(repr(s) for s in self.studies()) or "none"
             raise StoreError(f"no study named {name!r} in {self.path or 'the in-memory store'} (studies: {known})")
-        return json.loads(rows[0][0])
+        design: dict[str, Any] = json.loads(rows[0][0])
+        return design
 
     def fingerprint(self, name: str) -> dict[str, Any]:
         rows = self._read("SELECT fingerprint FROM studies WHERE name = ?", (name,))
@@ -472,3 +473,13 @@ class Store:
             record["group"] = record.pop("grp")
             out.append(record)
         return out
+
+
+StoreLike = str | os.PathLike[str] | Store | None
+
+
+def open_store(store: StoreLike) -> Store:
+    """A :class:`Store` from a path, ``None`` (in memory) or an open store."""
+    if isinstance(store, Store):
+        return store
+    return Store(store)
