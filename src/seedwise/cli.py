@@ -49,13 +49,25 @@ def _accept_debug(parser: argparse.ArgumentParser) -> None:
                 _accept_debug(child)
 
 
+def _split_command(argv: list[str]) -> tuple[list[str], list[str] | None]:
+    """The options before the first ``--``, and the command line after it (None without ``--``)."""
+    if "--" not in argv:
+        return argv, None
+    i = argv.index("--")
+    return argv[:i], argv[i + 1 :]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    options, rest = _split_command(list(sys.argv[1:] if argv is None else argv))
+    args = parser.parse_args(options)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    args.rest = rest
     try:
+        if rest is not None and not getattr(args, "takes_command", False):
+            raise UsageError(f"unexpected arguments after --: {' '.join(rest) or '(none)'}")
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         print("seedwise: interrupted", file=sys.stderr)

@@ -125,3 +125,22 @@ def crashing(seeds: Seeds, config: dict) -> dict[str, float]:
     if int(seeds["init"]) % 3 == 0:
         os._exit(3)
     return synthetic(seeds, config)
+
+
+def synthetic_with_curve(seeds: Seeds, config: dict, report) -> dict[str, float]:
+    """What scripts/from_env.py computes, as a training function: ``synthetic`` plus a loss curve."""
+    out = synthetic(seeds, config)
+    for step in range(3):
+        report(step, loss=out["score"] / (step + 1))
+    return out
+
+
+def seed_only(seeds: Seeds, config: dict) -> dict[str, float]:
+    """What scripts/seed_only.py computes from ``--seed {seed}``, as a training function."""
+    from seedwise.study import command_seed
+
+    rng = np.random.default_rng(command_seed(seeds))
+    w = rng.standard_normal(4)
+    for _ in range(int(config.get("epochs", 3))):
+        w = 0.9 * w + 0.1 * rng.standard_normal(4)
+    return {"norm": float(np.linalg.norm(w)), "first": float(w[0])}

@@ -48,3 +48,18 @@ def test_ray_records_failures_and_goes_on(local_ray):
     assert results.table()["status"].tolist() == local.table()["status"].tolist()
     assert results.counts()["failed"] >= 1 and results.counts()["done"] >= 1
     assert all("diverged" in r["error"] for r in results.runs() if r["status"] == "failed")
+
+
+def test_command_study_on_ray_equals_the_function_study(local_ray, tmp_path):
+    import sys
+    from pathlib import Path
+
+    script = str(Path(__file__).parent / "scripts" / "from_env.py")
+    kwargs = {"sources": ("init", "data_order"), "n_seeds": 2}
+    on_ray = Study([sys.executable, script], name="cmd", store=tmp_path / "runs.sqlite", **kwargs).run(
+        backend="ray", workers=2, progress=False
+    )
+    local = Study(study_fns.synthetic_with_curve, name="fn", store=None, **kwargs).run(workers=0, progress=False)
+    assert on_ray.counts()["done"] == 6, on_ray.table()["error"].tolist()
+    assert _metrics(on_ray) == _metrics(local)
+    assert on_ray.curves().equals(local.curves())

@@ -336,7 +336,7 @@ def test_a_pool_that_broke_between_two_claims_loses_its_runs_instead_of_crashing
     cells = Study(study_fns.crashing, name="c", sources=("init",), design="all", n_seeds=8, store=None).cells
     culprit = next(c for c in cells if int(c.seeds["init"]) % 3 == 0)
     innocent = next(c for c in cells if int(c.seeds["init"]) % 3 != 0)
-    pool = _LocalPool(TrainSpec.of(study_fns.crashing), 1)
+    pool = _LocalPool(TrainSpec.of(study_fns.crashing), "c", 1)
     try:
         pool.submit(Claim(1, culprit.key, culprit.seeds.to_json(), {}, 1))
         (future,) = pool.pending

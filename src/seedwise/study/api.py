@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import dataclasses
 import numbers
+import os
+import shutil
+import tempfile
 import warnings
+import weakref
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
-from seedwise.errors import InvalidArgumentError, InvalidTypeError
+from seedwise.errors import InvalidArgumentError, InvalidTypeError, StoreError
 from seedwise.seeds import Seeds
+from seedwise.study.command import Command, CommandTask, as_arms, check_against_design
 from seedwise.study.design import SOURCES, Cell, Design
 from seedwise.study.results import Results, load_results
 from seedwise.study.runner import run_pending
 from seedwise.study.spec import TrainSpec
-from seedwise.study.store import StoreLike, open_store
+from seedwise.study.store import Store, StoreLike, open_store
 from seedwise.study.worker import worker_fingerprint
 
 __all__ = ["Study", "open_store"]
@@ -56,8 +63,23 @@ def _root_entropy(seeds: object, base_seed: int | None) -> int:
     return seeds.entropy
 
 
+def _check_metric(metric: object) -> str | None:
+    if metric is not None and (not isinstance(metric, str) or not metric.strip()):
+        raise InvalidArgumentError(f"metric must be the name of a metric the runs report, got {metric!r}")
+    return metric
+
+
+def _default_out_root(store: Store) -> str:
+    """``runs.sqlite`` -> ``runs.out``: the per-run output directories of a command study live beside its store."""
+    if store.path is None:
+        folder = tempfile.mkdtemp(prefix="seedwise-study-")
+        weakref.finalize(store, shutil.rmtree, folder, True)
+        return folder
+    return str(store.path.resolve().with_suffix(".out"))
+
+
 class Study:
-    """A multi-seed study of a training function.
+    """A multi-seed study of a training function or of any command line.
 
     Args:
         train: ``train(seeds, config) -> dict[str, float]``, optionally
@@ -65,6 +87,12 @@ class Study:
             ``report(epoch, loss=..., accuracy=...)``; a function defined at the top level
             of a module or file, or the string ``"FILE.py:FUNCTION"``. It must draw its
             randomness from ``seeds`` (``seeds["init"].torch()``, ...) and nothing else.
+            Or a command line: a list of arguments with placeholders
+            (``["python", "train.py", "--seed", "{seed}"]``), a
+            :class:`~seedwise.study.command.Command` (with a timeout, a working directory,
+            extra environment variables), or ``{arm: command}`` for two or more commands
+            compared on the same seeds. Each run is then the command in a fresh process; see
+            :mod:`seedwise.study.command` and docs/study.md.
         name: the study's name in the store.
         sources: the sources of randomness to vary, names under which ``train`` reads
             its streams (``seeds["init"]`` ...).
@@ -79,6 +107,11 @@ class Study:
             nondeterministic kernels.
         paired: ``{"A": {...}, "B": {...}}``: run every cell once per arm, with the
             arm's config overrides and the same seeds (paired A/B comparison).
+        metric: the metric the study is about: reports and ``study status`` summarise it
+            (default: the first one the runs report), and the study stops with an error if
+            a finished run does not report it.
+        out_dir: where a command study puts each run's output directory ``{out}``
+            (default: beside the store, ``runs.sqlite`` -> ``runs.out/<study>/<cell>``).
         base_seed: deprecated, ``seeds=Seeds(base_seed)``.
 
     ``Study(seeds=8)`` (an int: the count, under its old name) keeps working for one
@@ -90,7 +123,7 @@ class Study:
 
     def __init__(
         self,
-        train: Callable[..., Mapping[str, float]] | str,
+        train: Callable[..., Mapping[str, float]] | str | Sequence[str] | Command | Mapping[str, Any],
         *,
         name: str,
         sources: Sequence[str] | str = SOURCES,
@@ -101,17 +134,35 @@ class Study:
         config: Mapping[str, Any] | None = None,
         replicates: int = 0,
         paired: Mapping[str, Mapping[str, Any] | None] | None = None,
+        metric: str | None = None,
+        out_dir: str | os.PathLike[str] | None = None,
         base_seed: int | None = None,
     ):
         self.name = _check_study_name(name)
         self.train = train
-        self.spec: TrainSpec | None
-        try:
-            self.spec = TrainSpec.of(train)
-        except InvalidArgumentError:
-            if isinstance(train, str) or not callable(train):
-                raise
-            self.spec = None  # a lambda or nested function: only workers=0 can run it
+        self.spec: TrainSpec | None = None
+        self.commands = as_arms(train)
+        if self.commands is not None:
+            # Runs start where the study was started, whichever process (or Ray node) runs them.
+            here = os.getcwd()
+            self.commands = {a: c if c.cwd else dataclasses.replace(c, cwd=here) for a, c in self.commands.items()}
+            for command in self.commands.values():
+                command.check_program()
+            named = [a for a in self.commands if a is not None]
+            if named:
+                if paired is not None:
+                    raise InvalidArgumentError(
+                        "command arms already pair the runs; give paired= config arms with a single command instead"
+                    )
+                paired = dict.fromkeys(named, None)
+        else:
+            try:
+                self.spec = TrainSpec.of(train)  # type: ignore[arg-type]  # as_arms took every command form
+            except InvalidArgumentError:
+                if isinstance(train, str) or not callable(train):
+                    raise
+                self.spec = None  # a lambda or nested function: only workers=0 can run it
+        self.metric = _check_metric(metric)
         count: int | None = None
         if isinstance(seeds, numbers.Integral) and not isinstance(seeds, bool):
             count, seeds = int(seeds), None  # the old spelling: Design.create warns and names the new one
@@ -120,8 +171,36 @@ class Study:
             sources=sources, design=design, n_seeds=n_seeds, base_seed=entropy, config=config,
             replicates=replicates, paired=paired, seeds=count,
         )  # fmt: skip
+        if self.commands is not None:
+            check_against_design(self.commands, self.design)
         self.store = open_store(store)
         self.store.register(self.name, self.design, worker_fingerprint())
+        self._record_info()
+        self.task: CommandTask | None = None
+        if self.commands is not None:
+            root = os.fspath(out_dir) if out_dir is not None else _default_out_root(self.store)
+            self.task = CommandTask(self.commands, str(Path(root).resolve()))
+
+    def _record_info(self) -> None:
+        """Record what the study runs and its metric; a command study must keep its commands."""
+        stored = self.store.info(self.name)
+        if self.commands is not None:
+            runs: dict[str, Any] = {
+                "kind": "command",
+                "commands": {a or "": list(c.argv) for a, c in self.commands.items()},
+            }
+            if stored.get("commands") not in (None, runs["commands"]):
+                raise StoreError(
+                    f"study {self.name!r} in {self.store.path or 'the store'} ran other commands "
+                    f"({stored['commands']}); its runs would mix two programs: choose another study name"
+                )
+        else:
+            runs = {"kind": "function", "train": str(self.spec) if self.spec is not None else repr(self.train)}
+        if self.metric is None:
+            self.metric = stored.get("metric")
+        info = {**runs, "metric": self.metric}
+        if info != stored:
+            self.store.set_info(self.name, info)
 
     @property
     def seeds(self) -> Seeds:
@@ -166,17 +245,17 @@ class Study:
         """
         if retry_failed:
             self.store.reset_failed(self.name)
-        if workers != 0 and self.spec is None:
+        if workers != 0 and self.spec is None and self.task is None:
             raise InvalidArgumentError(
                 "train is a lambda or a nested function, which worker processes cannot import; define it at the top "
                 "level of a module or file, or use workers=0"
             )
-        train: Any = self.spec if self.spec is not None else self.train
-        if workers == 0 and callable(self.train):
+        train: Any = self.task or self.spec or self.train
+        if workers == 0 and self.task is None and callable(self.train):
             train = self.train
         run_pending(
             self.store, self.name, train, workers=workers, backend=backend, ray_address=ray_address,
-            num_cpus=num_cpus, num_gpus=num_gpus, progress=progress,
+            num_cpus=num_cpus, num_gpus=num_gpus, progress=progress, metric=self.metric,
         )  # fmt: skip
         return Results(self.store, self.name, study=self)
 
@@ -190,7 +269,8 @@ class Study:
         return Study(
             self.train, name=name, sources=self.design.sources, design=self.design.kind, n_seeds=self.n_seeds,
             seeds=self.seeds, store=self.store, config=merged, replicates=self.design.replicates,
-            paired=self.design.paired,
+            paired=None if self.commands is not None and None not in self.commands else self.design.paired,
+            metric=self.metric, out_dir=None if self.task is None else self.task.out_root,
         )  # fmt: skip
 
     @staticmethod
@@ -200,4 +280,7 @@ class Study:
 
     def __repr__(self) -> str:
         where = self.store.path or ":memory:"
-        return f"Study({self.name!r}, train={self.spec or self.train!r}, {self.design!r}, store={str(where)!r})"
+        what: object = self.spec or self.train
+        if self.commands is not None:
+            what = {arm: str(command) for arm, command in self.commands.items()}
+        return f"Study({self.name!r}, train={what!r}, {self.design!r}, store={str(where)!r})"

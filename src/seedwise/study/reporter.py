@@ -1,23 +1,34 @@
 """What a run reports: learning curves while it trains, metrics when it ends.
 
 A training function reports per-step values with the ``report`` callback it is handed
-(``train(seeds, config, report)``) and returns its final metrics, checked here.
+(``train(seeds, config, report)``) or with :func:`report` from anywhere inside the run,
+and returns its final metrics, checked here. A command run (a script studied as a
+command line) calls the same :func:`report`, which appends one JSON line to the file
+named by the ``SEEDWISE_METRICS`` environment variable (``{out}/metrics.jsonl``).
 """
 
 from __future__ import annotations
 
 import inspect
+import json
 import numbers
-from collections.abc import Mapping
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from seedwise.errors import InvalidArgumentError, InvalidTypeError
 from seedwise.study.spec import TrainFn
 
-__all__ = ["Reporter", "check_metrics", "as_float", "takes_report", "STEP_KEYS"]
+__all__ = ["Reporter", "report", "check_metrics", "as_float", "takes_report", "METRICS_ENV", "STEP_KEYS"]
 
+#: The environment variable naming the JSON-lines file a command run's :func:`report` appends to.
+METRICS_ENV = "SEEDWISE_METRICS"
 #: Keys that give a reported value's step (the first present wins).
 STEP_KEYS = ("step", "epoch")
+
+#: The reporters of the function runs in progress in this process (the worker sets one around ``train``).
+_ACTIVE: list[Reporter] = []
 
 
 def as_float(what: str, value: object) -> float:
@@ -62,6 +73,43 @@ class Reporter:
 
     def __repr__(self) -> str:
         return f"Reporter({sorted(self.curves)})"
+
+
+@contextmanager
+def active(reporter: Reporter) -> Iterator[Reporter]:
+    """Make ``reporter`` the one :func:`report` records to while a function run executes."""
+    _ACTIVE.append(reporter)
+    try:
+        yield reporter
+    finally:
+        _ACTIVE.remove(reporter)
+
+
+def report(step: int | None = None, /, **values: Any) -> bool:
+    """Record values of the run in progress: ``sw.study.report(step=epoch, loss=0.3)``.
+
+    In a function run: the same as the ``report`` callback ``train`` is handed (a value
+    without a step gets the next step of its curve). In a command run (``SEEDWISE_METRICS``
+    set by the study): appends the values as one JSON line to that file; a line with a step
+    is a point of each learning curve it names, a line without one gives final metrics
+    (what a training function returns). Outside a study it records nothing and returns
+    False, so a script also runs on its own; True when the values were recorded.
+    """
+    if _ACTIVE:
+        _ACTIVE[-1](step, **values)
+        return True
+    path = os.environ.get(METRICS_ENV)
+    if not path:
+        return False
+    values = dict(values)
+    step = _pop_step(step, values)
+    if not values:
+        raise InvalidArgumentError("report() needs at least one named value, e.g. report(step=3, loss=0.3)")
+    record: dict[str, float] = {name: as_float(f"report({name}=...)", value) for name, value in values.items()}
+    line = json.dumps(record if step is None else {"step": step, **record})  # NaN and inf as JSON's NaN, Infinity
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(line + "\n")
+    return True
 
 
 def check_metrics(out: object) -> dict[str, float]:

@@ -17,7 +17,9 @@ two runners on one store share the work), keeps its claims alive with a heartbea
 thread, and records each outcome in its own transaction. Ctrl-C stops the workers, puts
 the runs in flight back to ``pending`` and keeps every finished run. Workers are given
 the run's seeds and config and nothing else, so the results are the same whatever the
-backend and the number of workers.
+backend and the number of workers. A command study runs its commands the same way: a
+worker starts each run's command and waits for it, and a worker that is stopped or whose
+driver dies stops its command first.
 """
 
 from __future__ import annotations
@@ -30,15 +32,17 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
+from types import FrameType
 from typing import Any, Literal, Protocol
 
 from seedwise._validate import check_choice, check_int
 from seedwise.errors import InvalidArgumentError, MissingDependencyError
+from seedwise.study import launch
+from seedwise.study.command import CommandTask
 from seedwise.study.spec import TrainSpec
 from seedwise.study.store import LEASE_S, MAX_ATTEMPTS, Claim, Store
-from seedwise.study.worker import execute
+from seedwise.study.worker import RunRequest, Task, run_task
 
 __all__ = ["BACKENDS", "Backend", "run_pending"]
 
@@ -60,6 +64,10 @@ class _Executor(Protocol):
     def close(self) -> None: ...
 
 
+def _request(name: str, claim: Claim) -> RunRequest:
+    return RunRequest(name, claim.cell, claim.index, claim.arm, claim.seeds, claim.config)
+
+
 def _lost(reason: str) -> dict[str, Any]:
     """The outcome of a run whose worker died: retried, up to MAX_ATTEMPTS times."""
     return {"status": "lost", "error": reason}
@@ -70,12 +78,12 @@ class _InProcess:
 
     capacity = 1
 
-    def __init__(self, train: TrainSpec | Callable[..., Any]):
-        self.train = train
+    def __init__(self, task: Task, name: str):
+        self.task, self.name = task, name
         self.done: list[tuple[Any, dict[str, Any]]] = []
 
     def submit(self, claim: Claim) -> Any:
-        self.done.append((claim.rowid, execute(self.train, claim.seeds, claim.config)))
+        self.done.append((claim.rowid, run_task(self.task, _request(self.name, claim))))
         return claim.rowid
 
     def wait(self, timeout: float) -> list[tuple[Any, dict[str, Any]]]:
@@ -92,9 +100,17 @@ class _InProcess:
 def _init_worker(driver_pid: int) -> None:
     # The driver handles Ctrl-C; one thread per worker (set before torch is imported).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _terminated)
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ.setdefault(var, "1")
+    launch.watch_driver(driver_pid)
     threading.Thread(target=_watch_driver, args=(driver_pid,), name="seedwise-watchdog", daemon=True).start()
+
+
+def _terminated(signum: int, frame: FrameType | None) -> None:
+    """The driver stops this worker (Ctrl-C, an error): stop the command it runs, then exit."""
+    launch.kill_all()
+    os._exit(128 + signum)
 
 
 def _watch_driver(driver_pid: int) -> None:
@@ -104,6 +120,7 @@ def _watch_driver(driver_pid: int) -> None:
         try:
             os.kill(driver_pid, 0)
         except ProcessLookupError:
+            launch.kill_all()
             os._exit(1)
         except OSError:  # pragma: no cover - alive, another user's
             pass
@@ -126,8 +143,8 @@ def _mp_context() -> mp.context.BaseContext:
 class _LocalPool:
     """A process pool; a worker that dies takes its runs back to pending, and the pool restarts."""
 
-    def __init__(self, spec: TrainSpec, workers: int):
-        self.spec, self.capacity = spec, workers
+    def __init__(self, task: TrainSpec | CommandTask, name: str, workers: int):
+        self.task, self.name, self.capacity = task, name, workers
         self.pending: dict[cf.Future[dict[str, Any]], int] = {}
         self.lost: list[tuple[Any, dict[str, Any]]] = []
         self.pool = self._new_pool()
@@ -146,11 +163,12 @@ class _LocalPool:
         self.pool = self._new_pool()
 
     def submit(self, claim: Claim) -> Any:
+        request = _request(self.name, claim)
         try:
-            future = self.pool.submit(execute, self.spec, claim.seeds, claim.config)
+            future = self.pool.submit(run_task, self.task, request)
         except BrokenProcessPool as exc:  # a worker died after the last wait, before this claim
             self._restart(f"a worker process died ({exc}){_MAIN_HINT}")
-            future = self.pool.submit(execute, self.spec, claim.seeds, claim.config)
+            future = self.pool.submit(run_task, self.task, request)
         self.pending[future] = claim.rowid
         return claim.rowid
 
@@ -189,7 +207,10 @@ class _LocalPool:
 class _Ray:
     """One Ray task per run."""
 
-    def __init__(self, spec: TrainSpec, workers: int | None, address: str | None, num_cpus: float, num_gpus: float):
+    def __init__(
+        self, task: TrainSpec | CommandTask, name: str, workers: int | None, address: str | None, num_cpus: float,
+        num_gpus: float,
+    ):  # fmt: skip
         try:
             import ray
         except ImportError:
@@ -200,8 +221,8 @@ class _Ray:
             address = address or os.environ.get("RAY_ADDRESS") or None
             ray.init(address=address, include_dashboard=False, logging_level=logging.ERROR, log_to_driver=True)
             self.started = True  # ours to close: stops a local Ray, disconnects from a cluster
-        self.spec = spec
-        self.remote = ray.remote(num_cpus=num_cpus, num_gpus=num_gpus, max_retries=0)(execute)
+        self.task, self.name = task, name
+        self.remote = ray.remote(num_cpus=num_cpus, num_gpus=num_gpus, max_retries=0)(run_task)
         if workers is None:
             resources = ray.cluster_resources()  # type: ignore[no-untyped-call]  # ray leaves it unannotated
             cpus = float(resources.get("CPU", 1))
@@ -210,7 +231,7 @@ class _Ray:
         self.pending: dict[Any, int] = {}
 
     def submit(self, claim: Claim) -> Any:
-        ref = self.remote.remote(self.spec, claim.seeds, claim.config)
+        ref = self.remote.remote(self.task, _request(self.name, claim))
         self.pending[ref] = claim.rowid
         return claim.rowid
 
@@ -284,7 +305,7 @@ def _progress(enabled: bool, total: int, done: int, failed: int, name: str) -> t
 def run_pending(
     store: Store,
     name: str,
-    train: TrainSpec | Callable[..., Any],
+    train: Task,
     *,
     workers: int | None = None,
     backend: str = "local",
@@ -292,10 +313,13 @@ def run_pending(
     num_cpus: float = 1,
     num_gpus: float = 0,
     progress: bool = True,
+    metric: str | None = None,
 ) -> dict[str, int]:
     """Run every pending run of study ``name`` in ``store``; return the run counts by status.
 
-    ``train`` is a :class:`TrainSpec` (any backend) or a plain function (``workers=0``).
+    ``train`` is a :class:`TrainSpec` or a :class:`CommandTask` (any backend), or a plain
+    function (``workers=0``). With ``metric``, the first finished run that does not report
+    it stops the study with an error (the runs finished so far are kept).
     """
     backend = check_choice("backend", backend, BACKENDS)
     if workers is not None:
@@ -309,13 +333,13 @@ def run_pending(
         )
     executor: _Executor
     if workers == 0:
-        executor = _InProcess(train)
-    elif not isinstance(train, TrainSpec):
+        executor = _InProcess(train, name)
+    elif not isinstance(train, (TrainSpec, CommandTask)):
         raise InvalidArgumentError("worker processes need a TrainSpec (a function they can import); use workers=0")
     elif backend == "local":
-        executor = _LocalPool(train, workers or os.cpu_count() or 1)
+        executor = _LocalPool(train, name, workers or os.cpu_count() or 1)
     else:
-        executor = _Ray(train, workers, ray_address, num_cpus, num_gpus)
+        executor = _Ray(train, name, workers, ray_address, num_cpus, num_gpus)
 
     token = store.new_token()
     heartbeat = _Heartbeat(store, token)
@@ -365,6 +389,12 @@ def run_pending(
                     if store.finish(claim, token, outcome) and outcome["status"] == "failed":
                         failed += 1
                     bar.update(task, advance=1, failed=failed)
+                    if metric is not None and outcome["status"] == "done" and metric not in outcome["metrics"]:
+                        reported = ", ".join(repr(m) for m in outcome["metrics"])
+                        raise InvalidArgumentError(
+                            f"metric {metric!r} is not among the metrics the runs report ({reported}; run "
+                            f"{claim.cell}); name one of those (the finished runs are kept)"
+                        )
     except BaseException:
         executor.stop()
         store.release(token)

@@ -1,31 +1,70 @@
-"""One run, as a worker executes it: the training function called with the run's seeds.
+"""One run, as a worker executes it: a training function or a command, given the run's seeds.
 
-:func:`execute` is what every backend runs for one cell: it builds the run's
-:class:`~seedwise.Seeds` from JSON, calls ``train(seeds, config)`` (or
-``train(seeds, config, report)`` when the function takes a third argument), with
-PyTorch limited to one thread (results then do not depend on how many runs share the
-machine, and runs do not oversubscribe the cores), and returns the outcome as plain
-JSON-ready data. A failing ``train`` is an outcome with its traceback, not an error.
+:func:`run_task` is what every backend runs for one cell. For a function study it calls
+:func:`execute`: builds the run's :class:`~seedwise.Seeds` from JSON, calls
+``train(seeds, config)`` (or ``train(seeds, config, report)`` when the function takes a
+third argument), with PyTorch limited to one thread (results then do not depend on how
+many runs share the machine, and runs do not oversubscribe the cores). For a command
+study it calls :func:`execute_command`: empties the run's output directory, fills in the
+placeholders, starts the command with the run's seeds in ``SEEDWISE_SEEDS`` and one
+thread per numeric library, and reads back its metrics. Either way the outcome is plain
+JSON-ready data; a run that fails is an outcome with the reason, not an error.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 import os
 import platform
+import shutil
+import signal
 import socket
 import sys
 import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from seedwise.seeds import Seeds
-from seedwise.study.reporter import Reporter, check_metrics, takes_report
+from seedwise.study.collect import METRICS_FILE, collect
+from seedwise.study.command import CommandTask
+from seedwise.study.launch import Finished, launch
+from seedwise.study.reporter import METRICS_ENV, Reporter, active, check_metrics, takes_report
 from seedwise.study.spec import TrainSpec
 
-__all__ = ["execute", "worker_fingerprint"]
+__all__ = ["RunRequest", "Task", "run_task", "execute", "execute_command", "worker_fingerprint", "THREAD_ENV"]
+
+#: What a study runs: a function (by spec, or the object itself in this process) or commands.
+Task = TrainSpec | CommandTask | Callable[..., Any]
+
+#: Environment of every worker and every command run: one thread per numeric library, so
+#: results do not depend on the machine's core count or on how many runs share it.
+THREAD_ENV = {
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "TF_NUM_INTRAOP_THREADS": "1",
+    "TF_NUM_INTEROP_THREADS": "1",
+}
+#: Lines of stderr quoted in a failed command run's error (the whole log is kept beside it).
+ERROR_TAIL_LINES = 20
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """One claimed run, as a worker receives it."""
+
+    study: str
+    cell: str
+    index: int
+    arm: str | None
+    seeds: str
+    config: Mapping[str, Any]
+
 
 _FINGERPRINT: dict[str, Any] | None = None
 
@@ -100,7 +139,7 @@ def execute(spec: TrainSpec | Callable[..., Any], seeds_json: str, config: Mappi
         args: tuple[Any, ...] = (Seeds.from_json(seeds_json), copy.deepcopy(dict(config)))
         if takes_report(fn):
             args += (reporter,)
-        with _one_torch_thread():
+        with _one_torch_thread(), active(reporter):
             metrics = check_metrics(fn(*args))
         outcome: dict[str, Any] = {"status": "done", "metrics": metrics, "error": None}
     except Exception:  # a crash in train is recorded on its run; the study goes on
@@ -109,3 +148,72 @@ def execute(spec: TrainSpec | Callable[..., Any], seeds_json: str, config: Mappi
     outcome["duration"] = time.perf_counter() - start
     outcome["worker"] = worker_fingerprint()
     return outcome
+
+
+def _tail(text: str) -> str:
+    lines = text.rstrip().splitlines()[-ERROR_TAIL_LINES:]
+    return "\n".join(lines)[-4000:]
+
+
+def _failure(finished: Finished, timeout: float | None) -> str | None:
+    """Why a finished command run failed (None: it exited with status 0)."""
+    if finished.timed_out:
+        reason = f"the command ran past its timeout of {timeout:g} s and was stopped"
+    elif finished.returncode < 0:
+        try:
+            name = signal.Signals(-finished.returncode).name
+        except ValueError:
+            name = str(-finished.returncode)
+        reason = f"the command was killed by signal {name}"
+    elif finished.returncode > 0:
+        reason = f"the command exited with status {finished.returncode}"
+    else:
+        return None
+    tail = _tail(finished.stderr)
+    return f"{reason}; the end of its stderr:\n{tail}" if tail else f"{reason} (its stderr is empty)"
+
+
+def execute_command(task: CommandTask, request: RunRequest) -> dict[str, Any]:
+    """Run one cell of a command study; return its outcome as JSON-ready data (with its logs)."""
+    start = time.perf_counter()
+    command = task.command(request.arm)
+    out = task.out_dir(request.study, request.cell)
+    outcome: dict[str, Any] = {"status": "failed", "metrics": None, "curves": None, "stdout": None, "stderr": None}
+    try:
+        shutil.rmtree(out, ignore_errors=True)  # every attempt starts from an empty output directory
+        Path(out).mkdir(parents=True)
+        seeds = Seeds.from_json(request.seeds)
+        values = task.values(seeds, study=request.study, cell=request.cell, index=request.index, arm=request.arm,
+                             out=out, config=request.config, fields=command.fields)  # fmt: skip
+        argv = command.render(values)
+        env = {
+            **os.environ, **THREAD_ENV, "PYTHONUNBUFFERED": "1",
+            "SEEDWISE_SEEDS": request.seeds, METRICS_ENV: str(Path(out) / METRICS_FILE), "SEEDWISE_OUT": out,
+            "SEEDWISE_STUDY": request.study, "SEEDWISE_CELL": request.cell, "SEEDWISE_RUN": str(request.index),
+            "SEEDWISE_ARM": request.arm or "", "SEEDWISE_CONFIG": json.dumps(dict(request.config), sort_keys=True),
+            **command.env,
+        }  # fmt: skip
+        finished = launch(argv, env=env, cwd=command.cwd, timeout=command.timeout, log_limit=command.log_limit)
+    except OSError as exc:  # the program cannot be started (or the output directory not made)
+        outcome["error"] = f"cannot start the command {command.argv[0]!r}: {exc}"
+    else:
+        outcome["stdout"], outcome["stderr"] = finished.stdout, finished.stderr
+        outcome["error"] = _failure(finished, command.timeout)
+        if outcome["error"] is None:
+            try:
+                outcome["metrics"], curves = collect(out, finished.stdout)
+                outcome["curves"] = curves or None
+                outcome["status"] = "done"
+            except ValueError as exc:  # reported nothing usable: say what, with the end of stderr
+                tail = _tail(finished.stderr)
+                outcome["error"] = str(exc) + (f"; the end of its stderr:\n{tail}" if tail else "")
+    outcome["duration"] = time.perf_counter() - start
+    outcome["worker"] = worker_fingerprint()
+    return outcome
+
+
+def run_task(task: Task, request: RunRequest) -> dict[str, Any]:
+    """Run one claimed run of a study (what every backend calls)."""
+    if isinstance(task, CommandTask):
+        return execute_command(task, request)
+    return execute(task, request.seeds, request.config)
