@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from seedwise._version import __version__
 from seedwise.commands import audit, compare, demo, env, report, study
 from seedwise.errors import UsageError
+from seedwise.study._rich import import_rich
 
 #: Subcommand modules, in the order --help lists them; each one's ``add_parser`` registers it.
 COMMANDS = (demo, study, report, compare, audit, env)
@@ -58,6 +59,7 @@ def _split_command(argv: list[str]) -> tuple[list[str], list[str] | None]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    import_rich()  # before any command shows a table: rich's first import would move Python's global random
     parser = build_parser()
     options, rest = _split_command(list(sys.argv[1:] if argv is None else argv))
     args = parser.parse_args(options)

@@ -52,12 +52,17 @@ def _results(store: Any, name: str) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
+    from seedwise.study.store import Store, existing_store
+
+    with Store(existing_store(args.store)) as store:
+        return _compare(args, store)
+
+
+def _compare(args: argparse.Namespace, store: Any) -> int:
     from rich.console import Console
 
     from seedwise.report import HtmlPage, add_comparison_section
-    from seedwise.study.store import Store, existing_store
 
-    store = Store(existing_store(args.store))
     a, b = _results(store, args.study_a), _results(store, args.study_b)
     metric = a._metric(args.metric)
     b._metric(metric)

@@ -17,7 +17,7 @@ from typing import Any
 from seedwise.commands._command_line import parse_timeout, read_arms, split_arms
 from seedwise.errors import UsageError
 
-__all__ = ["add_parser", "parse_config", "run_command", "status_command", "logs_command"]
+__all__ = ["add_parser", "parse_config", "run_command", "status_command", "logs_command", "backup_command"]
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -90,6 +90,16 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     logs.add_argument("study", metavar="STUDY")
     logs.add_argument("cell", metavar="CELL", help="the run, e.g. init/3 (see seedwise study status)")
     logs.set_defaults(func=logs_command)
+
+    backup = sub.add_parser(
+        "backup",
+        help="copy a store safely, with every finished run (even while a study runs)",
+        description="Copy RUNS.sqlite to COPY.sqlite with SQLite's online backup: the copy holds every finished "
+        "run, including those still in RUNS.sqlite-wal, and is consistent even while a study writes to the store.",
+    )
+    backup.add_argument("store", metavar="RUNS.sqlite")
+    backup.add_argument("dest", metavar="COPY.sqlite", help="a new file")
+    backup.set_defaults(func=backup_command)
 
     parser.set_defaults(func=lambda args: _missing_action(parser))
 
@@ -193,16 +203,21 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 def status_command(args: argparse.Namespace) -> int:
+    from seedwise.study import Store
+    from seedwise.study.store import existing_store
+
+    with Store(existing_store(args.store)) as store:
+        return _status(args, store)
+
+
+def _status(args: argparse.Namespace, store: Any) -> int:
     import math
 
     from rich.console import Console
     from rich.table import Table
 
-    from seedwise.study import Store
     from seedwise.study.results import Results
-    from seedwise.study.store import existing_store
 
-    store = Store(existing_store(args.store))
     names = store.studies()
     if args.study is not None:
         if args.study not in names:
@@ -243,14 +258,23 @@ def logs_command(args: argparse.Namespace) -> int:
     from seedwise.study import Store
     from seedwise.study.store import existing_store
 
-    store = Store(existing_store(args.store))
-    cells = [run["cell"] for run in store.runs(args.study)]
+    with Store(existing_store(args.store)) as store:
+        cells = [run["cell"] for run in store.runs(args.study)]
+        logs = store.logs(args.study, args.cell)
     if args.cell not in cells:
         raise UsageError(f"study {args.study!r} has no run {args.cell!r} (runs: {', '.join(cells[:6])}, ...)")
-    logs = store.logs(args.study, args.cell)
     if logs["stdout"] is None and logs["stderr"] is None:
         raise UsageError(f"no logs kept for run {args.cell!r}: only finished command runs keep their stdout and stderr")
     for stream in ("stdout", "stderr"):
         print(f"== {stream} of {args.study} {args.cell}")
         print(logs[stream] or "", end="" if (logs[stream] or "").endswith("\n") else "\n")
+    return 0
+
+
+def backup_command(args: argparse.Namespace) -> int:
+    from seedwise.study import Store
+    from seedwise.study.store import existing_store
+
+    with Store(existing_store(args.store)) as store:
+        print(store.backup(args.dest))
     return 0

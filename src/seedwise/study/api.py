@@ -174,8 +174,13 @@ class Study:
         if self.commands is not None:
             check_against_design(self.commands, self.design)
         self.store = open_store(store)
-        self.store.register(self.name, self.design, worker_fingerprint())
-        self._record_info()
+        try:
+            self.store.register(self.name, self.design, worker_fingerprint())
+            self._record_info()
+        except BaseException:
+            if not isinstance(store, Store):  # opened here: closing it last lets SQLite remove its WAL files
+                self.store.close()
+            raise
         self.task: CommandTask | None = None
         if self.commands is not None:
             root = os.fspath(out_dir) if out_dir is not None else _default_out_root(self.store)

@@ -39,9 +39,10 @@ from typing import Any, Literal, Protocol
 from seedwise._validate import check_choice, check_int
 from seedwise.errors import InvalidArgumentError, MissingDependencyError
 from seedwise.study import launch
+from seedwise.study._rich import import_rich
 from seedwise.study.command import CommandTask
 from seedwise.study.spec import TrainSpec
-from seedwise.study.store import LEASE_S, MAX_ATTEMPTS, Claim, Store
+from seedwise.study.store import LEASE_S, MAX_ATTEMPTS, RUN_BUSY_TIMEOUT_S, Claim, Store
 from seedwise.study.worker import RunRequest, Task, run_task
 
 __all__ = ["BACKENDS", "Backend", "run_pending"]
@@ -276,6 +277,7 @@ class _Heartbeat(threading.Thread):
 
 
 def _progress(enabled: bool, total: int, done: int, failed: int, name: str) -> tuple[Any, Any]:
+    import_rich()
     from rich.console import Console
     from rich.progress import (
         BarColumn,
@@ -353,7 +355,7 @@ def run_pending(
     # runs are retried one at a time (attempt not counted), so only the culprit fails.
     isolate = 0
     try:
-        with bar:
+        with bar, store.busy_timeout(RUN_BUSY_TIMEOUT_S):
             store.reclaim_stale(name)
             while True:
                 while len(inflight) < (1 if isolate else executor.capacity):
@@ -403,4 +405,5 @@ def run_pending(
         heartbeat.halt.set()
         store.retire_token(token)
         executor.close()
+        store.checkpoint()  # finished or interrupted: the store file alone now holds every finished run
     return store.counts(name)

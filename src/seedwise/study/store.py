@@ -37,27 +37,26 @@ import json
 import os
 import socket
 import sqlite3
-import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from seedwise.errors import InvalidTypeError, StoreError
-from seedwise.study.store_file import EXTRA_SCHEMA, SCHEMA, SCHEMA_VERSION, STATUSES, existing_store, inspect, tables
+from seedwise.errors import StoreError
+from seedwise.study.store_file import EXTRA_SCHEMA, SCHEMA_VERSION, STATUSES, StoreFile, existing_store
 
 if TYPE_CHECKING:  # pragma: no cover
     from seedwise.study.design import Design
 
-__all__ = ["Store", "StoreLike", "Claim", "open_store", "existing_store", "SCHEMA_VERSION", "STATUSES"]
+__all__ = ["Store", "StoreLike", "Claim", "open_store", "existing_store", "SCHEMA_VERSION", "STATUSES", "StoreFile"]
 
 #: Seconds a claim stays valid without a heartbeat (runners renew it every LEASE_S / 4).
 LEASE_S = 120.0
 #: A run whose runner died this many times is marked failed rather than retried.
 MAX_ATTEMPTS = 3
+#: Seconds writes wait for another process's lock while a runner works through a study.
+RUN_BUSY_TIMEOUT_S = 60.0
 #: Tokens of the runners alive in this process (a row owned by this pid with another token is stale).
 _LIVE_TOKENS: set[str] = set()
 
@@ -87,76 +86,15 @@ class Claim:
     index: int = 0
 
 
-class Store:
+class Store(StoreFile):
     """A SQLite file (or an in-memory database, ``path=None``) holding studies and their runs.
 
     Thread-safe: one connection guarded by a lock (the runner's heartbeat thread shares it).
     """
 
     def __init__(self, path: str | os.PathLike[str] | None):
-        if path is not None and not isinstance(path, (str, os.PathLike)):
-            raise InvalidTypeError(f"store must be a file path or None (in memory), got {type(path).__name__}")
-        self.path = None if path is None else Path(path)
-        self._lock = threading.RLock()
         self.host = socket.gethostname()
-        if self.path is None:
-            self._conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
-            self._conn.executescript(SCHEMA)
-            self._set_version()
-            return
-        fresh = inspect(self.path)
-        try:
-            self._conn = sqlite3.connect(str(self.path), isolation_level=None, timeout=60.0, check_same_thread=False)
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-            self._conn.execute("PRAGMA busy_timeout=60000")
-            if fresh:
-                with self._write():
-                    if not tables(self._conn):  # another process may have created it meanwhile
-                        for statement in SCHEMA.split(";"):
-                            if statement.strip():
-                                self._conn.execute(statement)
-                        self._set_version()
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot open the study store {self.path}: {exc}") from None
-
-    # -- opening --------------------------------------------------------------------
-
-    def _set_version(self) -> None:
-        self._conn.execute(
-            "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
-        )
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction (``BEGIN IMMEDIATE``: takes the write lock up front)."""
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            else:
-                self._conn.execute("COMMIT")
-
-    def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
-        with self._lock:
-            try:
-                cursor = self._conn.execute(sql, params)
-                return cursor.fetchall()
-            except sqlite3.Error as exc:
-                raise StoreError(f"cannot read the study store {self.path or ':memory:'}: {exc}") from None
-
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()
-
-    def __enter__(self) -> Store:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        super().__init__(path)
 
     def __repr__(self) -> str:
         return f"Store({str(self.path) if self.path else None!r}, studies={self.studies()})"
@@ -173,12 +111,13 @@ class Store:
         if not rows:
             known = ", ".join(repr(s) for s in self.studies()) or "none"
             raise StoreError(f"no study named {name!r} in {self.path or 'the in-memory store'} (studies: {known})")
-        design: dict[str, Any] = json.loads(rows[0][0])
+        design: dict[str, Any] = self._decode(rows[0][0], f"the design of study {name!r}")
         return design
 
     def fingerprint(self, name: str) -> dict[str, Any]:
         rows = self._read("SELECT fingerprint FROM studies WHERE name = ?", (name,))
-        return json.loads(rows[0][0]) if rows else {}
+        fingerprint: dict[str, Any] = self._decode(rows[0][0], f"the fingerprint of study {name!r}") if rows else {}
+        return fingerprint
 
     def register(self, name: str, design: Design, fingerprint: Mapping[str, Any]) -> bool:
         """Add study ``name`` with all its runs pending; True if new, False if already there.
@@ -189,7 +128,7 @@ class Store:
         with self._write() as conn:
             row = conn.execute("SELECT design FROM studies WHERE name = ?", (name,)).fetchone()
             if row is not None:
-                stored = json.loads(row[0])
+                stored = self._decode(row[0], f"the design of study {name!r}")
                 if stored != wanted:
                     diff = sorted(k for k in set(stored) | set(wanted) if stored.get(k) != wanted.get(k))
                     raise StoreError(
@@ -255,7 +194,8 @@ class Store:
             ).rowcount
             if changed != 1:  # pragma: no cover - impossible under the write lock
                 return None
-        return Claim(row[0], row[1], row[2], json.loads(row[3]), row[4] + 1, row[5], row[6])
+        config = self._decode(row[3], f"the config of run {row[1]} of study {name!r}")
+        return Claim(row[0], row[1], row[2], config, row[4] + 1, row[5], row[6])
 
     def heartbeat(self, token: str) -> None:
         """Renew the lease of every run runner ``token`` holds."""
@@ -385,13 +325,7 @@ class Store:
         rows = self._read("SELECT info FROM study_info WHERE study = ?", (name,))
         if not rows:
             return {}
-        try:
-            info: dict[str, Any] = json.loads(rows[0][0])
-        except json.JSONDecodeError as exc:
-            raise StoreError(
-                f"the study store {self.path or ':memory:'} is damaged: the description of study {name!r} is not "
-                f"JSON ({exc})"
-            ) from None
+        info: dict[str, Any] = self._decode(rows[0][0], f"the description of study {name!r}")
         return info
 
     def set_info(self, name: str, info: Mapping[str, Any]) -> None:
@@ -431,7 +365,8 @@ class Store:
         for row in rows:
             record = dict(zip(columns, row))
             for key in ("levels", "config", "metrics", "curves", "worker"):
-                record[key] = json.loads(record[key]) if record[key] is not None else None
+                if record[key] is not None:
+                    record[key] = self._decode(record[key], f"the {key} of run {record['cell']} of study {name!r}")
             record["group"] = record.pop("grp")
             out.append(record)
         return out

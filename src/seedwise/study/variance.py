@@ -7,6 +7,8 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from seedwise.study._rich import import_rich
+
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
@@ -16,6 +18,7 @@ __all__ = ["VarianceReport", "text_table_class"]
 @functools.lru_cache(maxsize=1)
 def text_table_class() -> type:
     """A ``rich.table.Table`` that also prints as text, so ``print(results.summary())`` shows the table."""
+    import_rich()
     from rich.table import Table
 
     class SummaryTable(Table):
@@ -98,6 +101,7 @@ class VarianceReport:
         return "share of the total seed variance (95% CI)"
 
     def __rich__(self) -> Any:
+        import_rich()
         from rich.console import Group
         from rich.text import Text
 
