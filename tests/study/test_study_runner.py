@@ -329,14 +329,14 @@ def test_study_started_from_a_script_with_its_own_train(tmp_path):
 
 def test_a_pool_that_broke_between_two_claims_loses_its_runs_instead_of_crashing():
     """A worker that dies after the runner's last wait breaks the pool before the next submit."""
-    from seedwise.study.runner import _LocalPool
+    from seedwise.study.runner import _LocalPool, _Requests
     from seedwise.study.spec import TrainSpec
     from seedwise.study.store import Claim
 
     cells = Study(study_fns.crashing, name="c", sources=("init",), design="all", n_seeds=8, store=None).cells
     culprit = next(c for c in cells if int(c.seeds["init"]) % 3 == 0)
     innocent = next(c for c in cells if int(c.seeds["init"]) % 3 != 0)
-    pool = _LocalPool(TrainSpec.of(study_fns.crashing), "c", 1)
+    pool = _LocalPool(TrainSpec.of(study_fns.crashing), _Requests("c", None), 1, None)
     try:
         pool.submit(Claim(1, culprit.key, culprit.seeds.to_json(), {}, 1))
         (future,) = pool.pending

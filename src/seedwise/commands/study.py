@@ -75,6 +75,13 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     run.add_argument("--out-dir", default=None, metavar="DIR", help="where {out} directories go (default: STORE.out)")
     run.add_argument("--arm", default=None, help="the name of the first command's arm (see the usage line)")
     run.add_argument("--arms", default=None, metavar="FILE.json", help='{"A": "python train.py", "B": ...}')
+    run.add_argument(
+        "--cleanup", default="auto", metavar="auto|none|FILE.py:FUNCTION",
+        help="after each run of a function, in its worker: auto (default) clears the Keras session; or a function",
+    )  # fmt: skip
+    run.add_argument(
+        "--runs-per-worker", type=int, default=None, metavar="N", help="replace each worker process after N runs"
+    )
     run.add_argument("--retry-failed", action="store_true", help="run failed runs again")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     run.set_defaults(func=run_command, takes_command=True)
@@ -167,10 +174,12 @@ def run_command(args: argparse.Namespace) -> int:
         _train(args), name=args.name, sources=args.sources, design=args.design, n_seeds=args.n_seeds,
         seeds=as_seeds(args.base_seed, "--base-seed"), store=args.store, config=parse_config(args.config),
         replicates=args.replicates, metric=args.metric, out_dir=args.out_dir,
+        cleanup=None if args.cleanup == "none" else args.cleanup,
     )  # fmt: skip
     results = study.run(
         workers=args.workers, backend=args.backend, ray_address=args.ray_address, num_cpus=args.num_cpus,
         num_gpus=args.num_gpus, progress=not args.no_progress, retry_failed=args.retry_failed,
+        runs_per_worker=args.runs_per_worker,
     )  # fmt: skip
     console = Console()
     counts = results.counts()

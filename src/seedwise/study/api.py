@@ -69,6 +69,22 @@ def _check_metric(metric: object) -> str | None:
     return metric
 
 
+def _check_cleanup(cleanup: object) -> TrainSpec | str | None:
+    """``"auto"``, None, or a function workers can import (its :class:`TrainSpec`)."""
+    if cleanup is None or isinstance(cleanup, TrainSpec):
+        return cleanup
+    if isinstance(cleanup, str):
+        if cleanup == "auto":
+            return cleanup
+        if ":" not in cleanup:
+            raise InvalidArgumentError(
+                f"cleanup must be 'auto', None, a function or 'FILE.py:FUNCTION', got {cleanup!r}"
+            )
+    elif not callable(cleanup):
+        raise InvalidTypeError(f"cleanup must be 'auto', None or a function, got {type(cleanup).__name__}")
+    return TrainSpec.of(cleanup)
+
+
 def _default_out_root(store: Store) -> str:
     """``runs.sqlite`` -> ``runs.out``: the per-run output directories of a command study live beside its store."""
     if store.path is None:
@@ -107,6 +123,12 @@ class Study:
             nondeterministic kernels.
         paired: ``{"A": {...}, "B": {...}}``: run every cell once per arm, with the
             arm's config overrides and the same seeds (paired A/B comparison).
+        cleanup: what a worker does after each run of a training function: ``"auto"``
+            (default) clears the Keras session when Keras is loaded (layer names and graphs
+            then start afresh each run, whichever runs the worker ran before), a function of
+            no arguments defined at the top level of a module (``gc.collect``,
+            ``torch.cuda.empty_cache``...), or None. Not with ``workers=0``, where runs share
+            the caller's process (unless it is a function).
         metric: the metric the study is about: reports and ``study status`` summarise it
             (default: the first one the runs report), and the study stops with an error if
             a finished run does not report it.
@@ -136,6 +158,7 @@ class Study:
         paired: Mapping[str, Mapping[str, Any] | None] | None = None,
         metric: str | None = None,
         out_dir: str | os.PathLike[str] | None = None,
+        cleanup: Callable[[], Any] | str | TrainSpec | None = "auto",
         base_seed: int | None = None,
     ):
         self.name = _check_study_name(name)
@@ -163,6 +186,7 @@ class Study:
                     raise
                 self.spec = None  # a lambda or nested function: only workers=0 can run it
         self.metric = _check_metric(metric)
+        self.cleanup = _check_cleanup(cleanup)
         count: int | None = None
         if isinstance(seeds, numbers.Integral) and not isinstance(seeds, bool):
             count, seeds = int(seeds), None  # the old spelling: Design.create warns and names the new one
@@ -232,6 +256,7 @@ class Study:
         num_gpus: float = 0,
         progress: bool = True,
         retry_failed: bool = False,
+        runs_per_worker: int | None = None,
     ) -> Results:
         """Run every run not finished yet and return the results.
 
@@ -244,6 +269,9 @@ class Study:
             num_cpus, num_gpus: resources per run on Ray.
             progress: show a progress bar (only on a terminal).
             retry_failed: run failed runs again.
+            runs_per_worker: replace each worker process after this many runs: a worker then
+                cannot grow, whatever a framework keeps from run to run (TensorFlow keeps a
+                few MB per Keras ``fit`` even after ``clear_session``).
 
         Finished runs are skipped, runs left ``running`` by a runner that died are
         retried, and Ctrl-C keeps every finished run (the runs in flight go back to pending).
@@ -260,7 +288,8 @@ class Study:
             train = self.train
         run_pending(
             self.store, self.name, train, workers=workers, backend=backend, ray_address=ray_address,
-            num_cpus=num_cpus, num_gpus=num_gpus, progress=progress, metric=self.metric,
+            num_cpus=num_cpus, num_gpus=num_gpus, progress=progress, metric=self.metric, cleanup=self.cleanup,
+            runs_per_worker=runs_per_worker,
         )  # fmt: skip
         return Results(self.store, self.name, study=self)
 
@@ -275,7 +304,7 @@ class Study:
             self.train, name=name, sources=self.design.sources, design=self.design.kind, n_seeds=self.n_seeds,
             seeds=self.seeds, store=self.store, config=merged, replicates=self.design.replicates,
             paired=None if self.commands is not None and None not in self.commands else self.design.paired,
-            metric=self.metric, out_dir=None if self.task is None else self.task.out_root,
+            metric=self.metric, out_dir=None if self.task is None else self.task.out_root, cleanup=self.cleanup,
         )  # fmt: skip
 
     @staticmethod

@@ -43,7 +43,7 @@ from seedwise.study._rich import import_rich
 from seedwise.study.command import CommandTask
 from seedwise.study.spec import TrainSpec
 from seedwise.study.store import LEASE_S, MAX_ATTEMPTS, RUN_BUSY_TIMEOUT_S, Claim, Store
-from seedwise.study.worker import RunRequest, Task, run_task
+from seedwise.study.worker import THREAD_ENV, Cleanup, RunRequest, Task, pin_threads, run_task
 
 __all__ = ["BACKENDS", "Backend", "run_pending"]
 
@@ -65,8 +65,14 @@ class _Executor(Protocol):
     def close(self) -> None: ...
 
 
-def _request(name: str, claim: Claim) -> RunRequest:
-    return RunRequest(name, claim.cell, claim.index, claim.arm, claim.seeds, claim.config)
+class _Requests:
+    """Turns claims of study ``name`` into what a worker receives."""
+
+    def __init__(self, name: str, cleanup: Cleanup):
+        self.name, self.cleanup = name, cleanup
+
+    def __call__(self, claim: Claim) -> RunRequest:
+        return RunRequest(self.name, claim.cell, claim.index, claim.arm, claim.seeds, claim.config, self.cleanup)
 
 
 def _lost(reason: str) -> dict[str, Any]:
@@ -79,12 +85,12 @@ class _InProcess:
 
     capacity = 1
 
-    def __init__(self, task: Task, name: str):
-        self.task, self.name = task, name
+    def __init__(self, task: Task, requests: _Requests):
+        self.task, self.requests = task, requests
         self.done: list[tuple[Any, dict[str, Any]]] = []
 
     def submit(self, claim: Claim) -> Any:
-        self.done.append((claim.rowid, run_task(self.task, _request(self.name, claim))))
+        self.done.append((claim.rowid, run_task(self.task, self.requests(claim))))
         return claim.rowid
 
     def wait(self, timeout: float) -> list[tuple[Any, dict[str, Any]]]:
@@ -102,8 +108,7 @@ def _init_worker(driver_pid: int) -> None:
     # The driver handles Ctrl-C; one thread per worker (set before torch is imported).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _terminated)
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        os.environ.setdefault(var, "1")
+    pin_threads()
     launch.watch_driver(driver_pid)
     threading.Thread(target=_watch_driver, args=(driver_pid,), name="seedwise-watchdog", daemon=True).start()
 
@@ -144,16 +149,17 @@ def _mp_context() -> mp.context.BaseContext:
 class _LocalPool:
     """A process pool; a worker that dies takes its runs back to pending, and the pool restarts."""
 
-    def __init__(self, task: TrainSpec | CommandTask, name: str, workers: int):
-        self.task, self.name, self.capacity = task, name, workers
+    def __init__(self, task: TrainSpec | CommandTask, requests: _Requests, workers: int, runs_per_worker: int | None):
+        self.task, self.requests, self.capacity, self.runs_per_worker = task, requests, workers, runs_per_worker
         self.pending: dict[cf.Future[dict[str, Any]], int] = {}
         self.lost: list[tuple[Any, dict[str, Any]]] = []
         self.pool = self._new_pool()
 
     def _new_pool(self) -> cf.ProcessPoolExecutor:
         return cf.ProcessPoolExecutor(
-            self.capacity, mp_context=_mp_context(), initializer=_init_worker, initargs=(os.getpid(),)
-        )
+            self.capacity, mp_context=_mp_context(), initializer=_init_worker, initargs=(os.getpid(),),
+            max_tasks_per_child=self.runs_per_worker,
+        )  # fmt: skip
 
     def _restart(self, reason: str) -> None:
         """The pool broke: every run in flight is lost with it; start a new pool."""
@@ -164,7 +170,7 @@ class _LocalPool:
         self.pool = self._new_pool()
 
     def submit(self, claim: Claim) -> Any:
-        request = _request(self.name, claim)
+        request = self.requests(claim)
         try:
             future = self.pool.submit(run_task, self.task, request)
         except BrokenProcessPool as exc:  # a worker died after the last wait, before this claim
@@ -209,8 +215,8 @@ class _Ray:
     """One Ray task per run."""
 
     def __init__(
-        self, task: TrainSpec | CommandTask, name: str, workers: int | None, address: str | None, num_cpus: float,
-        num_gpus: float,
+        self, task: TrainSpec | CommandTask, requests: _Requests, workers: int | None, address: str | None,
+        num_cpus: float, num_gpus: float, runs_per_worker: int | None,
     ):  # fmt: skip
         try:
             import ray
@@ -222,8 +228,12 @@ class _Ray:
             address = address or os.environ.get("RAY_ADDRESS") or None
             ray.init(address=address, include_dashboard=False, logging_level=logging.ERROR, log_to_driver=True)
             self.started = True  # ours to close: stops a local Ray, disconnects from a cluster
-        self.task, self.name = task, name
-        self.remote = ray.remote(num_cpus=num_cpus, num_gpus=num_gpus, max_retries=0)(run_task)
+        self.task, self.requests = task, requests
+        options: dict[str, Any] = {"num_cpus": num_cpus, "num_gpus": num_gpus, "max_retries": 0}
+        options["runtime_env"] = {"env_vars": dict(THREAD_ENV)}  # set before the task's worker imports anything
+        if runs_per_worker is not None:
+            options["max_calls"] = runs_per_worker
+        self.remote = ray.remote(**options)(run_task)
         if workers is None:
             resources = ray.cluster_resources()  # type: ignore[no-untyped-call]  # ray leaves it unannotated
             cpus = float(resources.get("CPU", 1))
@@ -232,7 +242,7 @@ class _Ray:
         self.pending: dict[Any, int] = {}
 
     def submit(self, claim: Claim) -> Any:
-        ref = self.remote.remote(self.task, _request(self.name, claim))
+        ref = self.remote.remote(self.task, self.requests(claim))
         self.pending[ref] = claim.rowid
         return claim.rowid
 
@@ -316,12 +326,18 @@ def run_pending(
     num_gpus: float = 0,
     progress: bool = True,
     metric: str | None = None,
+    cleanup: Cleanup = "auto",
+    runs_per_worker: int | None = None,
 ) -> dict[str, int]:
     """Run every pending run of study ``name`` in ``store``; return the run counts by status.
 
     ``train`` is a :class:`TrainSpec` or a :class:`CommandTask` (any backend), or a plain
     function (``workers=0``). With ``metric``, the first finished run that does not report
-    it stops the study with an error (the runs finished so far are kept).
+    it stops the study with an error (the runs finished so far are kept). ``cleanup`` runs
+    in the worker after each function run (``"auto"``: clear the Keras session; not with
+    ``workers=0``, where the runs share the caller's process); ``runs_per_worker`` replaces
+    each worker process after that many runs (whatever a framework keeps, a worker then
+    cannot grow without bound).
     """
     backend = check_choice("backend", backend, BACKENDS)
     if workers is not None:
@@ -333,15 +349,17 @@ def run_pending(
         raise InvalidArgumentError(
             "workers=0 runs in this process; use it with backend='local', or workers >= 1 with Ray"
         )
+    if runs_per_worker is not None:
+        runs_per_worker = check_int("runs_per_worker", runs_per_worker, low=1)
     executor: _Executor
     if workers == 0:
-        executor = _InProcess(train, name)
+        executor = _InProcess(train, _Requests(name, None if cleanup == "auto" else cleanup))
     elif not isinstance(train, (TrainSpec, CommandTask)):
         raise InvalidArgumentError("worker processes need a TrainSpec (a function they can import); use workers=0")
     elif backend == "local":
-        executor = _LocalPool(train, name, workers or os.cpu_count() or 1)
+        executor = _LocalPool(train, _Requests(name, cleanup), workers or os.cpu_count() or 1, runs_per_worker)
     else:
-        executor = _Ray(train, name, workers, ray_address, num_cpus, num_gpus)
+        executor = _Ray(train, _Requests(name, cleanup), workers, ray_address, num_cpus, num_gpus, runs_per_worker)
 
     token = store.new_token()
     heartbeat = _Heartbeat(store, token)

@@ -36,7 +36,7 @@ class TrainSpec:
     file: str | None = None
 
     @classmethod
-    def of(cls, train: TrainFn | str) -> TrainSpec:
+    def of(cls, train: Callable[..., Any] | str) -> TrainSpec:
         """A spec from a function object, or from ``"FILE.py:FUNCTION"`` / ``"package.module:FUNCTION"``."""
         if isinstance(train, str):
             return cls.parse(train)

@@ -14,6 +14,7 @@ JSON-ready data; a run that fails is an outcome with the reason, not an error.
 from __future__ import annotations
 
 import copy
+import gc
 import json
 import os
 import platform
@@ -36,7 +37,10 @@ from seedwise.study.launch import Finished, launch
 from seedwise.study.reporter import METRICS_ENV, Reporter, active, check_metrics, takes_report
 from seedwise.study.spec import TrainSpec
 
-__all__ = ["RunRequest", "Task", "run_task", "execute", "execute_command", "worker_fingerprint", "THREAD_ENV"]
+__all__ = [
+    "RunRequest", "Task", "Cleanup", "run_task", "execute", "execute_command", "worker_fingerprint", "pin_threads",
+    "THREAD_ENV",
+]  # fmt: skip
 
 #: What a study runs: a function (by spec, or the object itself in this process) or commands.
 Task = TrainSpec | CommandTask | Callable[..., Any]
@@ -50,6 +54,9 @@ THREAD_ENV = {
     "TF_NUM_INTRAOP_THREADS": "1",
     "TF_NUM_INTEROP_THREADS": "1",
 }
+#: After each function run in a worker: ``"auto"`` (clear the Keras session when Keras is loaded),
+#: a function to call (by its :class:`TrainSpec`), or None.
+Cleanup = TrainSpec | str | None
 #: Lines of stderr quoted in a failed command run's error (the whole log is kept beside it).
 ERROR_TAIL_LINES = 20
 
@@ -64,6 +71,29 @@ class RunRequest:
     arm: str | None
     seeds: str
     config: Mapping[str, Any]
+    cleanup: Cleanup = None
+
+
+def pin_threads() -> None:
+    """One thread per numeric library in this process (a worker, before it imports any of them).
+
+    Forced, not defaulted: a worker must not inherit the thread settings of the process
+    that started the study, or results would depend on them (and on the machine's cores).
+    """
+    os.environ.update(THREAD_ENV)
+
+
+def clean_up(cleanup: Cleanup) -> None:
+    """The per-run cleanup: ``"auto"`` clears Keras' global session (its layer-name counters, its graphs)."""
+    if cleanup is None:
+        return
+    if isinstance(cleanup, TrainSpec):
+        cleanup.resolve()()
+        return
+    keras = sys.modules.get("keras")
+    if keras is not None:
+        keras.utils.clear_session()
+        gc.collect()
 
 
 _FINGERPRINT: dict[str, Any] | None = None
@@ -213,7 +243,12 @@ def execute_command(task: CommandTask, request: RunRequest) -> dict[str, Any]:
 
 
 def run_task(task: Task, request: RunRequest) -> dict[str, Any]:
-    """Run one claimed run of a study (what every backend calls)."""
+    """Run one claimed run of a study (what every backend calls), then the cleanup of a function run."""
     if isinstance(task, CommandTask):
         return execute_command(task, request)
-    return execute(task, request.seeds, request.config)
+    outcome = execute(task, request.seeds, request.config)
+    try:
+        clean_up(request.cleanup)
+    except Exception:  # the user's hook failed: say so on the run rather than hide it
+        outcome.update(status="failed", metrics=None, error="the cleanup hook failed:\n" + traceback.format_exc())
+    return outcome
