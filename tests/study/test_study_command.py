@@ -241,3 +241,14 @@ def test_jax_script_is_studied_and_reproduces():
     assert results.counts()["done"] == 4, results.table()["error"].tolist()
     assert metrics["a:all/0"] == metrics["b:all/0"] and metrics["a:all/1"] == metrics["b:all/1"]
     assert metrics["a:all/0"] != metrics["a:all/1"]
+
+
+def test_runs_that_ignore_their_seeds_are_pointed_out():
+    blind = [PY, "-c", "import random; print('{\"v\": 1.5}')"]
+    results = Study(blind, name="b", sources=SOURCES, design="all", n_seeds=3, store=None).run(
+        workers=0, progress=False
+    )
+    (note,) = [n for n in results.variance("v").notes if "exactly the same metrics" in n]
+    assert "all 3 finished runs" in note and "Seeds.from_env()" in note
+    seeded = Study(_script("from_env.py"), name="s", sources=SOURCES, design="all", n_seeds=3, store=None)
+    assert not any("exactly the same" in n for n in seeded.run(workers=0, progress=False).variance("score").notes)

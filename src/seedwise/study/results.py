@@ -301,7 +301,26 @@ class Results:
             replicates = finite(REPLICATE_GROUP)
             if len(replicates) >= 2:
                 noise = stats.noise_floor(replicates)
+        notes += self._seed_blind_note(arm)
         return VarianceReport(self.name, metric, self.design.kind, components, noise, tuple(notes))
+
+    def _seed_blind_note(self, arm: str | None) -> list[str]:
+        """A warning when every run that varies the seeds reported exactly the same metrics."""
+        varied = [
+            r["metrics"] for r in self.runs()
+            if r["status"] == "done" and r["arm"] == arm and r["group"] != REPLICATE_GROUP
+        ]  # fmt: skip
+        if len(varied) < 2 or any(m != varied[0] for m in varied):
+            return []
+        how = (
+            "a command receives them as {seed}, {seed.<source>} or seedwise.Seeds.from_env()"
+            if self.info.get("kind") == "command"
+            else "train must draw every random number from its seeds argument"
+        )
+        return [
+            f"all {len(varied)} finished runs that vary the seeds reported exactly the same metrics: the runs "
+            f"probably do not read their seeds ({how})"
+        ]
 
     def compare(
         self,
