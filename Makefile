@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # The CPU build of PyTorch: on this project's machines pip takes it from the local wheel
 # cache; never let pip resolve a bare `torch`, which pulls a multi-GB CUDA build.
 TORCH ?= torch==2.13.0
-TEST_EXTRAS ?= dev,ray,tensorflow,jax,pytensor,gstreamer
+TEST_EXTRAS ?= dev,ray,tensorflow,jax,pytensor,gstreamer,lightning,accelerate,transformers,mlflow,wandb
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check --progress-bar off
 DEMO_ARGS ?=
 PYTEST_ARGS ?=

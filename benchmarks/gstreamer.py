@@ -33,7 +33,7 @@ import torch
 from seedwise import Seeds
 from seedwise import augment as A
 from seedwise.data import GStreamerSource
-from seedwise.data.gstreamer import _gst
+from seedwise.data.gstreamer._gst import gst
 
 FPS = 30
 
@@ -47,7 +47,7 @@ def launch(frames: int) -> str:
 
 def raw_loop(frames: int, augment=None) -> int:
     """The peer: what people write by hand around an appsink."""
-    Gst = _gst().Gst
+    Gst = gst().Gst
     pipeline = Gst.parse_launch(launch(frames))
     sink = pipeline.get_by_name("sink")
     sink.set_property("sync", False)

@@ -11,6 +11,10 @@ Claims measured side by side in one process:
   (closed-form ANOVA plus 10,000 generalized-interval draws) vs statsmodels' OLS
   ``anova_lm`` (the ANOVA table only): the time ratio, and equal sums of squares.
 * ``seedwise.stats.compare`` (every test at once) on 30 runs per arm: absolute time.
+* t-test power: ``seedwise.stats.t_test_power`` (the noncentral t integrated directly) vs
+  statsmodels' ``TTestIndPower().power`` (scipy's noncentral t) on a grid of (n, effect,
+  alpha) cells: NaN results of each, the largest difference where both are finite, and
+  the time ratio; and ``seeds_needed`` against ``solve_power``.
 
     OMP_NUM_THREADS=1 python benchmarks/stats.py [--runs N] [--deepsig-repeats R]
 """
@@ -106,6 +110,49 @@ def bench_compare() -> None:
     )
 
 
+def bench_power() -> None:
+    import warnings
+
+    from statsmodels.stats.power import TTestIndPower
+
+    sizes = (2, 3, 4, 5, 6, 8, 10, 13, 16, 20, 30, 50, 100, 200, 500, 1000, 2000)
+    effects = (0.05, 0.1, 0.2, 0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 3.0, 5.0)
+    grid = [(n, d, alpha) for n in sizes for d in effects for alpha in (0.001, 0.01, 0.05)]
+    peer = TTestIndPower()
+    theirs, ours, peer_t, ours_t = [], [], 0.0, 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for n, d, alpha in grid:  # the two sides alternate, cell by cell
+            t0 = time.perf_counter()
+            theirs.append(peer.power(effect_size=d, nobs1=n, alpha=alpha, ratio=1.0))
+            t1 = time.perf_counter()
+            ours.append(S.t_test_power(n, d, alpha))
+            t2 = time.perf_counter()
+            peer_t, ours_t = peer_t + t1 - t0, ours_t + t2 - t1
+    theirs, ours = np.array(theirs, dtype=float), np.array(ours)
+    both = np.isfinite(theirs)
+    print(f"t-test power, two-sided, {len(grid)} (n, effect, alpha) cells")
+    print(f"  statsmodels TTestIndPower.power: {peer_t / len(grid) * 1e3:7.3f} ms per cell, NaN in "
+          f"{int((~np.isfinite(theirs)).sum())} cells")  # fmt: skip
+    print(f"  seedwise t_test_power          : {ours_t / len(grid) * 1e3:7.3f} ms per cell, NaN in "
+          f"{int((~np.isfinite(ours)).sum())} cells; largest difference where statsmodels is finite "
+          f"{np.max(np.abs(ours[both] - theirs[both])):.1e}")  # fmt: skip
+    print(f"  ratio seedwise / statsmodels   : {ours_t / peer_t:7.1f}x the time")
+    t0 = time.perf_counter()
+    n_ours = S.seeds_needed(std=1, delta=0.2, power=0.9, alpha=0.001)
+    ours_t = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            n_peer = peer.solve_power(effect_size=0.2, alpha=0.001, power=0.9)
+        except Exception as exc:  # report whatever the peer does
+            n_peer = f"{type(exc).__name__}"
+    peer_t = time.perf_counter() - t0
+    print(f"  seeds_needed(std=1, delta=0.2, power=0.9, alpha=0.001): seedwise {n_ours} in {ours_t * 1e3:.0f} ms; "
+          f"statsmodels solve_power {n_peer} in {peer_t * 1e3:.0f} ms")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=20, help="runs per arm for ASO")
@@ -115,6 +162,7 @@ def main() -> None:
     bench_aso(args.runs, args.deepsig_repeats)
     bench_components()
     bench_compare()
+    bench_power()
 
 
 if __name__ == "__main__":

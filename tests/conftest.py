@@ -47,7 +47,7 @@ def _prefer_gcc_unwinder() -> None:
     # The GStreamer tests import PyGObject themselves; like seedwise.data.gstreamer, load
     # GCC's unwinder globally first so a later C++ exception (matplotlib's ft2font) does
     # not unwind through GStreamer's libunwind and abort the run.
-    from seedwise.data.gstreamer import _prefer_gcc_unwinder as prefer
+    from seedwise.data.gstreamer._gst import prefer_gcc_unwinder as prefer
 
     prefer()
 

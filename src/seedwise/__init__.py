@@ -26,7 +26,6 @@ if TYPE_CHECKING:  # pragma: no cover
         augment,
         bayes,
         data,
-        determinism,
         ensemble,
         frameworks,
         init,
@@ -36,10 +35,11 @@ if TYPE_CHECKING:  # pragma: no cover
         stats,
         study,
     )
-    from seedwise.determinism import DeterminismReport, deterministic
-    from seedwise.everything import SeedReport, keyed, seed_everything
-    from seedwise.fingerprint import fingerprint
-    from seedwise.state import RNGState
+    from seedwise.process import determinism
+    from seedwise.process.determinism import DeterminismReport, deterministic
+    from seedwise.process.fingerprint import fingerprint
+    from seedwise.process.seeding import SeedReport, keyed, seed_everything
+    from seedwise.process.state import RNGState
     from seedwise.study import Results, Study
 
 _SUBMODULES = {
@@ -57,38 +57,62 @@ _SUBMODULES = {
     "stats",
     "study",
 }
+# Public submodules whose code lives elsewhere now (their old module paths re-export it).
+_MOVED = {"determinism": "seedwise.process.determinism"}
 _NAMES = {
-    "seed_everything": "seedwise.everything",
-    "keyed": "seedwise.everything",
-    "SeedReport": "seedwise.everything",
-    "deterministic": "seedwise.determinism",
-    "DeterminismReport": "seedwise.determinism",
-    "RNGState": "seedwise.state",
-    "fingerprint": "seedwise.fingerprint",
+    "seed_everything": "seedwise.process.seeding",
+    "keyed": "seedwise.process.seeding",
+    "SeedReport": "seedwise.process.seeding",
+    "deterministic": "seedwise.process.determinism",
+    "DeterminismReport": "seedwise.process.determinism",
+    "RNGState": "seedwise.process.state",
+    "fingerprint": "seedwise.process.fingerprint",
     "Study": "seedwise.study",
     "Results": "seedwise.study",
 }
 
-__all__ = sorted(
-    {
-        "__version__",
-        "Seeds",
-        "as_seeds",
-        "SeedwiseError",
-        "InvalidArgumentError",
-        "InvalidTypeError",
-        "MissingDependencyError",
-        "StateFileError",
-        "StoreError",
-    }
-    | _SUBMODULES
-    | set(_NAMES)
-)
+__all__ = [
+    "__version__",
+    # core
+    "Seeds",
+    "as_seeds",
+    "SeedwiseError",
+    "InvalidArgumentError",
+    "InvalidTypeError",
+    "MissingDependencyError",
+    "StateFileError",
+    "StoreError",
+    # process state
+    "seed_everything",
+    "keyed",
+    "SeedReport",
+    "deterministic",
+    "DeterminismReport",
+    "RNGState",
+    "fingerprint",
+    # studies
+    "Study",
+    "Results",
+    # submodules
+    "audit",
+    "augment",
+    "bayes",
+    "data",
+    "determinism",
+    "ensemble",
+    "frameworks",
+    "init",
+    "metrics",
+    "report",
+    "stateless",
+    "stats",
+    "study",
+]
 
 
 def __getattr__(name: str) -> Any:
     if name in _SUBMODULES:
-        module = importlib.import_module(f"seedwise.{name}")
+        module = importlib.import_module(_MOVED.get(name, f"seedwise.{name}"))
         globals()[name] = module
         return module
     if name in _NAMES:

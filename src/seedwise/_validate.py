@@ -63,24 +63,29 @@ def check_real(
     low: float | None = None,
     high: float | None = None,
     strict: bool = False,
+    positive: bool = False,
     what: str = "a number",
 ) -> float:
     """A finite real number (bools rejected), optionally bounded.
 
     ``low``/``high`` are inclusive bounds, exclusive with ``strict=True`` (``low=0,
-    strict=True`` means positive). ``what`` names the expected kind in the type error
-    (``"a float"``, ``"a real number"``).
+    strict=True`` means positive). ``positive=True`` also requires a value > 0, worded
+    "a finite positive number" (``strict`` then still applies to ``low``/``high``).
+    ``what`` names the expected kind in the errors (``"a float"``: "must be a float",
+    "must be a finite float > 0").
     """
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise InvalidTypeError(f"{name} must be {what}, got {type(value).__name__} {value!r}")
     out = float(value)
     if not math.isfinite(out):
         raise InvalidArgumentError(f"{name} must be finite, got {out}")
-    too_low = low is not None and (out < low or (strict and out == low))
+    too_low = (positive and out <= 0) or (low is not None and (out < low or (strict and out == low)))
     too_high = high is not None and (out > high or (strict and out == high))
     if too_low or too_high:
         lo = "" if low is None else f"{'>' if strict else '>='} {low:g}"
         hi = "" if high is None else f"{'<' if strict else '<='} {high:g}"
         bound = " and ".join(b for b in (lo, hi) if b)
-        raise InvalidArgumentError(f"{name} must be a finite number {bound}, got {out}")
+        noun = what.split(" ", 1)[1] if what.startswith(("a ", "an ")) else what
+        kind = f"a finite positive {noun}" if positive else f"a finite {noun}"
+        raise InvalidArgumentError(f"{name} must be {kind}{' ' + bound if bound else ''}, got {out}")
     return out

@@ -16,12 +16,12 @@ import sys
 from collections.abc import Sequence
 
 from seedwise._version import __version__
-from seedwise.commands import audit, compare, demo, env, report, study
+from seedwise.commands import audit, compare, demo, env, export, report, study
 from seedwise.errors import UsageError
 from seedwise.study._rich import import_rich
 
 #: Subcommand modules, in the order --help lists them; each one's ``add_parser`` registers it.
-COMMANDS = (demo, study, report, compare, audit, env)
+COMMANDS = (demo, study, report, compare, export, audit, env)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -16,6 +16,7 @@ __all__ = [
     "StateFileError",
     "StoreError",
     "UsageError",
+    "TrackerError",
     "NoiseNotSetError",
     "GStreamerError",
     "PipelineParseError",
@@ -59,6 +60,13 @@ class StoreError(SeedwiseError, ValueError):
 
 class UsageError(SeedwiseError, ValueError):
     """Bad command-line usage: the ``seedwise`` command prints it as one line and exits with 2."""
+
+
+class TrackerError(SeedwiseError, RuntimeError):
+    """An experiment tracker (MLflow, W&B) refused a call, or holds runs that conflict with an export.
+
+    The message names the tracker and the runs concerned, and says how to fix it.
+    """
 
 
 class NoiseNotSetError(SeedwiseError, RuntimeError):

@@ -1,110 +1,24 @@
-"""``fingerprint()``: the environment a result was produced in.
+"""Old path of :mod:`seedwise.process.fingerprint`; it re-exports the same names and warns (DeprecationWarning). Import from there.
 
-Everything that can change the bits a training run produces: the versions of Python,
-seedwise and each framework, the CPU and accelerators, the determinism switches, the
-thread counts and the environment variables that change numerics. The study runner
-stores one per run so that two results can be checked for comparability.
+``seedwise.fingerprint`` is also the name of the public function: importing this module
+makes Python bind the package attribute ``seedwise.fingerprint`` to the module, so the
+module is callable too, and ``sw.fingerprint()`` keeps working after such an import.
 """
 
-from __future__ import annotations
-
-import os
-import platform
 import sys
+import types
 from typing import Any
 
-from seedwise._version import __version__
-from seedwise.frameworks import ADAPTERS, adapter
+from seedwise._deprecated import moved
+from seedwise.process.fingerprint import NUMERIC_ENV_VARS, fingerprint
 
 __all__ = ["fingerprint", "NUMERIC_ENV_VARS"]
 
-#: Environment variables that change the numbers a run produces or its determinism.
-NUMERIC_ENV_VARS = (
-    "PYTHONHASHSEED",
-    "CUBLAS_WORKSPACE_CONFIG",
-    "CUDA_VISIBLE_DEVICES",
-    "CUDA_LAUNCH_BLOCKING",
-    "NVIDIA_TF32_OVERRIDE",
-    "OMP_NUM_THREADS",
-    "MKL_NUM_THREADS",
-    "OPENBLAS_NUM_THREADS",
-    "OPENBLAS_CORETYPE",
-    "VECLIB_MAXIMUM_THREADS",
-    "NUMEXPR_NUM_THREADS",
-    "MKL_CBWR",
-    "TF_DETERMINISTIC_OPS",
-    "TF_CUDNN_DETERMINISTIC",
-    "TF_ENABLE_ONEDNN_OPTS",
-    "XLA_FLAGS",
-    "JAX_ENABLE_X64",
-    "JAX_DEFAULT_MATMUL_PRECISION",
-    "PYTENSOR_FLAGS",
-)
+
+class _CallableModule(types.ModuleType):
+    def __call__(self, *, import_frameworks: bool = True) -> dict[str, Any]:
+        return fingerprint(import_frameworks=import_frameworks)
 
 
-def _cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def _torch_info() -> dict[str, Any]:
-    import torch
-
-    info: dict[str, Any] = {
-        "num_threads": torch.get_num_threads(),
-        "deterministic_algorithms": torch.are_deterministic_algorithms_enabled(),
-        "cudnn_deterministic": bool(torch.backends.cudnn.deterministic),
-        "cudnn_benchmark": bool(torch.backends.cudnn.benchmark),
-        "matmul_allow_tf32": bool(torch.backends.cuda.matmul.allow_tf32),
-        "cudnn_allow_tf32": bool(torch.backends.cudnn.allow_tf32),
-        "cuda_available": torch.cuda.is_available(),
-        "cuda_version": torch.version.cuda,
-        "cudnn_version": torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None,
-        "devices": [],
-    }
-    if torch.cuda.is_available():
-        info["devices"] = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
-    return info
-
-
-def fingerprint(*, import_frameworks: bool = True) -> dict[str, Any]:
-    """The environment as a JSON-ready dict (see the module docstring for what it holds).
-
-    Versions come from package metadata, without importing the frameworks. Torch's
-    runtime details (devices, determinism flags, threads) need torch imported: with
-    ``import_frameworks=False`` they are included only if torch already is, which keeps
-    the call cheap in a process that never uses torch.
-    """
-    versions: dict[str, str | None] = {"seedwise": __version__}
-    for name in ADAPTERS:
-        module = adapter(name)
-        versions[name] = module.version() if module.available() else None
-    for extra in ("scipy", "opencv-python-headless", "ray"):
-        from seedwise.frameworks._base import distribution_version
-
-        versions[extra] = distribution_version(extra)
-    out: dict[str, Any] = {
-        "python": {
-            "version": platform.python_version(),
-            "implementation": platform.python_implementation(),
-            "executable": sys.executable,
-        },
-        "os": {
-            "system": platform.system(),
-            "release": platform.release(),
-            "machine": platform.machine(),
-            "node": platform.node(),
-        },
-        "cpu": {"name": _cpu_name(), "count": os.cpu_count()},
-        "versions": versions,
-        "env": {name: os.environ.get(name) for name in NUMERIC_ENV_VARS},
-    }
-    if adapter("torch").available() and (import_frameworks or "torch" in sys.modules):
-        out["torch"] = _torch_info()
-    return out
+sys.modules[__name__].__class__ = _CallableModule
+moved("seedwise.fingerprint", "seedwise.process.fingerprint (or use sw.fingerprint)")

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numbers
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 import numpy as np
 
@@ -70,7 +70,8 @@ def _to_numpy(value: Any, name: str) -> np.ndarray:
         value = value.detach().cpu()
         if value.is_floating_point():
             value = value.double()
-        return value.numpy()
+        out: np.ndarray = value.numpy()
+        return out
     if isinstance(value, (np.ndarray, list, tuple)) or np.isscalar(value):
         return np.asarray(value)
     raise InvalidTypeError(f"{name} must be a NumPy array or a torch tensor, got {type(value).__name__}")
@@ -144,7 +145,8 @@ def _reduce(values: np.ndarray, reduction: str) -> float | np.ndarray:
 def _entropy(p: np.ndarray) -> np.ndarray:
     """Shannon entropy in nats over the last axis, with 0 log 0 = 0."""
     logp = np.log(np.where(p > 0, p, 1.0))
-    return -(p * logp).sum(axis=-1)
+    out: np.ndarray = -(p * logp).sum(axis=-1)
+    return out
 
 
 def _check_bins(bins: object) -> int:
@@ -163,6 +165,12 @@ def accuracy(probs: Any, y: Any) -> float:
     return float(np.mean(mean.argmax(axis=-1) == labels))
 
 
+@overload
+def nll(probs: Any, y: Any, *, eps: float = ..., reduction: Literal["mean"] = ...) -> float: ...
+@overload
+def nll(probs: Any, y: Any, *, eps: float = ..., reduction: Literal["none"]) -> np.ndarray: ...
+@overload
+def nll(probs: Any, y: Any, *, eps: float = ..., reduction: Reduction = ...) -> float | np.ndarray: ...
 def nll(probs: Any, y: Any, *, eps: float = NLL_EPS, reduction: Reduction = "mean") -> float | np.ndarray:
     """Negative log-likelihood ``-log p(y | x)`` of the true labels, in nats.
 
@@ -179,6 +187,12 @@ def nll(probs: Any, y: Any, *, eps: float = NLL_EPS, reduction: Reduction = "mea
     return _reduce(values, reduction)
 
 
+@overload
+def brier(probs: Any, y: Any, *, reduction: Literal["mean"] = ...) -> float: ...
+@overload
+def brier(probs: Any, y: Any, *, reduction: Literal["none"]) -> np.ndarray: ...
+@overload
+def brier(probs: Any, y: Any, *, reduction: Reduction = ...) -> float | np.ndarray: ...
 def brier(probs: Any, y: Any, *, reduction: Reduction = "mean") -> float | np.ndarray:
     """Brier score: squared distance between the prediction and the one-hot label.
 
@@ -300,18 +314,36 @@ def adaptive_ece(probs: Any, y: Any, *, bins: int = 15) -> float:
 # -- uncertainty ------------------------------------------------------------------------
 
 
+@overload
+def predictive_entropy(probs: Any, *, reduction: Literal["mean"] = ...) -> float: ...
+@overload
+def predictive_entropy(probs: Any, *, reduction: Literal["none"]) -> np.ndarray: ...
+@overload
+def predictive_entropy(probs: Any, *, reduction: Reduction = ...) -> float | np.ndarray: ...
 def predictive_entropy(probs: Any, *, reduction: Reduction = "mean") -> float | np.ndarray:
     """Entropy of the mean prediction, ``H[mean_s p_s]``: total uncertainty, in nats."""
     mean, _ = _predictive(probs)
     return _reduce(_entropy(mean), reduction)
 
 
+@overload
+def expected_entropy(probs: Any, *, reduction: Literal["mean"] = ...) -> float: ...
+@overload
+def expected_entropy(probs: Any, *, reduction: Literal["none"]) -> np.ndarray: ...
+@overload
+def expected_entropy(probs: Any, *, reduction: Reduction = ...) -> float | np.ndarray: ...
 def expected_entropy(probs: Any, *, reduction: Reduction = "mean") -> float | np.ndarray:
     """Mean entropy of the samples, ``mean_s H[p_s]``: the aleatoric part, in nats."""
     samples = _samples(probs)
     return _reduce(_entropy(samples).mean(axis=0), reduction)
 
 
+@overload
+def mutual_information(probs: Any, *, reduction: Literal["mean"] = ...) -> float: ...
+@overload
+def mutual_information(probs: Any, *, reduction: Literal["none"]) -> np.ndarray: ...
+@overload
+def mutual_information(probs: Any, *, reduction: Reduction = ...) -> float | np.ndarray: ...
 def mutual_information(probs: Any, *, reduction: Reduction = "mean") -> float | np.ndarray:
     """BALD (Houlsby et al. 2011): predictive minus expected entropy, the epistemic part.
 
@@ -325,6 +357,12 @@ def mutual_information(probs: Any, *, reduction: Reduction = "mean") -> float | 
     return _reduce(np.maximum(values, 0.0), reduction)
 
 
+@overload
+def disagreement(probs: Any, *, reduction: Literal["mean"] = ...) -> float: ...
+@overload
+def disagreement(probs: Any, *, reduction: Literal["none"]) -> np.ndarray: ...
+@overload
+def disagreement(probs: Any, *, reduction: Reduction = ...) -> float | np.ndarray: ...
 def disagreement(probs: Any, *, reduction: Reduction = "mean") -> float | np.ndarray:
     """How often two different samples predict different top classes.
 

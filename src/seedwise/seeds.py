@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
 
+from seedwise import _conversions
 from seedwise.errors import InvalidArgumentError, InvalidTypeError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -267,25 +268,19 @@ class Seeds:
 
     def jax(self, impl: str | None = None) -> Any:
         """A typed JAX PRNG key derived from this stream (needs the ``jax`` extra)."""
-        from seedwise.frameworks import jax as jax_adapter
-
-        return jax_adapter.key_from_seeds(self, impl=impl)
+        return _conversions.jax_key(self, impl=impl)
 
     def tensorflow(self) -> Any:
         """A fresh ``tf.random.Generator`` (Philox) seeded from this stream (needs ``tensorflow``)."""
-        from seedwise.frameworks import tensorflow as tf_adapter
-
-        return tf_adapter.generator_from_seeds(self)
+        return _conversions.tensorflow_generator(self)
 
     def pytensor(self) -> Any:
         """A seeded ``pytensor.tensor.random.utils.RandomStream`` (needs ``pytensor``)."""
-        from seedwise.frameworks import pytensor as pt_adapter
-
-        return pt_adapter.random_stream_from_seeds(self)
+        return _conversions.pytensor_random_stream(self)
 
     # -- identity -------------------------------------------------------------------
 
-    def _identity(self) -> tuple:
+    def _identity(self) -> tuple[object, ...]:
         # Overrides that cannot affect this stream or its descendants do not matter...
         # but keep them: two trees with different overrides are different trees.
         return (self._entropy, self._path, tuple(sorted(self._overrides, key=repr)))
@@ -324,7 +319,7 @@ class Seeds:
     def __iter__(self) -> Iterator[Seeds]:
         raise InvalidTypeError("Seeds is not iterable; use seeds.spawn(n) for n children")
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[Any, tuple[str]]:
         return (Seeds.from_json, (self.to_json(),))
 
     # -- serialisation --------------------------------------------------------------
@@ -332,7 +327,7 @@ class Seeds:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (entropies as decimal strings: JSON numbers lose bits above 2**53)."""
 
-        def enc(path: tuple[PathElement, ...]) -> list:
+        def enc(path: tuple[PathElement, ...]) -> list[list[str]]:
             return [["name", e] if isinstance(e, str) else ["index", str(e)] for e in path]
 
         return {
@@ -357,7 +352,7 @@ class Seeds:
                     f"<= {_JSON_FORMAT}); upgrade seedwise"
                 )
 
-            def dec(items: list) -> tuple[PathElement, ...]:
+            def dec(items: list[list[str]]) -> tuple[PathElement, ...]:
                 out: list[PathElement] = []
                 for kind, value in items:
                     if kind == "name":
@@ -425,6 +420,6 @@ def as_seeds(seeds: SeedLike, name: str = "seeds") -> Seeds:
     if seeds is None:
         raise InvalidTypeError(f"{name} is required: pass a seedwise.Seeds (e.g. Seeds(0)) or an int seed")
     try:
-        return Seeds(seeds)  # type: ignore[arg-type]
+        return Seeds(seeds)
     except (InvalidTypeError, InvalidArgumentError) as exc:
         raise type(exc)(f"{name}: {exc}") from None

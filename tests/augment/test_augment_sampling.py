@@ -10,7 +10,6 @@ from hypothesis import strategies as st
 from seedwise import Seeds
 from seedwise import augment as A
 from seedwise import stateless as S
-from seedwise.augment import _draw
 
 
 def bench_pipe(seed: int = 2026) -> A.Compose:
@@ -67,15 +66,6 @@ def test_params_do_not_depend_on_the_batch(batch):
         part = flat(pipe.sample(indices=idx[s : s + batch], epoch=2))
         for k in whole:
             assert np.array_equal(part[k], whole[k][s : s + batch]), k
-
-
-def test_scalar_and_vector_draw_paths_equal_stateless_uniform(test_seed):
-    streams = [Seeds(test_seed)["a"], Seeds(test_seed)["b"][3], Seeds(7)]
-    for idx in (np.array([5]), np.array([0, 2**63 + 5, 2**64 - 1], dtype=np.uint64), np.arange(60)):
-        requests = list(zip(streams, (1, 6, 9)))
-        got = _draw.uniforms(requests, np.uint64(2**64 - 3), idx.astype(np.uint64))
-        for (stream, size), g in zip(requests, got):
-            assert np.array_equal(g, S.uniform(stream, (np.uint64(2**64 - 3), idx.astype(np.uint64)), size=size))
 
 
 def test_different_epochs_and_seeds_give_different_params():

@@ -30,18 +30,19 @@ def _one_line_error(capsys, code: int, match: str) -> None:
 
 def test_run_status_report_compare(tmp_path, train_file, capsys):
     store = str(tmp_path / "runs.sqlite")
-    common = ["--sources", "init,data_order", "--design", "all", "--seeds", "5", "--store", store, "--workers", "0"]
+    # 6 seeds: with 5 pairs no exact paired test reaches p < 0.05 (the sign test's smallest p is 0.0625)
+    common = ["--sources", "init,data_order", "--design", "all", "--seeds", "6", "--store", store, "--workers", "0"]
     assert main(["study", "run", f"{train_file}:synthetic", "--name", "a", *common, "--config", "offset=2.5"]) == 0
     out = " ".join(capsys.readouterr().out.split())  # rich wraps lines
-    assert "5 done" in out and "score" in out
+    assert "6 done" in out and "score" in out
     assert main(["study", "run", f"{train_file}:synthetic", "--name", "b", *common, "--no-progress"]) == 0
     with Store(store) as s:
         assert s.design("a")["config"] == {"offset": 2.5}
-        assert s.counts("b")["done"] == 5
+        assert s.counts("b")["done"] == 6
     capsys.readouterr()
     assert main(["study", "status", store]) == 0
     out = " ".join(capsys.readouterr().out.split())
-    assert "a" in out and "b" in out and "all: init,data_order x 5" in out
+    assert "a" in out and "b" in out and "all: init,data_order x 6" in out
     assert main(["report", store, "--out", str(tmp_path / "rep"), "--study", "a"]) == 0
     assert (tmp_path / "rep" / "report.html").is_file() and (tmp_path / "rep" / "a-score-distribution.png").is_file()
     capsys.readouterr()

@@ -45,7 +45,8 @@ def test_run_status_report_compare_logs_on_a_command_study(tmp_path, capsys):
     out = _flat(capsys)
     assert "9 done" in out and "metric shown: score (named by the study)" in out
     # arms: two versions of the script on the same seeds
-    code = main(["study", "run", "--name", "ab", *common, "--design", "all", "--arm", "base", "--",
+    # 6 seeds: with 5 pairs or fewer no exact paired test reaches p < 0.05, and compare refuses "A is better"
+    code = main(["study", "run", "--name", "ab", *common, "--seeds", "6", "--design", "all", "--arm", "base", "--",
                  PY, str(SCRIPTS / "from_env.py"), "1.0", "--arm", "shifted", "--",
                  PY, str(SCRIPTS / "from_env.py"), "2.0"])  # fmt: skip
     assert code == 0
@@ -242,3 +243,4 @@ def test_seeds_from_env_outside_a_study():
                          env={**env, "SEEDWISE_SEEDS": "{not json"}, timeout=60)  # fmt: skip
     assert "SEEDWISE_SEEDS does not hold a Seeds" in bad.stderr
     assert Seeds.from_json(Seeds(3).override(init=1).to_json()) == Seeds(3).override(init=1)
+

@@ -25,6 +25,19 @@ class Tiny(torch.utils.data.Dataset):
         return image, i % 5
 
 
+class Indices(torch.utils.data.Dataset):
+    """Sample i is the int i: batches are the dataset indices the loader served."""
+
+    def __init__(self, n: int):
+        self.n = n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i: int) -> int:
+        return i
+
+
 class KeyedNoise(Tiny):
     """Test double of an augmented dataset: takes (epoch, index), adds noise keyed by them,
     and mixes in a partner sample chosen by (epoch, index), as MixUp at dataset level does."""

@@ -15,7 +15,7 @@ def test_public_names():
     import seedwise.data as data
 
     assert sw.data is data
-    assert {"DataLoader", "SeededSampler", "GStreamerSource"} <= set(dir(data))
+    assert {"DataLoader", "SeededSampler", "ResumePoint", "GStreamerSource"} <= set(dir(data))
     assert isinstance(DataLoader(Tiny(3), seeds=sw.Seeds(0)).sampler, SeededSampler)
     with pytest.raises(AttributeError, match="no attribute 'Nope'"):
         data.Nope  # noqa: B018

@@ -98,7 +98,7 @@ def test_different_seeds_or_epochs_give_different_orders(test_seed):
 
 def test_no_shuffle_keeps_the_dataset_order():
     loader = DataLoader(Tiny(10), batch_size=3, seeds=sw.Seeds(0))
-    x, y = collect(loader)
+    x, _ = collect(loader)
     assert torch.equal(x[:, 0, 0, 0], torch.arange(10, dtype=torch.float32) * 100)
 
 

@@ -147,8 +147,8 @@ def test_a_state_from_another_loader_is_refused(test_seed):
         DataLoader(Tiny(10), batch_size=2, shuffle=True, seeds=seeds["x"]).load_state_dict(state)
     with pytest.raises(InvalidArgumentError, match="shuffle"):
         DataLoader(Tiny(10), batch_size=2, seeds=seeds).load_state_dict(state)
-    with pytest.raises(InvalidArgumentError, match="world_size"):
-        DataLoader(Tiny(10), batch_size=2, shuffle=True, seeds=seeds, world_size=2).load_state_dict(state)
+    with pytest.raises(InvalidArgumentError, match="dataset_length"):
+        DataLoader(Tiny(11), batch_size=2, shuffle=True, seeds=seeds).load_state_dict(state)
     with pytest.raises(InvalidArgumentError, match="samples"):
         DataLoader(Tiny(10), batch_size=2, shuffle=True, seeds=seeds).load_state_dict({**state, "samples": 11})
     with pytest.raises(InvalidArgumentError, match="seedwise_loader"):

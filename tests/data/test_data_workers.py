@@ -119,7 +119,7 @@ def test_per_sample_global_seeding_is_independent_of_workers_batches_and_resume(
     resumed.load_state_dict(first.state_dict())
     assert _draws(resumed) == reference[6:]
     # and they differ across samples and epochs
-    assert len({v for v in _by_index(reference).values()}) == 12
+    assert len(set(_by_index(reference).values())) == 12
     other_epoch = loader(batch_size=3)
     other_epoch.set_epoch(2)
     assert not set(_by_index(_draws(other_epoch)).values()) & set(_by_index(reference).values())

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import golden_tables
 import pytest
 
 pytestmark = pytest.mark.slow
@@ -41,21 +42,7 @@ class _Page(html.parser.HTMLParser):
 
 
 def _demo(out: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "seedwise.cli", "demo", "--quick", "--out", str(out), "--workers", "2"],
-        capture_output=True,
-        text=True,
-        timeout=1200,
-        env={**__import__("os").environ, "COLUMNS": "200"},
-    )
-
-
-@pytest.fixture(scope="module")
-def demo_dir(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
-    out = tmp_path_factory.mktemp("demo")
-    result = _demo(out)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return out, result
+    return golden_tables.run_demo(out, timeout=1200)
 
 
 def _runs(out: Path) -> list[tuple]:
@@ -92,6 +79,9 @@ def test_report_and_figures(demo_dir):
     assert any("distribution" in p for p in pngs) and any("variance" in p for p in pngs)
     assert "bit-identical" in result.stdout and "DIFFERENT" not in result.stdout
     assert "report:" in result.stdout
+    report = (out / "report.html").read_text()
+    assert "repro_epochs" not in report and '{"name"' not in report  # the profile in words, not as JSON
+    assert "Profile quick: the reproducibility check trains 2 epochs" in report
 
 
 def test_rerun_repeats_nothing_and_gives_the_same_results(demo_dir):

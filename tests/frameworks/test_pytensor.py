@@ -1,4 +1,6 @@
-"""PyTensor adapter and random streams, against the real PyTensor (compiled functions)."""
+"""seedwise.frameworks.pytensor: random streams, against the real PyTensor (compiled functions).
+(The adapter: tests/process/adapters/.)
+"""
 
 from __future__ import annotations
 
@@ -9,7 +11,6 @@ import textwrap
 import numpy as np
 import pytest
 
-import seedwise as sw
 from seedwise import Seeds
 from seedwise.frameworks import pytensor as pa
 
@@ -91,29 +92,6 @@ def test_logistic_regression_repeatable_and_seed_sensitive(pytensor):
     assert not np.array_equal(a, c)
 
 
-def test_no_global_state_and_numpy_seeded_theano_style(pytensor, tmp_path):
-    settings = pa.seed(1)
-    assert len(settings) == 1 and "no global random state" in settings[0].note
-    assert pa.capture().arrays == {} and pa.deterministic(True) == []
-    pa.restore(pa.capture())
-    saved = sw.RNGState.capture(frameworks=["numpy"])
-    try:
-        report = sw.seed_everything(4, frameworks=["numpy", "pytensor"])
-        assert {s.framework for s in report.settings} == {"numpy", "pytensor"}
-        first = np.random.random(3)  # global-rng-ok: Theano code drew initial weights here
-        sw.seed_everything(4, frameworks=["numpy", "pytensor"])
-        assert np.array_equal(np.random.random(3), first)  # global-rng-ok
-        path = sw.RNGState.capture(frameworks=["pytensor"]).save(tmp_path / "s.npz")
-        assert sw.RNGState.load(path).frameworks == ["pytensor"]
-    finally:
-        saved.restore()
-
-
-def test_version_listed_in_fingerprint(pytensor):
-    assert pa.version() == pytensor.__version__
-    assert sw.fingerprint()["versions"]["pytensor"] == pytensor.__version__
-
-
 ABSENT = textwrap.dedent(
     """
     import sys
@@ -122,8 +100,9 @@ ABSENT = textwrap.dedent(
     from seedwise import Seeds
     from seedwise.errors import MissingDependencyError
     from seedwise.frameworks import pytensor as pa
+    from seedwise.process.adapters import pytensor as pytensor_adapter
 
-    assert not pa.available() and pa.version() is None
+    assert not pytensor_adapter.available() and pytensor_adapter.version() is None
     for call in (lambda: Seeds(0).pytensor(), lambda: pa.shared_rng(Seeds(0))):
         try:
             call()

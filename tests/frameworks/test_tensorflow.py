@@ -1,4 +1,5 @@
-"""TensorFlow adapter and conversions, against the real TensorFlow (CPU) and Keras 3.
+"""seedwise.frameworks.tensorflow: conversions and Keras initialisers, against the real
+TensorFlow (CPU) and Keras 3. (The global-state adapter: tests/process/adapters/.)
 
 TensorFlow is imported once, by the module-scoped ``tf`` fixture, so that only the tests
 that need it pay for its import (5-25 s); the absence test runs without it.
@@ -15,10 +16,11 @@ import textwrap
 import numpy as np
 import pytest
 
-import seedwise as sw
 from seedwise import Seeds
+from seedwise._optional import import_keeping_global_rngs
 from seedwise.errors import InvalidArgumentError, InvalidTypeError
 from seedwise.frameworks import tensorflow as tfa
+from seedwise.process.adapters import tensorflow as tf_adapter
 
 # Whether this module's first import of TensorFlow (through the adapter) left Python's and
 # NumPy's global RNGs as they were; None when TensorFlow was already imported.
@@ -33,11 +35,11 @@ def _global_states():
 @pytest.fixture(scope="module")
 def tf():
     global _FIRST_IMPORT_KEPT_GLOBALS
-    if not tfa.available():
+    if not tf_adapter.available():
         pytest.skip("needs the tensorflow extra: pip install 'seedwise[tensorflow]'")
     first = "tensorflow" not in sys.modules
     before = _global_states()
-    tf = tfa._tf("the tests")  # the adapter's import, as seed_everything does it
+    tf = import_keeping_global_rngs("tensorflow", "tensorflow", "the tests")  # as seedwise imports it
     if first:
         _FIRST_IMPORT_KEPT_GLOBALS = _global_states() == before
     import keras  # noqa: F401  (Keras 3 ships with TensorFlow >= 2.16)
@@ -57,10 +59,10 @@ def keep_tf_state(tf):
     """Put TensorFlow's global generator and op determinism back after a test."""
     from tensorflow.python.framework import config as tf_config
 
-    state = tfa.capture()
+    state = tf_adapter.capture()
     was_deterministic = tf_config.is_op_determinism_enabled()
     yield
-    tfa.restore(state)
+    tf_adapter.restore(state)
     if not was_deterministic:
         tf_config.disable_op_determinism()
 
@@ -178,7 +180,7 @@ def _train(tf, seed: int):
     import keras
 
     seeds = Seeds(seed)
-    tfa.seed(int(seeds["globals"]))  # fit's internals may read the global op seed
+    tf_adapter.seed(int(seeds["globals"]))  # fit's internals may read the global op seed
     model = _model(tf, seeds["init"], extra_first=False)
     rng = Seeds(0)["data"].numpy()  # same data for every seed: only init varies
     x = rng.normal(size=(64, 6)).astype("float32")
@@ -189,7 +191,7 @@ def _train(tf, seed: int):
 
 
 def test_keras_fit_bitwise_repeatable_with_op_determinism(tf, keep_tf_state):
-    settings = tfa.deterministic(True)
+    settings = tf_adapter.deterministic(True)
     assert settings[0].name == "tf.config.experimental.enable_op_determinism" and settings[0].ok
     w1, loss1 = _train(tf, 1)
     w2, loss2 = _train(tf, 1)
@@ -199,88 +201,6 @@ def test_keras_fit_bitwise_repeatable_with_op_determinism(tf, keep_tf_state):
     assert loss1 == loss2
     assert not np.array_equal(w1[0], w3[0])
     assert loss1 != loss3
-
-
-# -- the adapter protocol -------------------------------------------------------------
-
-
-def test_seed_repeats_global_generator_and_op_seeded_draws(tf, keep_tf_state):
-    settings = tfa.seed(7)
-    assert {s.name for s in settings} >= {"tf.random.set_seed", "tf.random.get_global_generator"}
-    g = tf.random.get_global_generator()
-    a = (g.normal([8]).numpy(), tf.random.uniform([8]).numpy())
-    tfa.seed(7)
-    b = (g.normal([8]).numpy(), tf.random.uniform([8]).numpy())
-    tfa.seed(8)
-    c = (g.normal([8]).numpy(), tf.random.uniform([8]).numpy())
-    assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
-    assert not np.array_equal(a[0], c[0]) and not np.array_equal(a[1], c[1])
-    tfa.seed(2**64 - 1)  # the full 64-bit range seed_everything may pass
-    assert tf.random.get_global_generator().state.numpy().tolist() == [0, 0, -1]
-
-
-def test_capture_restore_global_generator_and_keras(tf, keep_tf_state):
-    import keras
-
-    tfa.seed(3)
-    keras.random.normal((2,))  # creates Keras's global SeedGenerator
-    state = tfa.capture()
-    assert state.meta["loaded"] is True
-    assert set(state.arrays) == {"global_generator", "keras_seed_generator"}
-    first = (tf.random.get_global_generator().normal([5]).numpy(), keras.random.normal((5,)).numpy())
-    tf.random.get_global_generator().normal([100])
-    tfa.restore(state)
-    second = (tf.random.get_global_generator().normal([5]).numpy(), keras.random.normal((5,)).numpy())
-    assert np.array_equal(first[0], second[0])
-    assert np.array_equal(first[1], second[1])
-
-
-def test_rngstate_round_trips_tensorflow(tf, keep_tf_state, tmp_path):
-    tfa.seed(9)
-    tf.random.get_global_generator().normal([3])
-    state = sw.RNGState.capture(frameworks=["tensorflow"])
-    expected = tf.random.get_global_generator().normal([6]).numpy()
-    path = state.save(tmp_path / "rng.npz")
-    tf.random.get_global_generator().normal([50])
-    sw.RNGState.load(path).restore()
-    assert np.array_equal(tf.random.get_global_generator().normal([6]).numpy(), expected)
-
-
-def test_keyed_seeds_and_restores_tensorflow(tf, keep_tf_state):
-    g = tf.random.get_global_generator()
-    tfa.seed(1)
-    before = tfa.capture()
-    with sw.keyed(Seeds(4)["dropout"], 10):
-        inside = g.normal([4]).numpy()
-    after = g.normal([4]).numpy()
-    tfa.restore(before)
-    assert np.array_equal(g.normal([4]).numpy(), after)  # keyed left the global generator as it was
-    with sw.keyed(Seeds(4)["dropout"], 10):
-        assert np.array_equal(g.normal([4]).numpy(), inside)  # a pure function of (stream, step)
-    with sw.keyed(Seeds(4)["dropout"], 11):
-        assert not np.array_equal(g.normal([4]).numpy(), inside)
-
-
-def test_seed_everything_and_determinism_report(tf, keep_tf_state):
-    report = sw.seed_everything(12, deterministic=True, frameworks=["tensorflow"])
-    names = {s.name for s in report.settings if s.framework == "tensorflow"}
-    assert "tf.random.set_seed" in names
-    assert "tf.config.experimental.enable_op_determinism" in names
-    from tensorflow.python.framework import config as tf_config
-
-    assert tf_config.is_op_determinism_enabled()
-    g = tf.random.get_global_generator()
-    a = g.normal([4]).numpy()
-    sw.seed_everything(12, frameworks=["tensorflow"])
-    assert np.array_equal(g.normal([4]).numpy(), a)
-    off = tfa.deterministic(False)
-    assert off[0].value == "False" and not tf_config.is_op_determinism_enabled()
-
-
-def test_version_listed_in_fingerprint(tf):
-    assert tfa.available()
-    assert tfa.version() == tf.__version__
-    assert sw.fingerprint()["versions"]["tensorflow"] == tf.__version__
 
 
 # -- absence ------------------------------------------------------------------------------
@@ -294,8 +214,9 @@ ABSENT = textwrap.dedent(
     from seedwise import Seeds
     from seedwise.errors import MissingDependencyError
     from seedwise.frameworks import tensorflow as tfa
+    from seedwise.process.adapters import tensorflow as tf_adapter
 
-    assert not tfa.available() and tfa.version() is None
+    assert not tf_adapter.available() and tf_adapter.version() is None
     for call in (lambda: Seeds(0).tensorflow(), lambda: tfa.stateless_seed(Seeds(0)),
                  lambda: tfa.initializer(Seeds(0), "dense/kernel")):
         try:

@@ -36,12 +36,16 @@ def test_unpaired_tests_match_scipy(ab, alternative):
     assert r.difference == pytest.approx(a.mean() - b.mean())
 
 
-def test_cohens_d_uses_the_pooled_standard_deviation(ab):
+def test_cohens_d_uses_the_pooled_standard_deviation_and_g_corrects_it(ab):
     a, b = ab
     pooled = math.sqrt(((a.size - 1) * a.var(ddof=1) + (b.size - 1) * b.var(ddof=1)) / (a.size + b.size - 2))
     r = compare(a, b, seeds=Seeds(0), n_resamples=999)
-    assert r.effect_size_name == "cohen_d"
-    assert r.effect_size == pytest.approx((a.mean() - b.mean()) / pooled)
+    assert r.cohen_d == pytest.approx((a.mean() - b.mean()) / pooled)
+    assert r.effect_size_name == "hedges_g"
+    df = a.size + b.size - 2
+    j = math.gamma(df / 2) / (math.sqrt(df / 2) * math.gamma((df - 1) / 2))
+    assert r.effect_size == pytest.approx(j * r.cohen_d, rel=1e-12)
+    assert r.effect_size_ci_low < r.effect_size < r.effect_size_ci_high
 
 
 def test_paired_tests_match_scipy(ab):
@@ -54,7 +58,9 @@ def test_paired_tests_match_scipy(ab):
     w = scipy.stats.wilcoxon(a, b, alternative="greater")
     assert r.rank_test == "Wilcoxon signed-rank" and r.rank_pvalue == pytest.approx(w.pvalue, rel=1e-12)
     d = a - b
-    assert r.effect_size_name == "d_z" and r.effect_size == pytest.approx(d.mean() / d.std(ddof=1))
+    assert r.effect_size_name == "hedges_g_z" and r.cohen_d == pytest.approx(d.mean() / d.std(ddof=1))
+    j = math.gamma(4) / (math.sqrt(4) * math.gamma(3.5))  # J(8): 9 pairs
+    assert r.effect_size == pytest.approx(j * r.cohen_d, rel=1e-12)
 
 
 def test_permutation_test_is_exact_when_small_and_matches_scipy():

@@ -9,6 +9,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.stats
 
 from seedwise import Seeds
 from seedwise.stats import variance_components
@@ -138,3 +139,75 @@ def test_result_table_frame_and_json(test_seed):
     console = Console(record=True, width=140, file=io.StringIO())
     console.print(res)
     assert "residual includes the init:data_order interaction" in console.export_text()
+
+
+def test_random_model_f_tests_two_factors_match_the_textbook_ratios(test_seed):
+    df, names = simulate(Seeds(test_seed).numpy(), [5, 4], {(0,): 1.0, (1,): 0.5, (0, 1): 0.3, "e": 0.2}, 2)
+    res = variance_components(df, names, "acc", seeds=Seeds(0), n_draws=200)
+    table = sm_anova.anova_lm(smf.ols("acc ~ C(init) * C(data_order)", df).fit())
+    ms = table["mean_sq"]
+    # main effects over the interaction (E[MS_A] = s2_e + r s2_AB + b r s2_A), not over MS_E
+    for name, row, df_num in (("init", "C(init)", 4), ("data_order", "C(data_order)", 3)):
+        f = ms[row] / ms["C(init):C(data_order)"]
+        assert res[name].f_test == "F" and res[name].f_statistic == pytest.approx(f, rel=1e-9)
+        assert (res[name].f_df_num, res[name].f_df_den) == (df_num, 12)
+        assert res[name].pvalue == pytest.approx(scipy.stats.f.sf(f, df_num, 12), rel=1e-9)
+    # the interaction over MS_E: the same as the fixed-effects test of statsmodels
+    inter = res["init:data_order"]
+    assert inter.f_statistic == pytest.approx(table.loc["C(init):C(data_order)", "F"], rel=1e-9)
+    assert inter.pvalue == pytest.approx(table.loc["C(init):C(data_order)", "PR(>F)"], rel=1e-9)
+    assert res["residual"].f_test == "" and np.isnan(res["residual"].pvalue)
+
+
+def test_one_run_per_cell_tests_main_effects_over_the_residual(test_seed):
+    df, names = simulate(Seeds(test_seed).numpy(), [6, 5], {(0,): 1.0, (1,): 0.0, "e": 0.5}, 1)
+    res = variance_components(df, names, "acc", seeds=Seeds(0), n_draws=200)
+    f = res["init"].mean_sq / res["residual"].mean_sq
+    assert res["init"].f_statistic == pytest.approx(f) and res["init"].f_df_den == 20
+    assert res["init"].pvalue == pytest.approx(scipy.stats.f.sf(f, 5, 20))
+
+
+def test_three_factors_use_a_quasi_f_for_main_effects(test_seed):
+    sigma2 = {(0,): 1.0, (1,): 0.5, (2,): 0.2, (0, 1): 0.1, "e": 0.3}
+    df, names = simulate(Seeds(test_seed).numpy(), [4, 3, 3], sigma2, 2)
+    res = variance_components(df, names, "acc", seeds=Seeds(0), n_draws=200)
+    c = {x.name: x for x in res.components}
+    ms = {k: v.mean_sq for k, v in c.items()}
+    dfs = {k: v.df for k, v in c.items()}
+    num = ms["init"] + ms["init:data_order:augment"]
+    den = ms["init:data_order"] + ms["init:augment"]
+    assert c["init"].f_test == "quasi-F" and c["init"].f_statistic == pytest.approx(num / den)
+    satt = den**2 / (
+        ms["init:data_order"] ** 2 / dfs["init:data_order"] + ms["init:augment"] ** 2 / dfs["init:augment"]
+    )
+    assert c["init"].f_df_den == pytest.approx(satt)
+    # two-source interactions: exact, over the three-source interaction
+    assert c["init:data_order"].f_test == "F"
+    assert c["init:data_order"].f_statistic == pytest.approx(ms["init:data_order"] / ms["init:data_order:augment"])
+    assert "quasi-F" in io_text(res)
+
+
+def io_text(result) -> str:
+    from rich.console import Console
+
+    console = Console(record=True, width=140, file=io.StringIO())
+    console.print(result)
+    return console.export_text()
+
+
+@pytest.mark.parametrize(("levels", "interaction"), [([5, 4], (0, 1)), ([4, 3, 3], (0, 1))])
+def test_f_test_holds_its_level_by_simulation_where_the_fixed_model_test_does_not(levels, interaction):
+    """No init effect, a large init x data_order interaction: random-model F rejects ~5%, fixed-model F far more."""
+    rng = np.random.default_rng(17)
+    reps, ours, fixed = 250, 0, 0
+    sigma2 = {interaction: 1.0, "e": 0.1}
+    for _ in range(reps):
+        df, names = simulate(rng, levels, sigma2, 2)
+        res = variance_components(df, names, "acc", seeds=Seeds(0), n_draws=100)
+        ours += res["init"].pvalue < 0.05
+        fixed += (
+            scipy.stats.f.sf(res["init"].mean_sq / res["residual"].mean_sq, res["init"].df, res["residual"].df) < 0.05
+        )
+    tolerance = 3 * np.sqrt(0.05 * 0.95 / reps)
+    assert abs(ours / reps - 0.05) < tolerance + (0.02 if len(levels) == 3 else 0.0)  # quasi-F: approximate
+    assert fixed / reps > 0.3

@@ -27,7 +27,7 @@ def test_small_sample_uses_scipy_t_interval(test_seed):
 
 
 def test_large_sample_uses_scipy_bca_with_the_seeds_rng(test_seed):
-    x = Seeds(test_seed).numpy().standard_exponential(size=25)
+    x = Seeds(test_seed).numpy().standard_exponential(size=50)
     seeds = Seeds(5)
     d = describe(x, seeds=seeds, confidence=0.9, n_resamples=2000)
     ref = scipy.stats.bootstrap(
@@ -79,7 +79,7 @@ def test_intervals_match_scipy_formulas(test_seed):
 
 def test_bootstrap_ci_two_samples_paired_and_percentile(test_seed):
     rng = Seeds(test_seed).numpy()
-    x, y = rng.normal(size=15), rng.normal(size=15)
+    x, y = rng.normal(size=50), rng.normal(size=50)
     ci = bootstrap_ci(
         (x, y),
         lambda a, b, axis=-1: np.mean(a - b, axis=axis),
@@ -103,7 +103,7 @@ def test_bootstrap_ci_two_samples_paired_and_percentile(test_seed):
 
 
 def test_bootstrap_ci_of_the_mean_equals_describes(test_seed):
-    x = Seeds(test_seed).numpy().normal(size=15)
+    x = Seeds(test_seed).numpy().normal(size=60)
     d = describe(x, seeds=Seeds(9), n_resamples=999)
     ci = bootstrap_ci(x, np.mean, seeds=Seeds(9), n_resamples=999, vectorized=True)
     assert (ci.low, ci.high, ci.method) == (d.ci_low, d.ci_high, d.ci_method)
@@ -112,10 +112,10 @@ def test_bootstrap_ci_of_the_mean_equals_describes(test_seed):
 def test_results_are_json_and_print(test_seed):
     from rich.console import Console
 
-    d = describe(list(Seeds(test_seed).numpy().normal(size=11)) + [float("nan")], seeds=Seeds(0))
+    d = describe(list(Seeds(test_seed).numpy().normal(size=51)) + [float("nan")], seeds=Seeds(0))
     text = json.dumps(d.to_dict())
     assert json.loads(text)["failures"] == 1
-    assert repr(d).startswith("Description(n=12, failures=1, mean=")
+    assert repr(d).startswith("Description(n=52, failures=1, mean=")
     console = Console(record=True, width=100, file=io.StringIO())
     console.print(d)
     text = console.export_text()

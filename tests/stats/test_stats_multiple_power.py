@@ -1,4 +1,4 @@
-"""Holm / Benjamini-Hochberg match statsmodels; sample sizes match statsmodels and the paper."""
+"""Bonferroni / Holm / Benjamini-Hochberg match statsmodels; sample sizes match statsmodels and the paper."""
 
 from __future__ import annotations
 
@@ -9,7 +9,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seedwise.stats import benjamini_hochberg, holm, seeds_needed, seeds_needed_p_improvement, t_test_power
+from seedwise.stats import (
+    benjamini_hochberg,
+    bonferroni,
+    holm,
+    seeds_needed,
+    seeds_needed_p_improvement,
+    t_test_power,
+)
 
 multitest = pytest.importorskip("statsmodels.stats.multitest")
 power_mod = pytest.importorskip("statsmodels.stats.power")
@@ -19,6 +26,26 @@ pvalue_lists = st.lists(
     min_size=1,
     max_size=30,
 )
+
+
+@settings(max_examples=30)
+@given(pvalue_lists)
+def test_bonferroni_matches_statsmodels(p):
+    reject, adjusted, _, _ = multitest.multipletests(p, alpha=0.05, method="bonferroni")
+    ours = bonferroni(p, alpha=0.05)
+    assert np.allclose(ours.adjusted, adjusted, rtol=1e-12, atol=1e-15)
+    assert list(ours.reject) == list(reject)
+    # Holm rejects everything Bonferroni does
+    assert all(h or not b for h, b in zip(holm(p, alpha=0.05).reject, ours.reject))
+
+
+def test_bonferroni_next_to_holm_textbook_example():
+    # Holm (1979)-style example: m = 4, alpha = 0.05
+    p = [0.01, 0.04, 0.03, 0.005]
+    assert bonferroni(p).adjusted == pytest.approx((0.04, 0.16, 0.12, 0.02))
+    assert bonferroni(p).reject == (True, False, False, True)
+    assert holm(p).adjusted == pytest.approx((0.03, 0.06, 0.06, 0.02))
+    assert "bonferroni" in repr(bonferroni(p))
 
 
 @settings(max_examples=30)

@@ -39,11 +39,16 @@ def _factorial(seed):
     return pd.DataFrame(rows, columns=["init", "order", "acc"])
 
 
+def _large(a):
+    """50 values (describe bootstraps from BOOTSTRAP_MIN_N on; bootstrap_ci warns below it)."""
+    return np.concatenate([a, a + 0.25, a - 0.5, a[:8] * 1.5])
+
+
 CALLS = {
-    "describe": lambda s, a, b, df: S.describe(a, seeds=s, n_resamples=500).to_dict(),
+    "describe": lambda s, a, b, df: S.describe(_large(a), seeds=s, n_resamples=500).to_dict(),
     # a mean, not a median: a median's interval ends are order statistics of the data, so two
     # seeds give the very same interval for about 7% of data sets
-    "bootstrap_ci": lambda s, a, b, df: S.bootstrap_ci(a, np.mean, seeds=s, n_resamples=500).to_dict(),
+    "bootstrap_ci": lambda s, a, b, df: S.bootstrap_ci(_large(a), np.mean, seeds=s, n_resamples=500).to_dict(),
     "compare": lambda s, a, b, df: S.compare(a, b, seeds=s, n_resamples=500).to_dict(),
     "compare_paired": lambda s, a, b, df: S.compare(a, b, seeds=s, paired=True, n_resamples=500).to_dict(),
     "aso": lambda s, a, b, df: S.aso(a - 0.6, b, seeds=s, n_resamples=200, resample_size=200).to_dict(),

@@ -88,3 +88,37 @@ def test_noise_floor_and_table(study):
 def test_zero_all_sources_variance_gives_undefined_ratio():
     res = one_at_a_time_variance({"init": [1.0, 2.0, 3.0]}, [1.0, 1.0, 1.0], seeds=Seeds(0), n_resamples=999)
     assert np.isnan(res["init"].ratio) and "undefined" in res["init"].ratio_ci_method
+
+
+def test_few_runs_get_the_f_interval_and_a_warning_not_nan():
+    """3 runs per group (the quick demo): BCa's ratio interval was NaN; the F interval is exact for normal runs."""
+    rng = np.random.default_rng(1)
+    groups = {"init": rng.normal(0, 1.5, 3), "dropout": rng.normal(0, 0.3, 3)}
+    all_sources = rng.normal(0, 1.0, 3)
+    res = one_at_a_time_variance(groups, all_sources, seeds=Seeds(0), n_resamples=999)
+    for name, x in groups.items():
+        row = res[name]
+        ratio = np.var(x, ddof=1) / np.var(all_sources, ddof=1)
+        assert row.ratio_ci_method == "F"
+        assert row.ratio_ci_low == pytest.approx(ratio / scipy.stats.f.ppf(0.975, 2, 2))
+        assert row.ratio_ci_high == pytest.approx(ratio / scipy.stats.f.ppf(0.025, 2, 2))
+    assert len(res.warnings) == 1 and "too few runs to rank the sources" in res.warnings[0]
+    assert "factor of 146" in res.warnings[0]
+    from rich.console import Console
+
+    console = Console(record=True, width=200, file=io.StringIO())
+    console.print(res)
+    assert "too few runs to rank" in console.export_text()
+    enough = one_at_a_time_variance({"init": rng.normal(size=10)}, rng.normal(size=10), seeds=Seeds(0), n_resamples=999)
+    assert enough.warnings == () and enough["init"].ratio_ci_method in ("BCa", "percentile")
+
+
+def test_f_interval_covers_by_simulation():
+    rng = np.random.default_rng(12)
+    hits = 0
+    for r in range(300):
+        res = one_at_a_time_variance(
+            {"init": rng.normal(0, 0.5, 4)}, rng.normal(0, 1.0, 5), seeds=Seeds(r), n_resamples=100
+        )
+        hits += res["init"].ratio_ci_low <= 0.25 <= res["init"].ratio_ci_high
+    assert abs(hits / 300 - 0.95) < 3 * np.sqrt(0.05 * 0.95 / 300)

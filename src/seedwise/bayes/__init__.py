@@ -1,7 +1,9 @@
 """Bayesian and sampling-based ways to reduce (and measure) the effect of randomness.
 
 * :func:`mc_dropout` -- MC dropout with keyed masks, batched over samples
-  (:mod:`seedwise.bayes.dropout`, which also has :func:`keyed_dropout` for training);
+  (:mod:`seedwise.bayes.dropout`); :func:`keyed_dropout` (for training) and
+  :class:`KeyedDropoutMode` are the core mechanism of :mod:`seedwise.stateless.dropout`,
+  re-exported here;
 * :func:`bayesianize`, :func:`kl_divergence`, :func:`elbo_loss` -- mean-field variational
   layers (:mod:`seedwise.bayes.variational`);
 * :class:`SWAG` -- stochastic weight averaging Gaussian (:mod:`seedwise.bayes.swag`);
@@ -19,14 +21,16 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
-    from seedwise.bayes.dropout import keyed_dropout, mc_dropout
+    from seedwise.bayes.dropout import mc_dropout
     from seedwise.bayes.laplace import LastLayerLaplace
     from seedwise.bayes.swag import SWAG, update_bn
     from seedwise.bayes.variational import bayesianize, elbo_loss, kl_divergence, sampling
+    from seedwise.stateless.dropout import KeyedDropoutMode, keyed_dropout
 
 _NAMES = {
     "mc_dropout": "seedwise.bayes.dropout",
-    "keyed_dropout": "seedwise.bayes.dropout",
+    "keyed_dropout": "seedwise.stateless.dropout",
+    "KeyedDropoutMode": "seedwise.stateless.dropout",
     "bayesianize": "seedwise.bayes.variational",
     "kl_divergence": "seedwise.bayes.variational",
     "elbo_loss": "seedwise.bayes.variational",
@@ -36,7 +40,18 @@ _NAMES = {
     "LastLayerLaplace": "seedwise.bayes.laplace",
 }
 
-__all__ = sorted(_NAMES)
+__all__ = [
+    "mc_dropout",
+    "keyed_dropout",
+    "KeyedDropoutMode",
+    "bayesianize",
+    "kl_divergence",
+    "elbo_loss",
+    "sampling",
+    "SWAG",
+    "update_bn",
+    "LastLayerLaplace",
+]
 
 
 def __getattr__(name: str) -> Any:

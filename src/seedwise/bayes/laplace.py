@@ -145,7 +145,7 @@ class LastLayerLaplace:
             raise InvalidTypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
         captured: dict[str, torch.Tensor] = {}
 
-        def hook(module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
+        def hook(module: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
             captured["phi"], captured["out"] = inputs[0], output
 
         modes = {m: m.training for m in self.model.modules()}
@@ -202,7 +202,7 @@ class LastLayerLaplace:
         """Accumulate the GGN over ``data``: an ``(x, y)`` pair or an iterable of batches."""
         C, F1 = self.n_classes, self.n_features
         self._fitted, self._theta = False, self._read_layer().clone()
-        H = None
+        H: torch.Tensor | tuple[torch.Tensor, ...] | None = None
         n, nll = 0, 0.0
         for x, y in _pairs(data, "data"):
             phi, logits = self._forward(x)
@@ -215,6 +215,7 @@ class LastLayerLaplace:
                 )
             p = torch.softmax(logits, dim=-1)
             lam = torch.diag_embed(p) - p[:, :, None] * p[:, None, :]  # (B, C, C) output Hessians
+            part: torch.Tensor | tuple[torch.Tensor, ...]
             if self.hessian == "full":
                 # sum_n Lambda_n[c, d] phi_n[f] phi_n[g], as one matmul: (C*C*F1, N) @ (N, F1)
                 weighted = (lam[:, :, :, None] * phi[:, None, None, :]).reshape(phi.shape[0], -1)
@@ -223,26 +224,34 @@ class LastLayerLaplace:
                 part = (p * (1 - p)).T @ (phi * phi)  # (C, F1)
             else:
                 part = (lam.sum(0), phi.T @ phi)  # (G, A)
-            H = part if H is None else (tuple(a + b for a, b in zip(H, part)) if self.hessian == "kron" else H + part)
+            if H is None:
+                H = part
+            elif isinstance(H, tuple) and isinstance(part, tuple):  # kron: (G, A)
+                H = tuple(a + b for a, b in zip(H, part))
+            elif isinstance(H, torch.Tensor) and isinstance(part, torch.Tensor):
+                H = H + part
             nll += F.cross_entropy(logits, y.long(), reduction="sum").item()
             n += phi.shape[0]
         if n == 0:
             raise InvalidArgumentError("data yielded no examples; fit needs at least one (x, y) batch")
         self.n_data, self._nll_map = n, nll
         if self.hessian == "kron":
-            G, A = H  # type: ignore[misc]
+            assert isinstance(H, tuple)  # kron accumulates (G, A)
+            G, A = H
             self._G, self._A = G, A
             lg, self._QG = torch.linalg.eigh(G)
             la, self._QA = torch.linalg.eigh(A)
             self._lg, self._la = lg.clamp_min(0), la.clamp_min(0)
             self._eig = (self._lg[:, None] * self._la[None, :] / n).reshape(-1)
         elif self.hessian == "full":
-            self._H = (H + H.T) / 2  # type: ignore[operator]
+            assert isinstance(H, torch.Tensor)
+            self._H = (H + H.T) / 2
             eig, self._V = torch.linalg.eigh(self._H)
             self._eig = eig.clamp_min(0)
         else:
+            assert isinstance(H, torch.Tensor)  # diag accumulates one (C, F1) tensor
             self._H = H
-            self._eig = H.reshape(-1)  # type: ignore[union-attr]
+            self._eig = H.reshape(-1)
         self._fitted = True
         return self
 
@@ -268,7 +277,8 @@ class LastLayerLaplace:
             V = self._V
         else:
             V = torch.kron(self._QG, self._QA)
-        return (V / (self._eig + delta)) @ V.T
+        cov: torch.Tensor = (V / (self._eig + delta)) @ V.T
+        return cov
 
     def _delta(self, prior_precision: float | None) -> float:
         self._check_fitted()
@@ -337,7 +347,7 @@ class LastLayerLaplace:
         best, best_nll = values[0], math.inf
         for delta in values:
             var = self._logit_var(phi, delta) if proj is None else self._logit_cov(proj, delta, diagonal_only=True)
-            value = nll(self._probit(logits, var), y_val)
+            value = float(nll(self._probit(logits, var), y_val))
             if value < best_nll:
                 best, best_nll = delta, value
         self.prior_precision = best
@@ -350,7 +360,7 @@ class LastLayerLaplace:
         rows = max(1, _CHUNK_ELEMENTS // (self.n_classes * self.n_params))
         parts = [
             self._logit_cov(self._project(chunk, diagonal_only=True), delta, diagonal_only=True)
-            for chunk in phi.split(rows)
+            for chunk in torch.split(phi, rows)
         ]
         return torch.cat(parts)
 
@@ -360,27 +370,31 @@ class LastLayerLaplace:
         if self.hessian == "diag":
             return phi * phi  # (B, F1)
         if self.hessian == "kron":
-            return (phi @ self._QA) ** 2  # (B, F1): (phi^T Q_A)_j^2
+            squared: torch.Tensor = (phi @ self._QA) ** 2  # (B, F1): (phi^T Q_A)_j^2
+            return squared
         C, F1 = self.n_classes, self.n_features
-        jv = torch.einsum("bf,cfp->bcp", phi, self._V.reshape(C, F1, -1))  # (B, C, P): J V
+        jv: torch.Tensor = torch.einsum("bf,cfp->bcp", phi, self._V.reshape(C, F1, -1))  # (B, C, P): J V
         return jv * jv if diagonal_only else jv
 
     def _logit_cov(self, proj: torch.Tensor, delta: float, *, diagonal_only: bool = False) -> torch.Tensor:
         """``J Sigma J^T`` per example from :meth:`_project`: (B, C, C), or its diagonal (B, C)."""
         C, F1 = self.n_classes, self.n_features
         if self.hessian == "diag":
-            var = proj @ (1.0 / (self._eig + delta)).reshape(C, F1).T  # (B, C)
+            var: torch.Tensor = proj @ (1.0 / (self._eig + delta)).reshape(C, F1).T  # (B, C)
             return var if diagonal_only else torch.diag_embed(var)
         if self.hessian == "kron":
-            inv = 1.0 / (self._lg[:, None] * self._la[None, :] / self.n_data + delta)  # (C, F1)
-            w = proj @ inv.T  # (B, C): sum_j u_j / eig_ij, per eigen-direction i of G
+            inv: torch.Tensor = 1.0 / (self._lg[:, None] * self._la[None, :] / self.n_data + delta)  # (C, F1)
+            w: torch.Tensor = proj @ inv.T  # (B, C): sum_j u_j / eig_ij, per eigen-direction i of G
             if diagonal_only:
-                return w @ (self._QG**2).T
-            return torch.einsum("ci,di,bi->bcd", self._QG, self._QG, w)
+                qg_squared: torch.Tensor = self._QG**2
+                return w @ qg_squared.T
+            cov: torch.Tensor = torch.einsum("ci,di,bi->bcd", self._QG, self._QG, w)
+            return cov
         inv = 1.0 / (self._eig + delta)
         if diagonal_only:  # proj is (J V)^2 here
             return proj @ inv
-        return (proj * inv) @ proj.transpose(1, 2)
+        full: torch.Tensor = (proj * inv) @ proj.transpose(1, 2)
+        return full
 
     @staticmethod
     def _probit(logits: torch.Tensor, var: torch.Tensor) -> torch.Tensor:

@@ -48,7 +48,8 @@ def _first_tensor(batch: Any, where: str) -> torch.Tensor:
     if isinstance(batch, (tuple, list)) and batch and isinstance(batch[0], torch.Tensor):
         return batch[0]
     if isinstance(batch, dict) and isinstance(batch.get("x"), torch.Tensor):
-        return batch["x"]
+        first: torch.Tensor = batch["x"]
+        return first
     raise InvalidTypeError(
         f"{where} must yield tensors, (x, ...) tuples or {{'x': ...}} dicts; got a batch of type {type(batch).__name__}"
     )
@@ -88,7 +89,7 @@ def update_bn(model: nn.Module, loader: Any) -> nn.Module:
     norms = [m for m in model.modules() if isinstance(m, _BatchNorm)]
     if not norms:
         return model
-    modes = {m: m.training for m in model.modules()}
+    modes = {module: module.training for module in model.modules()}
     momenta = {m: m.momentum for m in norms}
     try:
         model.eval()
@@ -103,10 +104,10 @@ def update_bn(model: nn.Module, loader: Any) -> nn.Module:
         if not seen:
             raise InvalidArgumentError("loader yielded no batches; BatchNorm statistics need at least one")
     finally:
-        for m, mode in modes.items():
-            m.training = mode
-        for m, momentum in momenta.items():
-            m.momentum = momentum
+        for module, mode in modes.items():
+            module.training = mode
+        for norm, momentum in momenta.items():
+            norm.momentum = momentum
     return model
 
 
@@ -237,7 +238,8 @@ class SWAG:
         if cov == "full":
             z2 = torch.randn(d.shape[1], generator=generator, dtype=torch.float64, device=device)
             noise = noise + d @ z2 / (d.shape[1] - 1) ** 0.5
-        return self._mean + scale**0.5 * noise
+        sample: torch.Tensor = self._mean + scale**0.5 * noise
+        return sample
 
     def _module_from(self, vector: torch.Tensor) -> nn.Module:
         model = copy.deepcopy(self._template)
@@ -302,8 +304,9 @@ class SWAG:
         buffer_names = [k for k, _ in self._template.named_buffers()]
         shared_buffers = dict(self._template.named_buffers())
 
-        def forward(p: dict, b: dict) -> torch.Tensor:
-            return torch.func.functional_call(self._template, (p, b), (x,))
+        def forward(p: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> torch.Tensor:
+            out: torch.Tensor = torch.func.functional_call(self._template, (p, b), (x,))
+            return out
 
         out = []
         for start in range(0, n, chunk):

@@ -114,8 +114,9 @@ class _Variational(nn.Module):
     def kl(self) -> torch.Tensor:
         """KL(q || p) of this layer's weights and biases, in closed form."""
         out = _gaussian_kl(self.weight_mu, self.weight_sigma, self.prior_std)
-        if self.bias_mu is not None:
-            out = out + _gaussian_kl(self.bias_mu, self.bias_sigma, self.prior_std)  # type: ignore[arg-type]
+        bias_sigma = self.bias_sigma
+        if self.bias_mu is not None and bias_sigma is not None:
+            out = out + _gaussian_kl(self.bias_mu, bias_sigma, self.prior_std)
         return out
 
     def _randn(self, shape: torch.Size | tuple[int, ...], like: torch.Tensor) -> torch.Tensor | None:
@@ -153,7 +154,8 @@ class BayesLinear(_Variational):
         eps = self._randn(mean.shape, mean)
         if eps is None:
             return mean
-        bias_var = None if self.bias_mu is None else self.bias_sigma**2  # type: ignore[operator]
+        bias_sigma = self.bias_sigma
+        bias_var = None if bias_sigma is None else bias_sigma**2
         var = F.linear(x * x, self.weight_sigma**2, bias_var)
         return mean + var.clamp_min(1e-30).sqrt() * eps
 
@@ -177,13 +179,17 @@ class BayesConv(_Variational):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         eps_w = self._randn(self.weight_mu.shape, self.weight_mu)
+        weight: torch.Tensor
+        bias: torch.Tensor | None
         if eps_w is None:
             weight, bias = self.weight_mu, self.bias_mu
         else:
             weight = self.weight_mu + self.weight_sigma * eps_w
-            bias = self.bias_mu
-            if bias is not None:
-                bias = bias + self.bias_sigma * self._randn(bias.shape, bias)  # type: ignore[operator]
+            bias, bias_sigma = self.bias_mu, self.bias_sigma
+            if bias is not None and bias_sigma is not None:
+                eps_b = self._randn(bias.shape, bias)
+                assert eps_b is not None  # a noise stream is set: eps_w was drawn
+                bias = bias + bias_sigma * eps_b
         conv = (F.conv1d, F.conv2d, F.conv3d)[self.dims - 1]
         if self.padding_mode != "zeros":
             x = F.pad(x, self._reversed_padding_repeated_twice, mode=self.padding_mode)

@@ -14,9 +14,12 @@ import json
 import sys
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from seedwise.errors import UsageError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from seedwise.audit import GlobalRNGMode
 
 __all__ = ["add_parser", "run", "load_target", "AuditUsageError"]
 
@@ -43,7 +46,7 @@ def _guarded(fn: Any) -> Any:
     return call
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "audit",
         help="check that a step is repeatable bit for bit, and name where it is not",
@@ -62,7 +65,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--model",
         metavar="NAME",
-        help="a torch.nn.Module defined at module level in FILE.py that FUNCTION runs: also find the first divergence in it",
+        help="a torch.nn.Module defined at module level in FILE.py that FUNCTION runs: "
+        "also find the first divergence in it",
     )
     parser.add_argument(
         "--same-globals",
@@ -133,9 +137,10 @@ def run(args: argparse.Namespace) -> int:
         if not isinstance(model, torch.nn.Module):
             found = "not defined" if model is None else f"a {type(model).__name__}"
             raise UsageError(
-                f"--model {args.model}: expected a torch.nn.Module defined in {args.target.rpartition(':')[0]}, it is {found}"
+                f"--model {args.model}: expected a torch.nn.Module defined in "
+                f"{args.target.rpartition(':')[0]}, it is {found}"
             )
-    mode = "same" if args.same_globals else "vary"
+    mode: GlobalRNGMode = "same" if args.same_globals else "vary"
 
     step = _guarded(fn)
     try:

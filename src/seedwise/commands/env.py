@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import Any
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "env",
         help="show the environment a result would be produced in",
@@ -17,7 +18,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def _rows(data: dict, prefix: str = "") -> list[tuple[str, str]]:
+def _rows(data: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
     rows: list[tuple[str, str]] = []
     for key, value in data.items():
         name = f"{prefix}{key}"
@@ -31,7 +32,7 @@ def _rows(data: dict, prefix: str = "") -> list[tuple[str, str]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from seedwise.fingerprint import fingerprint
+    from seedwise.process.fingerprint import fingerprint
 
     data = fingerprint()
     if args.json:

@@ -35,7 +35,7 @@ def is_epoch_keyed(dataset: object) -> bool:
     return augment is not None and isinstance(dataset, augment.AugmentedDataset)
 
 
-class EpochIndexedDataset(torch.utils.data.Dataset):
+class EpochIndexedDataset(torch.utils.data.Dataset[Any]):
     """``view[(epoch, index)]`` is ``dataset[index]`` (or ``dataset[(epoch, index)]`` when ``keyed``).
 
     Args:
@@ -83,7 +83,7 @@ class EpochIndexedDataset(torch.utils.data.Dataset):
         return self._fetch(key)
 
     @property
-    def __getitems__(self) -> Callable[[Sequence[tuple[int, int]]], list[Any]]:  # type: ignore[override]
+    def __getitems__(self) -> Callable[[Sequence[tuple[int, int]]], list[Any]]:
         """Fetch a whole batch in one call (torch's fetcher uses it when present).
 
         One call per batch keeps the view's cost per sample at that of a list
@@ -97,7 +97,7 @@ class EpochIndexedDataset(torch.utils.data.Dataset):
         self._enter(keys[0][0])  # a batch never spans two epochs
         if self._sample is not None:  # the globals are set per sample
             return self._sample.run(self._fetch, keys)
-        batched = getattr(self.dataset, "__getitems__", None)
+        batched: Callable[[list[Any]], list[Any]] | None = getattr(self.dataset, "__getitems__", None)
         if self.keyed:
             if batched:
                 return batched(list(keys))

@@ -46,18 +46,18 @@ class SampleGlobals:
         import torch
 
         words = self.words(keys)
-        saved = (random.getstate(), np.random.get_state(), torch.get_rng_state())  # global-rng-ok: saved to restore
+        saved = (random.getstate(), np.random.get_state(), torch.get_rng_state())  # noqa: NPY002  # global-rng-ok: saved to restore
         try:
             out = []
             for key, w in zip(keys, words.tolist()):
                 random.seed(w[0] | (w[1] << 64))  # global-rng-ok: per-sample seeding, restored below
-                np.random.seed(np.array([w[2], w[3]], dtype=np.uint64).view(np.uint32))  # global-rng-ok
+                np.random.seed(np.array([w[2], w[3]], dtype=np.uint64).view(np.uint32))  # noqa: NPY002  # global-rng-ok
                 torch.default_generator.manual_seed(w[4])  # global-rng-ok
                 out.append(fetch(key))
             return out
         finally:
             random.setstate(saved[0])
-            np.random.set_state(saved[1])  # global-rng-ok: restoring
+            np.random.set_state(saved[1])  # noqa: NPY002  # global-rng-ok: restoring
             torch.set_rng_state(saved[2])
 
     def __repr__(self) -> str:

@@ -36,7 +36,7 @@ def seed_globals(seeds: Seeds) -> None:
 
     random.setstate(seeds["python"].python().getstate())  # global-rng-ok: seeds a worker's globals
     words = seeds["numpy"].numpy().integers(0, 2**32, size=8, dtype=np.uint32)
-    np.random.seed(words)  # global-rng-ok: seeds a worker's globals
+    np.random.seed(words)  # noqa: NPY002  # global-rng-ok: seeds a worker's globals (its purpose)
     # The CPU default generator only: torch.manual_seed would also queue a lazy CUDA
     # seeding (and capture a stack trace for it), ~1 ms each time; a worker's CUDA
     # generators, if it uses any, keep torch's seeding from the base seed seedwise derives.

@@ -1,9 +1,10 @@
-"""``seedwise.data.DataLoader``: ``torch.utils.data.DataLoader`` with a seeded order and exact resume.
+"""``seedwise.data.DataLoader``: a seeded data loader that trainers cannot misuse and that resumes anywhere.
 
 What it adds to torch's loader, keeping its arguments and conventions:
 
 * the order of epoch ``e`` is a pure function of ``(seeds["data_order"], e)``, sharded
-  by ``rank`` / ``world_size`` (see :class:`~seedwise.data.SeededSampler`);
+  by ``rank`` / ``world_size`` (see :class:`~seedwise.data.SeededSampler`), which it takes
+  from the ``torch.distributed`` process group when they are left out;
 * every sample travels as ``(epoch, index)``, so an augmentation keyed by them
   (``augment=``) gives the same pixels whatever ``num_workers``, ``batch_size``,
   ``world_size`` or resume point;
@@ -12,22 +13,40 @@ What it adds to torch's loader, keeping its arguments and conventions:
   repeats across runs;
 * iterating never touches the calling process's global RNGs (torch draws its workers'
   base seed from ``generator=``, which seedwise supplies from ``seeds["torch_base_seed"]``);
+* the epoch follows whichever signal a trainer sends (``set_epoch`` on the loader, its
+  ``sampler`` or its ``batch_sampler``; with ``auto_epoch=True``, serving the last batch);
 * :meth:`DataLoader.state_dict` / :meth:`DataLoader.load_state_dict` resume mid-epoch at
-  the exact next batch, also in a fresh process.
+  the exact next sample, also in a fresh process, on another number of processes or
+  with another batch size;
+* with ``with_keys=True`` each batch comes with its :class:`~seedwise.data.SampleKeys`
+  (epoch and sample indices), for randomness in the training step keyed by sample
+  (per-sample dropout: the same masks on any number of processes).
+
+It is not a ``torch.utils.data.DataLoader`` subclass, on purpose: trainers rebuild torch
+loaders (Lightning injects a ``DistributedSampler``, Accelerate re-creates the loader
+around a sharded batch sampler), which would drop the seedwise order, keys and position.
+They leave this loader alone; it shards itself, and seedwise's integrations add what a
+trainer would otherwise add (device placement, checkpointing). See docs/data.md.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any, Literal
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, Literal, Self, cast
 
-import numpy as np
 import torch.utils.data
 
 from seedwise._validate import check_choice, check_int
+from seedwise.data._batches import EpochBatchSampler, SampleKeys, batch_ends, batch_keys
+from seedwise.data._cursor import Cursor, Layout
 from seedwise.data._dataset import EpochIndexedDataset, is_epoch_keyed
+from seedwise.data._handles import BatchSamplerView, LoaderSampler
+from seedwise.data._resume import ResumePoint, resume_point
+from seedwise.data._shard import shard
+from seedwise.data._state import LOADER_FORMAT, key_hex
 from seedwise.data._workers import WorkerSeeder
-from seedwise.data.sampler import _STATE_FORMAT, SeededSampler, _check_state, _key_hex
+from seedwise.data._world import describe_world
+from seedwise.data.sampler import SeededSampler
 from seedwise.errors import InvalidArgumentError, InvalidTypeError
 from seedwise.seeds import Seeds, as_seeds
 from seedwise.streams import DATA_ORDER
@@ -46,50 +65,26 @@ _OWNED = {
 }
 
 
-class _EpochBatchSampler:
-    """Yields batches of ``(epoch, index)`` pairs for one planned pass (or single pairs)."""
+def check_torch_kwargs(torch_kwargs: Mapping[str, Any]) -> None:
+    """Refuse the torch arguments seedwise sets itself, saying what to use instead."""
+    for name, why in _OWNED.items():
+        if name in torch_kwargs:
+            raise InvalidArgumentError(f"seedwise.data.DataLoader does not take {name}=: {why}")
+    user_init = torch_kwargs.get("worker_init_fn")
+    if user_init is not None and not callable(user_init):
+        raise InvalidTypeError(f"worker_init_fn must be callable, got {type(user_init).__name__}")
 
-    def __init__(self, batch_size: int | None, drop_last: bool) -> None:
-        self.batch_size = batch_size
-        self.drop_last = drop_last
-        self.epoch = 0
-        self.indices: np.ndarray = np.empty(0, dtype=np.int64)
-        self.start = 0
-        self.ends: list[int] = []
 
-    def plan(self, epoch: int, indices: np.ndarray, start: int) -> list[int]:
-        """Set the pass to run; return the sample position after each batch."""
-        n, step = len(indices), self.batch_size or 1
-        ends = list(range(start + step, n + 1, step))
-        if (n - start) % step and not self.drop_last:
-            ends.append(n)
-        self.epoch, self.indices, self.start, self.ends = epoch, indices, start, ends
-        return ends
-
-    def __len__(self) -> int:
-        return len(self.ends)
-
-    def __iter__(self) -> Iterator[Any]:
-        # The plan is bound now (a later plan() must not change a pass torch has started);
-        # the pairs are made lazily, a batch at a time, to keep memory flat on big datasets.
-        return self._pairs(self.epoch, self.indices, self.start, self.ends)
-
-    def _pairs(self, epoch: int, indices: np.ndarray, start: int, ends: list[int]) -> Iterator[Any]:
-        if self.batch_size is None:
-            for i in indices[start:].tolist():
-                yield (epoch, i)
-            return
-        begin = start
-        for end in ends:
-            yield [(epoch, i) for i in indices[begin:end].tolist()]
-            begin = end
+def _is_stream(dataset: object) -> bool:
+    return isinstance(dataset, torch.utils.data.IterableDataset) and getattr(dataset, "seedwise_stream", False) is True
 
 
 class DataLoader:
-    """A ``torch.utils.data.DataLoader`` whose order, augmentation and worker RNGs come from ``seeds``.
+    """A data loader whose order, augmentation and worker RNGs come from ``seeds``, with torch's arguments.
 
     Args:
-        dataset: a map-style dataset (``__getitem__`` + ``__len__``).
+        dataset: a map-style dataset (``__getitem__`` + ``__len__``), or a stream that
+            keys its own augmentation by position (:class:`seedwise.data.GStreamerSource`).
         batch_size: samples per batch, or None for unbatched samples (as in torch).
         shuffle: whether each epoch has its own seeded permutation.
         seeds: the root of the loader's streams (required, keyword-only): the order uses
@@ -104,10 +99,22 @@ class DataLoader:
         drop_last: drop the last incomplete batch; with ``world_size > 1`` also drop
             the tail of the order that does not fill every rank, instead of padding it
             with repeated samples (see :class:`SeededSampler`).
-        rank, world_size: this process's shard of the order.
-        auto_epoch: advance to the next epoch after every complete pass. By default
-            (as ``DistributedSampler``) the epoch only changes with :meth:`set_epoch`,
-            and a second pass without it repeats the same order.
+        rank, world_size: this process's shard of the order. Left out (None), they come
+            from the initialised ``torch.distributed`` process group when the loader is
+            iterated (0 and 1 without one); under ``torchrun`` before the process group
+            exists, iterating raises rather than giving every rank the same data.
+            ``world_size=1`` gives every process all the data.
+        auto_epoch: move to the next epoch as soon as the last batch of an epoch has
+            been served (``len(loader)`` batches: also when the consumer stops there, as
+            ``zip(range(len(loader)), loader)`` and trainers do). By default (as
+            ``DistributedSampler``) the epoch only changes with ``set_epoch``, and a
+            second pass without it repeats the same order.
+        with_keys: yield ``(keys, batch)`` instead of ``batch``, where ``keys`` is the
+            batch's :class:`~seedwise.data.SampleKeys` ``(epoch, indices)``: the dataset
+            index of each row, in row order. Pass them to
+            ``keyed_dropout(seeds["dropout"], per_sample=keys)`` for dropout masks that
+            follow the sample (the same on any number of processes), or key any other
+            per-sample randomness of the training step by them.
         global_rngs: what seedwise does with the global RNGs (Python's ``random``,
             NumPy's legacy ``np.random``, torch's default generator) that third-party
             code inside the dataset may draw from:
@@ -136,8 +143,25 @@ class DataLoader:
             worker timing; each is rejected.
 
     Iterating yields the batches of the current epoch from the current position: after
-    :meth:`load_state_dict`, the batches the interrupted run had not yet consumed.
+    :meth:`load_state_dict`, the samples the interrupted run had not yet consumed. The
+    pass is bound when its first batch is asked for, so a ``set_epoch`` between
+    ``iter(loader)`` and the first ``next`` counts.
     """
+
+    #: The subclass that loads streams; it registers itself (``class ...(DataLoader, streams=True)``).
+    _stream_loader: type[DataLoader] | None = None
+
+    def __init_subclass__(cls, *, streams: bool = False, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if streams:
+            DataLoader._stream_loader = cls
+
+    def __new__(cls, dataset: Any, *args: Any, **kwargs: Any) -> Self:
+        if cls is DataLoader and _is_stream(dataset):  # a stream is loaded as it comes: no order to keep
+            if DataLoader._stream_loader is None:  # pragma: no cover - seedwise.data imports it
+                raise InvalidTypeError("streams need seedwise.data._stream: import seedwise.data")
+            return cast(Self, object.__new__(DataLoader._stream_loader))
+        return object.__new__(cls)
 
     def __init__(
         self,
@@ -150,46 +174,34 @@ class DataLoader:
         num_classes: int | None = None,
         num_workers: int = 0,
         drop_last: bool = False,
-        rank: int = 0,
-        world_size: int = 1,
+        rank: int | None = None,
+        world_size: int | None = None,
         auto_epoch: bool = False,
         global_rngs: GlobalRNGs = "worker",
+        with_keys: bool = False,
         **torch_kwargs: Any,
     ) -> None:
-        self._stream = isinstance(dataset, torch.utils.data.IterableDataset)
-        if self._stream and not getattr(dataset, "seedwise_stream", False):
+        if isinstance(dataset, torch.utils.data.IterableDataset):
             raise InvalidTypeError(
                 "dataset is an IterableDataset, which has no indices to order or key augmentation by; "
                 "seedwise.data.DataLoader needs a map-style dataset (__getitem__ and __len__), or a stream "
                 "that keys its own augmentation by position, such as seedwise.data.GStreamerSource"
             )
-        if self._stream:
-            if shuffle or augment is not None or rank != 0 or world_size != 1 or auto_epoch or global_rngs == "sample":
-                raise InvalidArgumentError(
-                    "a stream (such as GStreamerSource) comes in its own order and augments itself by frame "
-                    "index: pass augment= to the source, and leave shuffle, augment, rank, world_size, "
-                    "auto_epoch and global_rngs='sample' at their defaults"
-                )
-            self._init_stream(dataset, batch_size, seeds, num_workers, drop_last, global_rngs, torch_kwargs)
-            return
         if batch_size is not None:
             batch_size = check_int("batch_size", batch_size, low=1)
         check_choice("global_rngs", global_rngs, GLOBAL_RNGS)
-        for name, value in (("shuffle", shuffle), ("drop_last", drop_last), ("auto_epoch", auto_epoch)):
+        flags = (("shuffle", shuffle), ("drop_last", drop_last), ("auto_epoch", auto_epoch), ("with_keys", with_keys))
+        for name, value in flags:
             if not isinstance(value, bool):
                 raise InvalidTypeError(f"{name} must be a bool, got {type(value).__name__} {value!r}")
         num_workers = check_int("num_workers", num_workers, low=0)
-        for name, why in _OWNED.items():
-            if name in torch_kwargs:
-                raise InvalidArgumentError(f"seedwise.data.DataLoader does not take {name}=: {why}")
+        check_torch_kwargs(torch_kwargs)
         if torch_kwargs.get("in_order", True) is not True:
             raise InvalidArgumentError(
                 "in_order=False hands out batches in the order workers finish them, so they would depend on "
                 "timing; seedwise.data.DataLoader keeps in_order=True"
             )
         user_init = torch_kwargs.pop("worker_init_fn", None)
-        if user_init is not None and not callable(user_init):
-            raise InvalidTypeError(f"worker_init_fn must be callable, got {type(user_init).__name__}")
         if num_classes is not None:
             if augment is None:
                 raise InvalidArgumentError(
@@ -206,34 +218,24 @@ class DataLoader:
         self.num_workers = num_workers
         self.auto_epoch = auto_epoch
         self.global_rngs = global_rngs
-        self.sampler = SeededSampler(
+        self.with_keys = with_keys
+        self._sampler = LoaderSampler(
             dataset,
             seeds=self.seeds[DATA_ORDER],
             shuffle=shuffle,
             rank=rank,
             world_size=world_size,
             drop_last=drop_last,
+            on_epoch=self._epoch_set,
         )
-        if augment is not None:
-            from seedwise.augment import AugmentedDataset, Compose
-
-            if not isinstance(augment, Compose):
-                raise InvalidTypeError(
-                    f"augment must be a seedwise.augment.Compose pipeline (e.g. augment=A.Compose([...], "
-                    f"seeds=seeds['augment'])), got {type(augment).__name__}"
-                )
-            if augment.seeds is None:
-                raise InvalidArgumentError("augment has no seeds: build it as A.Compose([...], seeds=seeds['augment'])")
-            inner: Any = AugmentedDataset(dataset, augment, num_classes=num_classes)
-        else:
-            inner = dataset
+        self._cursor = Cursor(self._sampler.dataset_length, batch_size, drop_last)
         self._view = EpochIndexedDataset(
-            inner,
+            self._wrap(dataset, augment, num_classes),
             keyed=augment is not None or is_epoch_keyed(dataset),
             worker_seeds=self.seeds["worker"] if global_rngs != "off" else None,
             sample_seeds=self.seeds["sample_globals"] if global_rngs == "sample" else None,
         )
-        self._batches = _EpochBatchSampler(batch_size, drop_last)
+        self._batches = EpochBatchSampler(batch_size)
         self._seeder = WorkerSeeder(self.seeds["worker"], 0, user_init)
         batching: dict[str, Any] = (
             {"batch_sampler": self._batches}
@@ -248,172 +250,208 @@ class DataLoader:
             **batching,
             **torch_kwargs,
         )
-        self._epoch = 0
-        self._position = 0  # samples of this rank's shard consumed in the current epoch
-        self._consumed_batches = 0
-        self._resume = False
-        self._pass = 0  # identifies the live iteration; an older one stops updating the state
+        # torch's settings, read-only, for code that reads them off a loader (trainers do).
+        self.collate_fn = self.torch_loader.collate_fn
+        self.pin_memory = self.torch_loader.pin_memory
+        self.timeout = self.torch_loader.timeout
+        self.prefetch_factor = self.torch_loader.prefetch_factor
+        self.persistent_workers = self.torch_loader.persistent_workers
+        self.multiprocessing_context = self.torch_loader.multiprocessing_context
+        self._pass = 0  # identifies the live pass; an older one stops and no longer moves the position
 
-    def _init_stream(self, dataset: Any, batch_size: int | None, seeds: Any, num_workers: Any, drop_last: bool,
-                     global_rngs: str, torch_kwargs: dict[str, Any]) -> None:  # fmt: skip
-        """Pass a self-keyed stream to torch's loader, with seeded workers and no global draws."""
-        for name, why in _OWNED.items():
-            if name in torch_kwargs:
-                raise InvalidArgumentError(f"seedwise.data.DataLoader does not take {name}=: {why}")
-        user_init = torch_kwargs.pop("worker_init_fn", None)
-        self.seeds = as_seeds(seeds, "seeds")
-        self.dataset, self.augment, self.sampler = dataset, None, None
-        self.batch_size = None if batch_size is None else check_int("batch_size", batch_size, low=1)
-        self.shuffle, self.drop_last, self.auto_epoch = False, drop_last, False
-        self.num_workers = check_int("num_workers", num_workers, low=0)
-        self._seeder = WorkerSeeder(self.seeds["worker"], 0, user_init) if global_rngs != "off" else user_init
-        self.torch_loader = torch.utils.data.DataLoader(
-            dataset, batch_size=self.batch_size, drop_last=drop_last, num_workers=self.num_workers,
-            worker_init_fn=self._seeder, generator=self.seeds["torch_base_seed"][0].torch(), **torch_kwargs,
-        )  # fmt: skip
-        self._epoch = 0
+    @staticmethod
+    def _wrap(dataset: Any, augment: Any, num_classes: int | None) -> Any:
+        if augment is None:
+            return dataset
+        from seedwise.augment import AugmentedDataset, Compose
 
-    def _stream_only_error(self, what: str) -> InvalidArgumentError:
-        return InvalidArgumentError(
-            f"{what} is not available for a stream ({type(self.dataset).__name__}): it has no indexable order "
-            "to save or measure; restart the stream, or skip frames by index, to resume"
-        )
+        if not isinstance(augment, Compose):
+            raise InvalidTypeError(
+                f"augment must be a seedwise.augment.Compose pipeline (e.g. augment=A.Compose([...], "
+                f"seeds=seeds['augment'])), got {type(augment).__name__}"
+            )
+        if augment.seeds is None:
+            raise InvalidArgumentError("augment has no seeds: build it as A.Compose([...], seeds=seeds['augment'])")
+        return AugmentedDataset(dataset, augment, num_classes=num_classes)
+
+    # -- what trainers reach --------------------------------------------------------
+
+    @property
+    def sampler(self) -> SeededSampler:
+        """The order (a :class:`SeededSampler`); ``sampler.set_epoch`` moves this loader too. Read-only."""
+        return self._sampler
+
+    @property
+    def batch_sampler(self) -> BatchSamplerView | None:
+        """``set_epoch``, ``sampler``, ``batch_size`` and ``len`` for trainers (None when unbatched); not iterable."""
+        return BatchSamplerView(self) if self.batch_size is not None else None
+
+    @property
+    def rank(self) -> int:
+        """This process's rank: as given, else the process group's (0 outside distributed training)."""
+        return self._sampler.rank
+
+    @property
+    def world_size(self) -> int:
+        """The number of ranks: as given, else the process group's size (1 outside distributed training)."""
+        return self._sampler.world_size
 
     # -- epochs ---------------------------------------------------------------------
 
     @property
     def epoch(self) -> int:
         """The epoch whose order the next iteration uses."""
-        return self._epoch
+        return self._cursor.epoch
 
     def set_epoch(self, epoch: int) -> None:
         """Iterate the order of ``epoch`` from now on (call it at the start of each epoch).
 
+        ``loader.sampler.set_epoch`` and ``loader.batch_sampler.set_epoch`` do the same.
         A different epoch starts at its first batch. Setting the current epoch again
         keeps a position restored by :meth:`load_state_dict`, so the usual loop
         ``for epoch in range(saved_epoch, epochs): loader.set_epoch(epoch); for batch in loader: ...``
         resumes at the right batch.
         """
-        epoch = check_int("epoch", epoch, low=0, high=2**64)
-        if self._stream:
-            self._epoch = epoch
-            if hasattr(self.dataset, "set_epoch"):
-                self.dataset.set_epoch(epoch)
-            if isinstance(self._seeder, WorkerSeeder):
-                self._seeder.epoch = epoch
-            return
-        if epoch != self._epoch:
-            self._epoch, self._position, self._consumed_batches, self._resume = epoch, 0, 0, False
+        self._sampler.set_epoch(epoch)  # validates, then calls back _epoch_set
+
+    def _epoch_set(self, epoch: int) -> None:
+        self._cursor.move_to(epoch)
 
     # -- iteration ------------------------------------------------------------------
 
     def __len__(self) -> int:
         """Batches per complete epoch on this rank (as torch's ``len(loader)``)."""
-        if self._stream:
-            raise TypeError(f"a stream ({type(self.dataset).__name__}) has no length")
-        n = self.sampler.num_samples
+        n = self._sampler.num_samples
         if self.batch_size is None:
             return n
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def __iter__(self) -> Iterator[Any]:
-        if self._stream:
-            self.torch_loader.generator = self.seeds["torch_base_seed"][self._epoch].torch()
-            return iter(self.torch_loader)
-        start = self._position if self._resume else 0
-        self._resume = False
-        epoch = self._epoch
-        indices = self.sampler.indices(epoch)
-        ends = self._batches.plan(epoch, indices, start)
-        self._position = start
-        self._consumed_batches = self._consumed_batches if start else 0
+        self._pass += 1
+        return self._run(self._pass)
+
+    def _run(self, token: int) -> Iterator[Any]:
+        # Runs from the first next(): the pass is planned then, not at iter().
+        if token != self._pass:  # a newer pass has started (and may share torch's iterator)
+            return
+        rank, world_size = self._sampler.world()
+        epoch = self._cursor.epoch
+        order = self._sampler.global_order(epoch)
+
+        keys: Iterator[SampleKeys] | None = None
+
+        def plan(origin: int, start: int) -> list[int]:
+            nonlocal keys
+            indices = shard(order, rank, world_size, self.drop_last, origin)
+            ends = batch_ends(len(indices), start, self.batch_size, self.drop_last)
+            self._batches.plan(epoch, indices, start, ends)
+            if self.with_keys:
+                keys = batch_keys(epoch, indices, start, ends)
+            return ends
+
+        ends = self._cursor.begin(token, Layout(rank, world_size, 0), plan)
+        if not ends:  # nothing left in this epoch: do not start workers for it
+            self._finish(epoch)
+            return
         self._seeder.epoch = epoch
         self.torch_loader.generator = self.seeds["torch_base_seed"][epoch].torch()
-        self._pass += 1
-        if not ends:  # nothing left in this epoch: do not start workers for it
-            self._finish()
-            return iter(())
-        return self._run(iter(self.torch_loader), ends, self._pass)
-
-    def _run(self, batches: Iterator[Any], ends: list[int], token: int) -> Iterator[Any]:
-        for end in ends:
-            if token != self._pass:  # a newer pass has started (and may share torch's iterator)
+        batches = iter(self.torch_loader)
+        for k in range(len(ends)):
+            if token != self._pass:
                 return
-            try:
-                batch = next(batches)
-            except StopIteration:  # pragma: no cover - torch yields exactly len(ends) batches
-                break
-            self._position = end
-            self._consumed_batches += 1
-            yield batch
+            batch = next(batches)
+            if self._cursor.served(token, k):  # the last batch: the epoch is served before the consumer
+                self._finish(epoch)  # has it, for consumers that stop after len(loader) batches
+            yield batch if keys is None else (next(keys), batch)
         if token == self._pass:
             next(batches, None)  # let torch reach the end of its pass (it then shuts its workers down)
-            self._finish()
 
-    def _finish(self) -> None:
-        if self.auto_epoch:
-            self._epoch, self._position, self._consumed_batches = self._epoch + 1, 0, 0
-        else:
-            self._position = self.sampler.num_samples
+    def _finish(self, epoch: int) -> None:
+        if self.auto_epoch and self._cursor.epoch == epoch:
+            self._cursor.advance()
+            self._sampler.set_epoch(epoch + 1)
 
     # -- state ----------------------------------------------------------------------
 
-    def state_dict(self) -> dict[str, Any]:
+    def state_dict(self, *, prefetched: int = 0) -> dict[str, Any]:
         """Where this loader stands, as a JSON-ready dict.
 
-        ``epoch`` and ``samples`` (samples of this rank's shard consumed in that epoch)
-        are the position; ``batches`` is the same position in batches, for reading;
-        the rest records what the order depends on, so that loading it into a loader
-        built differently fails loudly instead of resuming at the wrong samples.
+        ``epoch`` and ``position`` are what a resume needs: ``position`` is the first
+        sample of the epoch's global order (all ranks together) not yet consumed, so
+        the state resumes on any number of processes and with any batch size.
+        ``samples`` and ``batches`` are this rank's progress, for reading; ``rank``,
+        ``world_size`` and ``origin`` the layout they refer to; the rest records what the
+        order depends on, so that loading it into a loader built differently fails
+        loudly instead of resuming at the wrong samples.
+
+        Args:
+            prefetched: the last batches served that the consumer has fetched ahead and
+                not used yet (a trainer that prefetches one batch to know whether the
+                epoch ends); the state is taken as if they had not been served.
         """
-        if self._stream:
-            raise self._stream_only_error("state_dict()")
+        prefetched = check_int("prefetched", prefetched, low=0)
+        rank, world_size = self._sampler.world()
         return {
-            "seedwise_loader": _STATE_FORMAT,
-            "epoch": self._epoch,
-            "samples": self._position,
-            "batches": self._consumed_batches,
+            "seedwise_loader": LOADER_FORMAT,
+            **self._cursor.state(Layout(rank, world_size, 0), prefetched),
             "batch_size": self.batch_size,
+            "drop_last": self.drop_last,
             **self._describe(),
         }
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Resume where :meth:`state_dict` was taken: the next iteration yields the remaining batches.
+    def load_state_dict(self, state: dict[str, Any] | Sequence[dict[str, Any]]) -> ResumePoint:
+        """Resume where :meth:`state_dict` was taken: the next iteration yields the samples not yet consumed.
 
-        The position is in samples, so a loader with another ``batch_size`` resumes at
-        the same sample (its batches then group the rest differently). A state saved
-        after the last batch of an epoch resumes as that epoch finished: iterating
-        yields nothing until :meth:`set_epoch` moves on.
+        ``state`` is one rank's state (distributed data-parallel ranks step in lockstep,
+        so any rank's state stands for all of them), or a list with every rank's state
+        when ranks may have stopped at different positions: then the loader resumes at
+        the smallest, so no sample is skipped, and the samples the ranks ahead had
+        consumed are served again (counted in the returned ``repeated``, and warned about).
+
+        The state may come from any number of processes and any batch size: the loader
+        continues at the same global position of the same epoch, its ranks' shards laid
+        out from there. A state saved after the last batch of an epoch resumes as that
+        epoch finished: iterating yields nothing until :meth:`set_epoch` moves on. A
+        state whose order cannot match (another dataset length, ``shuffle`` or seeds)
+        raises :class:`~seedwise.errors.InvalidArgumentError` naming the field.
+
+        Returns:
+            the :class:`~seedwise.data.ResumePoint`: epoch, global position, and how many
+            samples will be served again.
         """
-        if self._stream:
-            raise self._stream_only_error("load_state_dict()")
-        epoch, position = _check_state(state, "seedwise_loader", self._describe(), self.sampler.num_samples, "samples")
-        batches = state.get("batches", 0)
-        self._epoch, self._position, self._resume = epoch, position, True
-        self._consumed_batches = batches if isinstance(batches, int) and not isinstance(batches, bool) else 0
+        point = resume_point(state, self._describe(), self._sampler.dataset_length)
+        if point.repeated:
+            import warnings
+
+            warnings.warn(
+                f"the saved ranks stopped at different positions of epoch {point.epoch}; resuming at the smallest, "
+                f"global position {point.position}, so that no sample is skipped: {point.repeated} samples that a "
+                "rank ahead had already consumed will be served again",
+                UserWarning,
+                stacklevel=2,
+            )
+        self._sampler.set_epoch(point.epoch)
+        self._cursor.restore(point)
+        return point
 
     def _describe(self) -> dict[str, Any]:
-        s = self.sampler
         return {
-            "dataset_length": s.dataset_length,
-            "shuffle": s.shuffle,
-            "rank": s.rank,
-            "world_size": s.world_size,
-            "drop_last": s.drop_last,
-            "order_key": _key_hex(s.seeds),
+            "dataset_length": self._sampler.dataset_length,
+            "shuffle": self.shuffle,
+            "order_key": key_hex(self._sampler.seeds),
         }
 
     def __repr__(self) -> str:
-        if self._stream:
-            return (f"DataLoader(dataset={self.dataset!r}, batch_size={self.batch_size}, seeds={self.seeds!r}, "
-                    f"num_workers={self.num_workers}, epoch={self._epoch})")  # fmt: skip
-        shard = (
-            f", rank={self.sampler.rank}, world_size={self.sampler.world_size}" if self.sampler.world_size > 1 else ""
-        )
         aug = f", augment={self.augment!r}" if self.augment is not None else ""
+        world = describe_world(self._sampler.world)
+        try:
+            total: Any = self._sampler.num_samples
+        except InvalidArgumentError:
+            total = "?"
         return (
-            f"DataLoader(dataset={type(self.dataset).__name__}(len={self.sampler.dataset_length}), "
+            f"DataLoader(dataset={type(self.dataset).__name__}(len={self._sampler.dataset_length}), "
             f"batch_size={self.batch_size}, shuffle={self.shuffle}, seeds={self.seeds!r}{aug}, "
-            f"num_workers={self.num_workers}, drop_last={self.drop_last}{shard}, epoch={self._epoch}, "
-            f"position={self._position}/{self.sampler.num_samples})"
+            f"num_workers={self.num_workers}, drop_last={self.drop_last}{world}"
+            f"{', with_keys=True' if self.with_keys else ''}, epoch={self.epoch}, "
+            f"position={self._cursor.samples}/{total})"
         )

@@ -11,6 +11,10 @@ with ``drop_last=True`` cut down to one, and rank ``r`` takes positions
 gives back exactly the single-process order (plus the padding), for any world size; and
 batch ``b`` of every rank together is batch ``b`` of one process with a batch
 ``world_size`` times larger.
+
+Left out, ``rank`` and ``world_size`` come from the initialised ``torch.distributed``
+process group, looked up when they are needed rather than when the sampler is built
+(see :mod:`seedwise.data._world`).
 """
 
 from __future__ import annotations
@@ -22,14 +26,15 @@ from typing import Any
 import numpy as np
 import torch.utils.data
 
-from seedwise import stateless
 from seedwise._validate import check_int
-from seedwise.errors import InvalidArgumentError, InvalidTypeError
+from seedwise.data._shard import shard, shard_length
+from seedwise.data._state import SAMPLER_FORMAT, check_marker, check_same, key_hex, read_int
+from seedwise.data._world import check_world, describe_world, resolve_world
+from seedwise.data.order import epoch_order
+from seedwise.errors import InvalidTypeError
 from seedwise.seeds import Seeds, as_seeds
 
 __all__ = ["SeededSampler"]
-
-_STATE_FORMAT = 1
 
 
 def _length(data_source: Sized | int) -> int:
@@ -53,8 +58,12 @@ class SeededSampler(torch.utils.data.Sampler[int]):
             ``(seeds, e)``. (:class:`seedwise.data.DataLoader` passes
             ``seeds["data_order"]``.)
         shuffle: False gives ``range(n)`` every epoch (still sharded by rank).
-        rank: this process's rank in ``[0, world_size)``.
-        world_size: the number of ranks sharing the data.
+        rank: this process's rank in ``[0, world_size)``; None (default): the process
+            group's rank, or 0 outside distributed training.
+        world_size: the number of ranks sharing the data; None (default): the process
+            group's size, or 1 outside distributed training. Under ``torchrun`` (or
+            another launcher that sets ``WORLD_SIZE``) before the process group is
+            initialised, leaving them out raises instead of giving every rank the same data.
         drop_last: False pads the order to a multiple of ``world_size`` by repeating
             its first elements (every sample is seen, a few twice, as in
             ``DistributedSampler``); True drops the last ``n % world_size`` samples of
@@ -74,8 +83,8 @@ class SeededSampler(torch.utils.data.Sampler[int]):
         *,
         seeds: Seeds | int,
         shuffle: bool = True,
-        rank: int = 0,
-        world_size: int = 1,
+        rank: int | None = None,
+        world_size: int | None = None,
         drop_last: bool = False,
     ) -> None:
         self._n = _length(data_source)
@@ -84,12 +93,7 @@ class SeededSampler(torch.utils.data.Sampler[int]):
             raise InvalidTypeError(f"shuffle must be a bool, got {type(shuffle).__name__} {shuffle!r}")
         if not isinstance(drop_last, bool):
             raise InvalidTypeError(f"drop_last must be a bool, got {type(drop_last).__name__} {drop_last!r}")
-        self.world_size = check_int("world_size", world_size, low=1)
-        self.rank = check_int("rank", rank, low=0)
-        if self.rank >= self.world_size:
-            raise InvalidArgumentError(
-                f"rank must be in [0, world_size) = [0, {self.world_size}), got rank={self.rank}; ranks count from 0"
-            )
+        self._rank, self._world_size = check_world(rank, world_size)
         self.shuffle = shuffle
         self.drop_last = drop_last
         self.epoch = 0
@@ -98,6 +102,20 @@ class SeededSampler(torch.utils.data.Sampler[int]):
         self._cache: tuple[int, np.ndarray] | None = None
 
     # -- the order ------------------------------------------------------------------
+
+    def world(self) -> tuple[int, int]:
+        """``(rank, world_size)`` now: as given, else from the process group (see the module doc)."""
+        return resolve_world(self._rank, self._world_size)
+
+    @property
+    def rank(self) -> int:
+        """This process's rank: as given, else the process group's (0 outside distributed training)."""
+        return self.world()[0]
+
+    @property
+    def world_size(self) -> int:
+        """The number of ranks: as given, else the process group's size (1 outside distributed training)."""
+        return self.world()[1]
 
     @property
     def dataset_length(self) -> int:
@@ -112,9 +130,7 @@ class SeededSampler(torch.utils.data.Sampler[int]):
     @property
     def num_samples(self) -> int:
         """How many indices this rank yields per epoch."""
-        if self.drop_last:
-            return self._n // self.world_size
-        return -(-self._n // self.world_size)
+        return shard_length(self._n, self.world_size, self.drop_last)
 
     def global_order(self, epoch: int) -> np.ndarray:
         """The single-process order of ``epoch`` (length ``n``, int64, no padding)."""
@@ -123,7 +139,7 @@ class SeededSampler(torch.utils.data.Sampler[int]):
             return np.arange(self._n, dtype=np.int64)
         if self._cache is not None and self._cache[0] == epoch:
             return self._cache[1]
-        order = stateless.permutation(self.seeds, epoch, self._n)
+        order = epoch_order(self.seeds, epoch, self._n)
         order.setflags(write=False)
         self._cache = (epoch, order)
         return order
@@ -131,13 +147,8 @@ class SeededSampler(torch.utils.data.Sampler[int]):
     def indices(self, epoch: int | None = None) -> np.ndarray:
         """This rank's indices for ``epoch`` (default: the current one), in order."""
         order = self.global_order(self.epoch if epoch is None else epoch)
-        total = self.total_size
-        if total > self._n:  # pad by repeating the start of the order, as DistributedSampler does
-            reps = -(-total // max(self._n, 1))
-            order = np.tile(order, reps)[:total] if self._n else order
-        else:
-            order = order[:total]
-        return order[self.rank : total : self.world_size]
+        rank, world_size = self.world()
+        return shard(order, rank, world_size, self.drop_last)
 
     # -- Sampler protocol -----------------------------------------------------------
 
@@ -174,70 +185,34 @@ class SeededSampler(torch.utils.data.Sampler[int]):
 
     def state_dict(self) -> dict[str, Any]:
         """A JSON-ready dict: the epoch, the position in it, and what the order depends on."""
-        return {
-            "seedwise_sampler": _STATE_FORMAT,
-            "epoch": self.epoch,
-            "position": self._position,
-            "dataset_length": self._n,
-            "shuffle": self.shuffle,
-            "rank": self.rank,
-            "world_size": self.world_size,
-            "drop_last": self.drop_last,
-            "order_key": _key_hex(self.seeds),
-        }
+        return {"seedwise_sampler": SAMPLER_FORMAT, "epoch": self.epoch, "position": self._position, **self._describe()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Resume at the position saved by :meth:`state_dict` (on the next iteration)."""
-        epoch, position = _check_state(state, "seedwise_sampler", self._describe(), self.num_samples, "position")
-        self.epoch, self._position, self._resume = epoch, position, True
+        """Resume at the position saved by :meth:`state_dict` (on the next iteration).
+
+        The position counts this rank's indices, so the state only fits a sampler with
+        the same rank and world size. (:class:`seedwise.data.DataLoader` keeps a global
+        position and resumes at any world size.)
+        """
+        check_marker(state, "seedwise_sampler", SAMPLER_FORMAT)
+        check_same(state, self._describe())
+        epoch = read_int(state, "epoch", high=2**64)
+        self.epoch, self._position, self._resume = epoch, read_int(state, "position", high=self.num_samples + 1), True
 
     def _describe(self) -> dict[str, Any]:
+        rank, world_size = self.world()
         return {
             "dataset_length": self._n,
             "shuffle": self.shuffle,
-            "rank": self.rank,
-            "world_size": self.world_size,
+            "rank": rank,
+            "world_size": world_size,
             "drop_last": self.drop_last,
-            "order_key": _key_hex(self.seeds),
+            "order_key": key_hex(self.seeds),
         }
 
     def __repr__(self) -> str:
-        shard = f", rank={self.rank}, world_size={self.world_size}" if self.world_size > 1 else ""
+        world = describe_world(self.world)
         return (
-            f"SeededSampler(n={self._n}, seeds={self.seeds!r}, shuffle={self.shuffle}{shard}, "
+            f"SeededSampler(n={self._n}, seeds={self.seeds!r}, shuffle={self.shuffle}{world}, "
             f"drop_last={self.drop_last}, epoch={self.epoch}, position={self._position})"
         )
-
-
-def _key_hex(seeds: Seeds) -> str:
-    return "".join(f"{int(w):016x}" for w in seeds.key)
-
-
-def _check_state(
-    state: object, marker: str, expected: dict[str, Any], limit: int, position_key: str
-) -> tuple[int, int]:
-    """Validate a saved state against this sampler/loader; return (epoch, position)."""
-    if not isinstance(state, dict):
-        raise InvalidTypeError(f"state must be a dict from state_dict(), got {type(state).__name__}")
-    version = state.get(marker)
-    if not isinstance(version, int) or isinstance(version, bool):
-        raise InvalidArgumentError(
-            f"not a {marker} state (no {marker!r} format field); pass the dict state_dict() returned"
-        )
-    if version > _STATE_FORMAT:
-        raise InvalidArgumentError(f"this state was written by a newer seedwise (format {version}); upgrade seedwise")
-    for key, value in expected.items():
-        if key not in state:
-            raise InvalidArgumentError(f"state has no {key!r}; pass the dict state_dict() returned")
-        if state[key] != value:
-            what = "seeds" if key == "order_key" else key
-            raise InvalidArgumentError(
-                f"state was saved with a different {what} ({state[key]!r}, this one has {value!r}); "
-                f"the saved position only means something for the same {what}: build the loader as it was"
-            )
-    try:
-        epoch = check_int("state['epoch']", state["epoch"], low=0, high=2**64)
-        position = check_int(f"state[{position_key!r}]", state[position_key], low=0, high=limit + 1)
-    except KeyError as exc:
-        raise InvalidArgumentError(f"state has no {exc.args[0]!r}; pass the dict state_dict() returned") from None
-    return epoch, position

@@ -76,7 +76,7 @@ def load_digits_data() -> DigitsData:
     return DigitsData(images[train], labels[train], images[val], labels[val], images[test], labels[test])
 
 
-class _Digits(torch.utils.data.Dataset):
+class _Digits(torch.utils.data.Dataset[tuple[np.ndarray, int]]):
     def __init__(self, x: np.ndarray, y: np.ndarray):
         self.x, self.y = x, y
 
@@ -162,7 +162,7 @@ def fit(
     *,
     data: DigitsData | None = None,
     stop_after_steps: int | None = None,
-    checkpoint: str | os.PathLike | None = None,
+    checkpoint: str | os.PathLike[str] | None = None,
     resume: bool = False,
     on_epoch: Any = None,
 ) -> nn.Module:

@@ -28,8 +28,9 @@ import torch
 from torch import nn
 
 import seedwise as sw
-from seedwise import Seeds, stateless
+from seedwise import Seeds
 from seedwise._validate import check_choice
+from seedwise.data import epoch_batches
 from seedwise.demo.digits import DigitsData, load_digits_data, make_cnn
 from seedwise.streams import DATA_ORDER, DROPOUT, INIT
 
@@ -87,12 +88,11 @@ def _swag(
     swag = SWAG(model, rank=int(cfg["swag_epochs"]))
     optimizer = torch.optim.SGD(model.parameters(), lr=float(cfg["swag_lr"]), momentum=0.9)
     loss_fn = nn.CrossEntropyLoss()
-    batch, n, step = int(cfg["batch_size"]), len(y), 0
+    step = 0
     model.train()
     for epoch in range(int(cfg["swag_epochs"])):
-        perm = torch.from_numpy(stateless.permutation(order, epoch, n))
-        for start in range(0, n, batch):
-            idx = perm[start : start + batch]
+        for batch in epoch_batches(order, epoch, len(y), int(cfg["batch_size"])):
+            idx = torch.from_numpy(batch)
             with sw.keyed(dropout["swag"], step):
                 loss = loss_fn(model(x[idx]), y[idx])
             optimizer.zero_grad(set_to_none=True)
@@ -114,16 +114,15 @@ def _variational(
     sw.init.initialize(base, seeds[INIT][0])  # the single model's initial weights
     model = bayesianize(base, prior_std=1.0, posterior_rho_init=-5.0)
     optimizer = torch.optim.Adam(model.parameters(), lr=float(cfg["lr"]))
-    batch, n, step = int(cfg["batch_size"]), len(y), 0
+    n, step = len(y), 0
     model.train()
     for epoch in range(int(cfg["epochs"])):
-        perm = torch.from_numpy(stateless.permutation(seeds[DATA_ORDER]["variational"], epoch, n))
-        for start in range(0, n, batch):
-            idx = perm[start : start + batch]
+        for batch in epoch_batches(seeds[DATA_ORDER]["variational"], epoch, n, int(cfg["batch_size"])):
+            idx = torch.from_numpy(batch)
             with sampling(model, seeds[DROPOUT]["variational"], step):
                 loss = elbo_loss(model(x[idx]), y[idx], model, n)
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            torch.autograd.backward(loss)
             optimizer.step()
             step += 1
     return predict(model, x_test, samples=int(cfg["vi_samples"]), seeds=seeds[DROPOUT]["vi_sample"]).mean(0)

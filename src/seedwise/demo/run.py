@@ -24,14 +24,18 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from seedwise import Seeds
+from seedwise.demo.tables import methods_terminal, rich_table, sources_page, sources_terminal, too_few_runs
 from seedwise.streams import DATA_ORDER, DEFAULT_SOURCES, DROPOUT, INIT
+
+if TYPE_CHECKING:  # pragma: no cover
+    from rich.console import Console
 
 __all__ = ["Profile", "PROFILES", "run_demo"]
 
@@ -63,7 +67,7 @@ PROFILES = {
 }
 
 
-def _console():
+def _console() -> Console:
     from rich.console import Console
 
     return Console(highlight=False)
@@ -98,7 +102,8 @@ def reproducibility(out: Path, profile: Profile, console: Any) -> dict[str, Any]
         saved = json.loads(cache.read_text())
         if saved.get("config") == config and saved.get("seeds") == seeds.to_dict():
             saved["cached"] = True
-            return saved
+            cached: dict[str, Any] = saved
+            return cached
 
     steps_per_epoch = math.ceil(len(load_digits_data().y_train) / DEFAULTS["batch_size"])
     stop = steps_per_epoch + steps_per_epoch // 2  # in the middle of the second epoch
@@ -127,7 +132,7 @@ def reproducibility(out: Path, profile: Profile, console: Any) -> dict[str, Any]
             progress.advance(task)
             resumed = load_file(str(final))
     same, diff, n = _state_diff(first, second)
-    same_resumed, diff_resumed, _ = _state_diff(first, {k: v for k, v in resumed.items()})
+    same_resumed, diff_resumed, _ = _state_diff(first, dict(resumed))
     result = {
         "config": config,
         "seeds": seeds.to_dict(),
@@ -141,7 +146,7 @@ def reproducibility(out: Path, profile: Profile, console: Any) -> dict[str, Any]
                 "identical": same_resumed,
                 "max_abs_diff": diff_resumed,
             },
-        ],  # fmt: skip
+        ],
         "cached": False,
     }
     del torch
@@ -175,7 +180,7 @@ def _float(value: Any) -> float:
 
 
 def sources_table(results: Any) -> Any:
-    """Per source: accuracy and NLL mean / std / 95% CI, variance share, seeds needed."""
+    """Per source: accuracy and NLL mean / std / 95% CI, variance ratio to all sources with its CI, seeds needed."""
     import pandas as pd
 
     from seedwise import stats
@@ -195,9 +200,9 @@ def sources_table(results: Any) -> Any:
         rows.append({
             "source": group, "runs": d.n,
             "accuracy": d.mean, "acc std": d.std, "acc CI low": d.ci_low, "acc CI high": d.ci_high, "CI": d.ci_method,
-            "share of all-sources var": _float(share["share"]) if share is not None else math.nan,
-            "share CI low": _float(share["share_low"]) if share is not None else math.nan,
-            "share CI high": _float(share["share_high"]) if share is not None else math.nan,
+            "var ratio to all": _float(share["share"]) if share is not None else math.nan,
+            "ratio CI low": _float(share["share_low"]) if share is not None and group != "all" else math.nan,
+            "ratio CI high": _float(share["share_high"]) if share is not None and group != "all" else math.nan,
             "nll": dn.mean, "nll std": dn.std, "nll CI low": dn.ci_low, "nll CI high": dn.ci_high,
             "seeds for 0.5pt": needed,
         })  # fmt: skip
@@ -248,7 +253,7 @@ def methods_table(results: Any) -> Any:
         values = {m: _by_level(results, m, method) for m in ("accuracy", "nll", "ece", "brier")}
         if not values["accuracy"]:
             continue
-        row = {"method": method, "runs": len(values["accuracy"])}
+        row: dict[str, Any] = {"method": method, "runs": len(values["accuracy"])}
         for m in ("accuracy", "nll", "ece", "brier"):
             row[m] = float(np.mean(list(values[m].values())))
         row["acc std"] = (
@@ -274,37 +279,24 @@ def methods_table(results: Any) -> Any:
 
 
 def reliability_figure(results: Any) -> Any:
-    """Reliability diagrams per method, pooled over seeds."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    """Reliability diagrams per method, pooled over seeds, with the number of test samples in each bin."""
     from seedwise.demo.methods import METHODS
+    from seedwise.report import reliability_figure as draw
 
     curves = results.curves()
-    fig, axes = plt.subplots(2, 3, figsize=(11, 7), sharex=True, sharey=True)
-    for ax, method in zip(axes.flat, METHODS):
-        rows = curves[curves["arm"] == method]
-        pooled = rows.groupby(["curve", "step"])["value"].sum().unstack(0)
-        ax.plot([0, 1], [0, 1], color="grey", lw=1, ls="--")
-        if not pooled.empty:
-            n = pooled["reliability_count"]
-            keep = n > 0
-            conf = pooled["reliability_confidence"][keep] / n[keep]
-            acc = pooled["reliability_correct"][keep] / n[keep]
-            ax.bar(conf, acc, width=0.08, alpha=0.7, color="#4c72b0", edgecolor="black")
-            ax.plot(conf, acc, "o-", color="#c44e52", ms=3)
-        ax.set_title(method)
-        ax.set_xlim(0, 1)
-        ax.set_ylim(0, 1)
-    for ax in axes[1]:
-        ax.set_xlabel("confidence")
-    for ax in axes[:, 0]:
-        ax.set_ylabel("accuracy")
-    fig.suptitle("Reliability diagrams (test set, pooled over seeds; diagonal = calibrated)")
-    fig.tight_layout()
-    return fig
+    diagrams = {}
+    for method in METHODS:
+        pooled = curves[curves["arm"] == method].groupby(["curve", "step"])["value"].sum().unstack(0)
+        if pooled.empty:
+            continue
+        n = pooled["reliability_count"].to_numpy(float)
+        safe = np.where(n > 0, n, 1.0)
+        diagrams[method] = {
+            "count": n,
+            "accuracy": pooled["reliability_correct"].to_numpy(float) / safe,
+            "confidence": pooled["reliability_confidence"].to_numpy(float) / safe,
+        }
+    return draw(diagrams, title="Reliability diagrams (test set, pooled over seeds; diagonal = calibrated)")
 
 
 def methods_figure(results: Any) -> Any:
@@ -333,59 +325,6 @@ def methods_figure(results: Any) -> Any:
 # -- report and terminal ----------------------------------------------------------------
 
 
-def _fmt(v: Any, digits: int = 4) -> str:
-    if isinstance(v, float):
-        return "-" if math.isnan(v) else f"{v:.{digits}g}"
-    return str(v)
-
-
-def _rich_table(frame: Any, title: str, columns: list[str] | None = None) -> Any:
-    from rich.table import Table
-
-    columns = columns or list(frame.columns)
-    table = Table(title=title)
-    for c in columns:
-        table.add_column(c, justify="left" if frame[c].dtype == object else "right")
-    for _, row in frame.iterrows():
-        table.add_row(*[_fmt(row[c]) for c in columns])
-    return table
-
-
-def _pm(mean: float, std: float, scale: float = 1.0, digits: int = 2) -> str:
-    return f"{mean * scale:.{digits}f}±{std * scale:.{digits}f}"
-
-
-def sources_terminal(frame: Any) -> Any:
-    """The sources table, narrow enough for an 80-column terminal (accuracy in points)."""
-    from rich.table import Table
-
-    runs = int(frame["runs"].max()) if len(frame) else 0
-    table = Table(title=f"test accuracy (%) and NLL per source of randomness varied ({runs} seeds each)")
-    for name in ("source", "accuracy", "95% CI", "var share", "NLL", "n for 0.5pt"):
-        table.add_column(name, justify="left" if name == "source" else "right")
-    for _, r in frame.iterrows():
-        share = "-" if math.isnan(r["share of all-sources var"]) else f"{r['share of all-sources var']:.2f}"
-        table.add_row(r["source"], _pm(r["accuracy"], r["acc std"], 100, 1),
-                      f"{100 * r['acc CI low']:.1f}-{100 * r['acc CI high']:.1f}", share,
-                      _pm(r["nll"], r["nll std"], digits=2), str(r["seeds for 0.5pt"]))  # fmt: skip
-    return table
-
-
-def methods_terminal(frame: Any) -> Any:
-    """The methods table, narrow enough for an 80-column terminal."""
-    from rich.table import Table
-
-    table = Table(title="methods on the same seeds (test set)")
-    for name in ("method", "accuracy", "NLL", "ECE", "Brier", "ΔNLL", "p (Holm)"):
-        table.add_column(name, justify="left" if name == "method" else "right")
-    for _, r in frame.iterrows():
-        p = r.get("p Holm", math.nan)
-        table.add_row(r["method"], _pm(r["accuracy"], r["acc std"], 100), f"{r['nll']:.3f}", f"{r['ece']:.3f}",
-                      f"{r['brier']:.3f}", "-" if math.isnan(r["NLL - single"]) else f"{r['NLL - single']:+.3f}",
-                      "-" if isinstance(p, float) and math.isnan(p) else f"{p:.3f}")  # fmt: skip
-    return table
-
-
 def write_demo_report(out: Path, repro: dict[str, Any], sources: Any, sources_frame: Any, methods: Any,
                       methods_frame: Any, profile: Profile) -> Path:  # fmt: skip
     import pandas as pd
@@ -395,8 +334,11 @@ def write_demo_report(out: Path, repro: dict[str, Any], sources: Any, sources_fr
 
     page = HtmlPage("seedwise demo: randomness in a digits CNN")
     page.add_text(
-        f"Profile: {profile.name} ({json.dumps(asdict(profile))}). Data: scikit-learn's load_digits "
-        "(1,797 8x8 images; fixed split 1,197 train / 300 validation / 300 test). Store: runs.sqlite."
+        f"Profile {profile.name}: the reproducibility check trains {profile.repro_epochs} epochs; the sources study "
+        f"runs {profile.study_seeds} seeds per source for {profile.study_epochs} epochs each; the methods study "
+        f"{profile.method_seeds} seeds of each method for {profile.method_epochs} epochs (SWAG: "
+        f"{profile.swag_epochs} more). Data: scikit-learn's load_digits (1,797 8x8 images; fixed split 1,197 train / "
+        "300 validation / 300 test). Store: runs.sqlite."
     )
     page.add_heading("1. Reproducibility", level=2)
     page.add_table(
@@ -404,10 +346,14 @@ def write_demo_report(out: Path, repro: dict[str, Any], sources: Any, sources_fr
         caption=f"{repro['tensors']} tensors, {repro['parameters']} numbers compared bit for bit",
     )
     page.add_heading("2. Where the variance comes from", level=2)
-    page.add_table(sources_frame, caption="test accuracy and NLL per source varied (others fixed); share = variance of "
-                   "the source / variance with all sources varied (conditional variances need not add up); seeds for "
-                   "0.5pt = runs per arm for a t-test to detect a 0.5-point accuracy difference at power 0.8")  # fmt: skip
-    add_study_section(page, sources, "accuracy")
+    warning = too_few_runs(sources_frame, PROFILES["full"].study_seeds)
+    if warning:
+        page.add_text(warning, note=True)
+    page.add_table(sources_page(sources_frame), caption="test accuracy and NLL per source varied (others fixed); "
+                   "var ratio = variance of the source / variance with all sources varied (conditional variances need "
+                   "not add up, and a ratio can exceed 1), with its 95% interval; seeds for 0.5pt = runs per arm for a "
+                   "t-test to detect a 0.5-point accuracy difference at power 0.8")  # fmt: skip
+    add_study_section(page, sources, "accuracy", step_label="epoch")
     page.add_heading("3. Reducing it", level=2)
     page.add_table(methods_frame, caption="test metrics, mean over seeds; 'NLL - single' and p: paired t-test on the "
                    "same seeds against the single model, Holm-corrected over methods")  # fmt: skip
@@ -433,14 +379,14 @@ def run_demo(out: str | os.PathLike[str] = "seedwise-demo", *, quick: bool = Fal
     repro = reproducibility(out, profile, console)
     frame = __import__("pandas").DataFrame(repro["checks"])
     frame["identical"] = frame["identical"].map(lambda v: "bit-identical" if v else "DIFFERENT")
-    console.print(_rich_table(frame, "same seeds, same bits" + (" (from the previous run)" if repro["cached"] else "")))
+    console.print(rich_table(frame, "same seeds, same bits" + (" (from the previous run)" if repro["cached"] else "")))
 
     console.rule("[bold]2. Where the variance comes from")
     sources = sources_study(out, profile, workers, backend)
     sources_frame = sources_table(sources)
-    console.print(sources_terminal(sources_frame))
-    console.print("var share: the source's variance / the variance with all sources varied (conditional "
-                  "variances need not add up). n for 0.5pt: runs per arm for a t-test to detect a 0.5-point "
+    console.print(sources_terminal(sources_frame, PROFILES["full"].study_seeds))
+    console.print("var ratio: the source's variance / the variance with all sources varied (conditional "
+                  "variances need not add up to 1). n for 0.5pt: runs per arm for a t-test to detect a 0.5-point "
                   "accuracy difference at 80% power.", style="dim")  # fmt: skip
 
     console.rule("[bold]3. Reducing it")

@@ -1,41 +1,39 @@
-"""One adapter module per library whose global RNG seedwise seeds, captures and restores.
+"""What a TensorFlow/Keras, JAX or PyTensor user calls: seedwise streams as each framework's
+own keys, generators, initialisers and random streams.
 
-Every adapter module has the same small protocol (see :mod:`seedwise.frameworks._base`):
+``seedwise.frameworks.tensorflow``, ``.jax`` and ``.pytensor`` load on first use, as
+attributes (``sw.frameworks.jax.step_key(...)``) or by import (``from seedwise.frameworks
+import jax as swjax``); neither imports the framework itself until a function needs it.
+Each needs its extra (``pip install 'seedwise[tensorflow]'``...); without it the functions
+raise :class:`~seedwise.errors.MissingDependencyError` with the command to install it.
 
-``NAME``                      short name ("python", "numpy", "torch", "tensorflow", "jax", "pytensor")
-``available() -> bool``       whether the library can be imported (never imports it to find out)
-``version() -> str | None``   its version, None when absent
-``seed(seed: int) -> list[Setting]``         seed its global RNG(s) from a 64-bit int
-``capture() -> State``                        its global RNG state as arrays + JSON metadata
-``restore(state: State) -> None``             put a captured state back
-``deterministic(enable: bool) -> list[Setting]``  switch deterministic kernels on/off
-
-Adapters are imported lazily; a library that is not installed is skipped by
-:func:`seedwise.seed_everything` and reported as such.
+The global-state adapters (seeding, capture and restore of each framework's global RNGs)
+live in :mod:`seedwise.process.adapters`; ``ADAPTERS``, ``adapter``, ``installed``,
+``Setting`` and ``State`` are re-exported here from their old home.
 """
 
 from __future__ import annotations
 
 import importlib
 from types import ModuleType
+from typing import TYPE_CHECKING
 
-from seedwise.frameworks._base import Setting, State
+from seedwise.process.adapters import ADAPTERS, adapter, installed
+from seedwise.process.settings import Setting, State
 
-__all__ = ["ADAPTERS", "Setting", "State", "adapter", "installed"]
+if TYPE_CHECKING:  # pragma: no cover
+    from seedwise.frameworks import jax, pytensor, tensorflow
 
-#: Adapter names, in the order seedwise seeds them.
-ADAPTERS = ("python", "numpy", "torch", "tensorflow", "jax", "pytensor")
+__all__ = ["jax", "pytensor", "tensorflow", "ADAPTERS", "Setting", "State", "adapter", "installed"]
 
-
-def adapter(name: str) -> ModuleType:
-    """The adapter module for ``name`` (one of :data:`ADAPTERS`)."""
-    if name not in ADAPTERS:
-        from seedwise.errors import InvalidArgumentError
-
-        raise InvalidArgumentError(f"unknown framework {name!r}; valid: {', '.join(ADAPTERS)}")
-    return importlib.import_module(f"seedwise.frameworks.{name}")
+_SUBMODULES = ("jax", "pytensor", "tensorflow")
 
 
-def installed() -> list[str]:
-    """The adapters whose library is installed."""
-    return [name for name in ADAPTERS if adapter(name).available()]
+def __getattr__(name: str) -> ModuleType:
+    if name in _SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")  # the import binds it as an attribute
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

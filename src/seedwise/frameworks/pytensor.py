@@ -6,8 +6,6 @@ that a compiled function advances; the generators come from a ``RandomStream``
 Theano users also seeded NumPy's global RNG for the initial weights, which
 :func:`seedwise.seed_everything` does through the ``numpy`` adapter. So:
 
-* :func:`seed`, :func:`capture`, :func:`restore`, :func:`deterministic` change nothing
-  (the first one says why);
 * :func:`random_stream_from_seeds` (``Seeds.pytensor()``) gives a ``RandomStream`` whose
   variables draw the same numbers in every run for the same stream;
 * :func:`shared_rng` gives one shared generator, PyTensor 3's recommended form
@@ -21,83 +19,18 @@ order changes which variable gets which numbers (use one stream per variable, e.
 
 from __future__ import annotations
 
-import warnings
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from seedwise.frameworks._base import Setting, State, distribution_version, module_available, require
+from seedwise import _conversions
+from seedwise._optional import require
+from seedwise.seeds import as_seeds
 
 if TYPE_CHECKING:  # pragma: no cover
     from seedwise.seeds import SeedLike
 
-__all__ = [
-    "NAME",
-    "available",
-    "version",
-    "seed",
-    "capture",
-    "restore",
-    "deterministic",
-    "random_stream_from_seeds",
-    "shared_rng",
-]
-
-NAME = "pytensor"
-_EXTRA = "pytensor"
-
-
-def _pytensor(feature: str) -> Any:
-    return require("pytensor", _EXTRA, feature)
-
-
-# -- adapter protocol ---------------------------------------------------------------
-
-
-def available() -> bool:
-    return module_available("pytensor")
-
-
-def version() -> str | None:
-    return distribution_version("pytensor") if available() else None
-
-
-def seed(seed: int) -> list[Setting]:
-    """PyTensor has no global RNG to seed; the returned setting says what to do instead."""
-    return [
-        Setting(
-            NAME,
-            "global RNG",
-            "none",
-            note="PyTensor has no global random state (NumPy's, which Theano code used for weights, is "
-            "seeded by the numpy adapter); make random variables from Seeds.pytensor() or "
-            "seedwise.frameworks.pytensor.shared_rng",
-        )
-    ]
-
-
-def capture() -> State:
-    """An empty state: PyTensor keeps no global random state."""
-    return State(NAME)
-
-
-def restore(state: State) -> None:
-    """Nothing to restore (see :func:`capture`)."""
-
-
-def deterministic(enable: bool) -> list[Setting]:
-    """Nothing to switch: PyTensor's CPU kernels are deterministic."""
-    return []
-
-
-# -- conversions from Seeds -----------------------------------------------------------
-
-
-def _entropy(seeds: SeedLike, purpose: str) -> list[int]:
-    """128 bits from the stream, as the int list a ``SeedSequence`` takes as entropy."""
-    from seedwise.seeds import as_seeds
-
-    return [int(w) for w in as_seeds(seeds)._purpose(purpose).generate_state(4, np.uint32)]
+__all__ = ["random_stream_from_seeds", "shared_rng"]
 
 
 def random_stream_from_seeds(seeds: SeedLike) -> Any:
@@ -110,13 +43,7 @@ def random_stream_from_seeds(seeds: SeedLike) -> Any:
     PyTensor 3 deprecates ``RandomStream`` in favour of :func:`shared_rng`; seedwise keeps
     it for Theano-style code and silences only the constructor's ``FutureWarning``.
     """
-    _pytensor("Seeds.pytensor()")
-    from pytensor.tensor.random.utils import RandomStream
-
-    entropy = _entropy(seeds, "pytensor")
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="RandomStream is deprecated", category=FutureWarning)
-        return RandomStream(seed=entropy)
+    return _conversions.pytensor_random_stream(as_seeds(seeds))
 
 
 def shared_rng(seeds: SeedLike, *, name: str | None = None) -> Any:
@@ -130,6 +57,7 @@ def shared_rng(seeds: SeedLike, *, name: str | None = None) -> Any:
 
     The generator is NumPy's PCG64, seeded with a ``SeedSequence`` from the stream.
     """
-    pytensor = _pytensor("seedwise.frameworks.pytensor.shared_rng")
-    generator = np.random.Generator(np.random.PCG64(np.random.SeedSequence(_entropy(seeds, "pytensor-shared"))))
+    pytensor = require("pytensor", "pytensor", "seedwise.frameworks.pytensor.shared_rng")
+    entropy = _conversions.pytensor_entropy(as_seeds(seeds), "pytensor-shared")
+    generator = np.random.Generator(np.random.PCG64(np.random.SeedSequence(entropy)))
     return pytensor.shared(generator, name=name, borrow=True)

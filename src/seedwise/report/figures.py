@@ -1,7 +1,8 @@
 """Figures of study results (matplotlib, Agg backend: no display needed).
 
 Each function takes plain DataFrames and returns a ``matplotlib.figure.Figure``, so a
-report, the demo or a notebook can use them alike.
+report, the demo or a notebook can use them alike. The variance chart lives in
+:mod:`seedwise.report.variance`, the reliability diagram in :mod:`seedwise.report.reliability`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
     from matplotlib.figure import Figure
 
-__all__ = ["distribution_figure", "variance_figure", "curves_figure", "comparison_figure"]
+__all__ = ["distribution_figure", "curves_figure", "comparison_figure"]
 
 
 def _new_figure(width: float = 7.0, height: float = 4.0) -> tuple[Figure, Any]:
@@ -53,28 +54,15 @@ def distribution_figure(table: pd.DataFrame, metric: str, *, by: str = "source",
     return fig
 
 
-def variance_figure(frame: pd.DataFrame, *, title: str | None = None,
-                    xlabel: str = "share of the total seed variance (95% CI)") -> Figure:  # fmt: skip
-    """Variance share per component with its CI: ``frame`` has component, share, share_low, share_high."""
-    fig, ax = _new_figure(7.0, max(2.5, 0.5 * len(frame) + 1.5))
-    y = np.arange(len(frame))
-    share = frame["share"].to_numpy(float)
-    low = frame["share_low"].to_numpy(float) if "share_low" in frame else share
-    high = frame["share_high"].to_numpy(float) if "share_high" in frame else share
-    err = np.vstack([np.clip(share - low, 0, None), np.clip(high - share, 0, None)])
-    err = np.where(np.isfinite(err), err, 0.0)
-    ax.barh(y, share, xerr=err, color="#4c72b0", alpha=0.85, capsize=4)
-    ax.set_yticks(y, frame["component"].astype(str).tolist())
-    ax.invert_yaxis()
-    ax.axvline(0, color="black", linewidth=0.8)
-    ax.set_xlabel(xlabel)
-    ax.set_title(title or "Variance by source")
-    ax.grid(axis="x", alpha=0.3)
-    return fig
+def curves_figure(curves: pd.DataFrame, curve: str, *, by: str = "source", title: str | None = None,
+                  xlabel: str = "step (as reported by train)") -> Figure:  # fmt: skip
+    """Learning curve ``curve``: per group, the mean over seeds with a band from min to max and a ±1 std band.
 
+    Steps are whole numbers (``report(step, ...)`` takes an int), so the x-axis has integer
+    ticks only; ``xlabel`` says what they count (``"epoch"`` for a per-epoch report).
+    """
+    from matplotlib.ticker import MaxNLocator
 
-def curves_figure(curves: pd.DataFrame, curve: str, *, by: str = "source", title: str | None = None) -> Figure:
-    """Learning curve ``curve``: per group, the mean over seeds with a band from min to max and a ±1 std band."""
     data = curves[curves["curve"] == curve]
     if data.empty:
         raise InvalidArgumentError(f"no curve named {curve!r} (curves: {sorted(curves['curve'].unique())})")
@@ -86,7 +74,8 @@ def curves_figure(curves: pd.DataFrame, curve: str, *, by: str = "source", title
         ax.fill_between(steps, stats["min"], stats["max"], color=line.get_color(), alpha=0.10)
         std = stats["std"].fillna(0.0)
         ax.fill_between(steps, stats["mean"] - std, stats["mean"] + std, color=line.get_color(), alpha=0.22)
-    ax.set_xlabel("step")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel(xlabel)
     ax.set_ylabel(curve)
     ax.set_title(title or f"{curve}: mean over seeds, ±1 std (dark) and min-max (light)")
     ax.legend(fontsize="small")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import os
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,13 +23,21 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["HtmlPage", "figure_png"]
 
+# The body is at most 1200 px wide; a table narrower than the body stays so, a wider one
+# wraps its text cells, and only a table that still does not fit scrolls inside its own box
+# (div.table-wrap), so no column is ever cut off by the page edge.
 _STYLE = """
-body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; color: #222; line-height: 1.45; }
+body { font-family: system-ui, sans-serif; max-width: 1200px; margin: 2em auto; padding: 0 1em; color: #222;
+       line-height: 1.45; }
 h1, h2, h3 { font-weight: 600; } h1 { border-bottom: 2px solid #ddd; padding-bottom: .3em; }
-table { border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }
-th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }
-th { background: #f3f3f3; } td.text { text-align: left; }
-figure { margin: 1.2em 0; } figure img { max-width: 100%; } figcaption { color: #555; font-size: 0.9em; }
+div.table-wrap { max-width: 100%; overflow-x: auto; margin: 1em 0; }
+table { border-collapse: collapse; font-size: 0.85em; }
+caption { caption-side: bottom; text-align: left; color: #555; padding-top: .3em; }
+th, td { border: 1px solid #ccc; padding: 0.2em 0.5em; text-align: right; }
+th { background: #f3f3f3; white-space: nowrap; } td { white-space: nowrap; } th.text { text-align: left; }
+td.text { text-align: left; white-space: normal; overflow-wrap: anywhere; min-width: 4em; }
+figure { margin: 1.2em 0; } figure img { max-width: 100%; height: auto; }
+figcaption { color: #555; font-size: 0.9em; }
 p.note { color: #7a5c00; background: #fff8e1; padding: .4em .7em; }
 """
 
@@ -80,18 +89,23 @@ class HtmlPage:
 
         if not isinstance(frame, pd.DataFrame):
             raise InvalidTypeError(f"add_table takes a pandas DataFrame, got {type(frame).__name__}")
-        rows = ["<table>"]
+        rows = ['<div class="table-wrap"><table>']
         if caption:
             rows.append(f"<caption>{html.escape(caption)}</caption>")
-        rows.append("<thead><tr>" + "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns) + "</tr></thead>")
+        records = list(frame.itertuples(index=False))
+        # A column of text (judged by its first row) is left-aligned, header included.
+        text = [bool(records) and not _cell(value, digits)[1] for value in (records[0] if records else frame.columns)]
+        heads = (f'<th class="text">{html.escape(str(c))}</th>' if t else f"<th>{html.escape(str(c))}</th>"
+                 for c, t in zip(frame.columns, text))  # fmt: skip
+        rows.append("<thead><tr>" + "".join(heads) + "</tr></thead>")
         rows.append("<tbody>")
-        for record in frame.itertuples(index=False):
+        for record in records:
             cells = []
             for value in record:
-                text, numeric = _cell(value, digits)
-                cells.append(f"<td>{text}</td>" if numeric else f'<td class="text">{text}</td>')
+                shown, numeric = _cell(value, digits)
+                cells.append(f"<td>{shown}</td>" if numeric else f'<td class="text">{shown}</td>')
             rows.append("<tr>" + "".join(cells) + "</tr>")
-        rows.append("</tbody></table>")
+        rows.append("</tbody></table></div>")
         self._parts.append("\n".join(rows))
 
     def add_figure(self, fig: Figure, *, name: str, caption: str | None = None, close: bool = True) -> str:
@@ -111,8 +125,9 @@ class HtmlPage:
         data = base64.b64encode(png).decode("ascii")
         alt = html.escape(caption or name)
         cap = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
+        source = f"data:image/png;base64,{data}"
         self._parts.append(
-            f'<figure><img alt="{alt}" data-name="{html.escape(filename)}" src="data:image/png;base64,{data}">{cap}</figure>'
+            f'<figure><img alt="{alt}" data-name="{html.escape(filename)}" src="{source}">{cap}</figure>'
         )
         return filename
 
@@ -129,7 +144,7 @@ class HtmlPage:
             f"<style>{_STYLE}</style></head>\n<body>\n<h1>{title}</h1>\n{body}\n</body></html>\n"
         )
 
-    def write(self, out_dir: str | Path, *, filename: str = "report.html", save_pngs: bool = True) -> Path:
+    def write(self, out_dir: str | os.PathLike[str], *, filename: str = "report.html", save_pngs: bool = True) -> Path:
         """Write the page (and each figure as a PNG) into ``out_dir``; return the page's path."""
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)

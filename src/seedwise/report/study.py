@@ -1,9 +1,10 @@
 """The study report: one HTML page (tables + embedded figures) and the PNGs, from a store.
 
 For each study: what was run, the per-source summary of the metric, its distribution
-per source, the variance by source with CIs, the learning curves when ``train``
-reported any, the failed runs and every run. :func:`write_comparison` adds the page of
-``seedwise compare``: two studies side by side with the full comparison.
+per source, the variance by source with every interval that exists (and why the others
+do not), the learning curves when ``train`` reported any, the failed runs and every run.
+:func:`write_comparison` adds the page of ``seedwise compare``: two studies side by side
+with the full comparison.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from seedwise.errors import InvalidArgumentError, StoreError
-from seedwise.report.figures import comparison_figure, curves_figure, distribution_figure, variance_figure
+from seedwise.report.figures import comparison_figure, curves_figure, distribution_figure
 from seedwise.report.html import HtmlPage
+from seedwise.report.variance import variance_figure, variance_frame, variance_words
 
 __all__ = ["write_report", "write_comparison", "add_study_section", "add_comparison_section"]
 
@@ -30,8 +32,92 @@ def _open(store: Any) -> Any:
     return Store(store)
 
 
-def add_study_section(page: HtmlPage, results: Any, metric: str | None = None) -> None:
-    """Add the sections of one study (``results``: a :class:`seedwise.study.Results`) to ``page``."""
+def _interval(low: float, high: float) -> str:
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return "-"
+    return f"[{low:.3g}, {high:.3g}]"
+
+
+def _variance_table(frame: Any, kind: str, factorial: bool) -> Any:
+    """The variance frame for reading: intervals as text, each with its method or why it is undefined."""
+    import pandas as pd
+
+    table = pd.DataFrame(
+        {
+            "component" if factorial else "source": frame["component"],
+            "df" if factorial else "runs": frame["runs or df"],
+            "variance": frame["variance"],
+            "variance, 95% CI": [
+                _interval(lo, hi) for lo, hi in zip(frame["variance CI low"], frame["variance CI high"])
+            ],
+            "variance interval": frame["variance CI"],
+            kind: frame["value"],
+            f"{kind}, 95% CI": [_interval(lo, hi) for lo, hi in zip(frame["value CI low"], frame["value CI high"])],
+            f"{kind} interval": frame["value CI"],
+        }
+    )
+    if factorial:
+        table["p (F test)"] = frame["p (F test)"]
+    return table
+
+
+def _add_variance(page: HtmlPage, results: Any, name: str, metric: str) -> None:
+    design = results.design
+    try:
+        variance = results.variance(metric)
+    except (ValueError, TypeError) as exc:
+        page.add_text(f"Variance by source not available: {exc}", note=True)
+        return
+    components = variance.components
+    kind, label = variance_words(components)
+    factorial = hasattr(components, "components")
+    frame = variance_frame(variance)
+    warnings = tuple(getattr(components, "warnings", ()))
+    for warning in warnings:
+        page.add_text(warning, note=True)
+    caption = (
+        f"variance of {metric} per source with its 95% interval (chi-square for a variance, "
+        + ("generalized for a component; share: the component over the total, with its interval; p: random-model "
+           "F test of a zero component" if factorial else
+           "F interval for a ratio below 8 runs, BCa from 8; ratio to all: the source's variance over the "
+           "all-sources variance, which need not add up to 1")
+        + "). The 'interval' columns say how each was made, or why it is undefined."
+    )  # fmt: skip
+    page.add_table(_variance_table(frame, kind, factorial), caption=caption)
+    if design.kind != "all" and len(frame) > 1:
+        page.add_figure(
+            variance_figure(frame, kind=kind, value_label=label, warnings=warnings,
+                            title=f"{name}: variance of {metric} by source"),
+            name=f"{name}-{metric}-variance",
+            caption=f"Left: the variance of {metric} per group with its 95% interval (log scale). Right: {label}, "
+            "with its 95% interval; an interval that is undefined is named in the figure with the reason.",
+        )  # fmt: skip
+    notes = [n for n in variance.notes if n not in warnings]
+    if hasattr(components, "note"):
+        notes.insert(0, components.note)
+    for note in notes:
+        page.add_text(note, note=True)
+
+
+def _runs_table(table: Any) -> Any:
+    """Every run, for reading: no empty columns, units on durations, levels that can wrap."""
+    runs = table.drop(columns=["error"])
+    if "arm" in runs and runs["arm"].isna().all():
+        runs = runs.drop(columns="arm")
+    if "levels" in runs:
+        runs["levels"] = runs["levels"].map(lambda v: ", ".join(str(v).split(",")) if v else "")
+    if "duration" in runs:
+        runs["duration"] = runs["duration"].astype(float).round(2)
+    return runs.rename(columns={"duration": "duration (s)"})
+
+
+def add_study_section(page: HtmlPage, results: Any, metric: str | None = None, *,
+                      step_label: str = "step (as reported by train)") -> None:  # fmt: skip
+    """Add the sections of one study (``results``: a :class:`seedwise.study.Results`) to ``page``.
+
+    ``step_label`` names the x-axis of the learning curves: what ``train`` passed to
+    ``report(step, ...)`` (``"epoch"`` when it reports once per epoch, as the demo does).
+    """
     name = results.name
     design = results.design
     counts = results.counts()
@@ -51,7 +137,7 @@ def add_study_section(page: HtmlPage, results: Any, metric: str | None = None) -
     metric = results._metric(metric)
     table = results.table()
     column = metric if metric in table.columns else f"metric:{metric}"
-    slug = name if not design.paired else name
+    slug = name
 
     page.add_heading(f"{metric}: summary per source", level=3)
     page.add_table(results.summary_frame(metric), caption=f"{metric} per group of runs (95% CI of the mean)")
@@ -63,32 +149,14 @@ def add_study_section(page: HtmlPage, results: Any, metric: str | None = None) -
     )  # fmt: skip
 
     page.add_heading(f"{metric}: variance by source", level=3)
-    try:
-        variance = results.variance(metric)
-    except (ValueError, TypeError) as exc:
-        page.add_text(f"Variance by source not available: {exc}", note=True)
-    else:
-        frame = variance.to_frame()
-        page.add_table(frame, caption=variance.share_label)
-        plotted = frame[frame["share"].map(lambda v: v is not None and math.isfinite(v))]
-        if design.kind != "all" and not plotted.empty:
-            page.add_figure(
-                variance_figure(plotted, title=f"{name}: variance of {metric} by source", xlabel=variance.share_label),
-                name=f"{slug}-{metric}-variance",
-                caption=variance.share_label,
-            )
-        notes = list(variance.notes)
-        if hasattr(variance.components, "note"):
-            notes.insert(0, variance.components.note)
-        for note in notes:
-            page.add_text(note, note=True)
+    _add_variance(page, results, name, metric)
 
     curves = results.curves()
     if not curves.empty:
         page.add_heading("Learning curves", level=3)
         for curve in curves["curve"].unique():
             page.add_figure(
-                curves_figure(curves, curve, title=f"{name}: {curve} over training, per source"),
+                curves_figure(curves, curve, title=f"{name}: {curve} over training, per source", xlabel=step_label),
                 name=f"{slug}-curve-{curve}",
                 caption=f"{curve}: mean over seeds per group, ±1 std (dark band) and min-max (light band)",
             )
@@ -101,7 +169,7 @@ def add_study_section(page: HtmlPage, results: Any, metric: str | None = None) -
         page.add_table(errors, caption="the last line of each traceback (the store keeps all of it)")
 
     page.add_heading("All runs", level=3)
-    page.add_table(table.drop(columns=["error"]), caption=f"the {len(table)} runs of {name}")
+    page.add_table(_runs_table(table), caption=f"the {len(table)} runs of {name}; duration in seconds")
 
 
 def write_report(store: Any, out_dir: str | os.PathLike[str], study: str | None = None,

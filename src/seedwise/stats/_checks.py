@@ -9,6 +9,7 @@ counts them, the other functions reject them unless ``nan_policy="omit"``.
 
 from __future__ import annotations
 
+import math
 import numbers
 import warnings
 from collections.abc import Callable, Iterator
@@ -80,6 +81,24 @@ def finite(name: str, values: Any, *, min_n: int, nan_policy: str = "raise", why
             f"{name} needs at least {min_n} finite values{why}, got {array.size}; run more seeds"
         )
     return array
+
+
+def magnitude_scale(*arrays: np.ndarray) -> float:
+    """A power of two that brings values of extreme magnitude near 1 (1.0 for ordinary values).
+
+    Variances square the values: above about 1e150 they overflow, below 1e-150 they
+    underflow to 0. Multiplying by a power of two is exact, and tests, ranks and
+    standardised effects do not depend on it, so statistics that would overflow are
+    computed on the scaled values and locations are scaled back.
+    """
+    finite_values = np.concatenate([a[np.isfinite(a)] for a in arrays])
+    nonzero = np.abs(finite_values[finite_values != 0])
+    if nonzero.size == 0:
+        return 1.0
+    big, small = float(np.max(nonzero)), float(np.min(nonzero))
+    if big < 2.0**480 and small > 2.0**-480:
+        return 1.0
+    return float(2.0 ** -math.frexp(big)[1])
 
 
 def confidence_level(value: object, name: str = "confidence") -> float:

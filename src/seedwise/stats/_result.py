@@ -62,7 +62,8 @@ class Result:
 
     def to_dict(self) -> dict[str, Any]:
         """All fields as a JSON-ready dict."""
-        return jsonable(self)
+        out: dict[str, Any] = jsonable(self)
+        return out
 
     def rows(self) -> list[tuple[str, str]]:  # pragma: no cover - overridden
         """(label, value) pairs shown by :meth:`table`."""

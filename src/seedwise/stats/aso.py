@@ -14,7 +14,8 @@ deepsig (Ulmer et al. 2022). Higher scores are better.
   two samples from one distribution give about 0.5. seedwise integrates the two step
   functions exactly; deepsig sums them on a grid of step ``dt = 0.005``, which agrees
   to within the grid error. When the two samples have identical quantile functions the
-  ratio is undefined; seedwise returns 0.5 (no order either way) where deepsig returns 0.
+  ratio is undefined; seedwise returns 0.5 (no order either way), as deepsig does
+  (checked with deepsig 1.2.8).
 * **epsilon_min** is an upper confidence bound on the violation ratio::
 
       eps_min = eps_W2 + z_confidence * sigma_hat / sqrt(n m / (n + m))
@@ -28,6 +29,14 @@ deepsig (Ulmer et al. 2022). Higher scores are better.
 
 A is declared almost stochastically dominant when ``eps_min < threshold``; deepsig
 recommends ``threshold = 0.2`` (0.5 is the weakest meaningful bound).
+
+**Few runs.** With 2 or 3 runs per sample every bootstrap resample can order the two
+samples the same way, so ``sigma`` collapses to 0 and ``eps_min`` to the ratio itself
+(0 for ``[.5, .7]`` against ``[.4, .45]``). Measured with both samples from one normal
+distribution (3,000 repetitions each), ``eps_min < 0.2`` came out in 10.4% of them at
+3 runs per sample, 6.7% at 4, 5.9% at 5 and 5.0% at 6 (3.6% at 8). seedwise therefore
+declares dominance only from :data:`ASO_MIN_N` = 6 runs per sample; below that
+``dominant`` is ``False`` and ``notes`` says why.
 """
 
 from __future__ import annotations
@@ -41,13 +50,15 @@ import scipy.stats
 
 from seedwise._validate import check_int
 from seedwise.seeds import Seeds
-from seedwise.stats._checks import check_resamples, confidence_level, finite, open_unit, seeds_arg
+from seedwise.stats._checks import check_resamples, confidence_level, finite, magnitude_scale, open_unit, seeds_arg
 from seedwise.stats._result import Result, fmt
 
-__all__ = ["ASOResult", "aso", "violation_ratio", "ASO_THRESHOLD"]
+__all__ = ["ASOResult", "aso", "violation_ratio", "ASO_THRESHOLD", "ASO_MIN_N"]
 
 #: deepsig's recommended bound on epsilon_min for claiming that A is better.
 ASO_THRESHOLD = 0.2
+#: The fewest runs per sample from which dominance is declared (see the module docstring).
+ASO_MIN_N = 6
 
 
 @dataclass(frozen=True, repr=False)
@@ -58,10 +69,11 @@ class ASOResult(Result):
         violation_ratio: the estimated share of the distance where B beats A.
         eps_min: its upper confidence bound; small means A is almost stochastically larger.
         threshold: the bound ``eps_min`` must stay under to declare A better.
-        dominant: ``eps_min < threshold``.
+        dominant: ``eps_min < threshold``, with at least :data:`ASO_MIN_N` runs per sample.
         sigma: the bootstrap estimate of the asymptotic standard deviation of the ratio.
         confidence, n_resamples, resample_size: the settings of the bootstrap
             (``resample_size=None``: each sample's own size).
+        notes: why dominance was not declared with too few runs.
     """
 
     violation_ratio: float
@@ -72,9 +84,12 @@ class ASOResult(Result):
     confidence: float
     n_resamples: int
     resample_size: int | None
+    notes: tuple[str, ...] = ()
 
     @property
     def verdict(self) -> str:
+        if self.notes and not self.dominant and self.eps_min < self.threshold:
+            return f"too few runs to declare dominance (eps_min {self.eps_min:.3f}; needs {ASO_MIN_N} runs per sample)"
         if self.dominant:
             return f"A is almost stochastically larger than B (eps_min {self.eps_min:.3f} < {self.threshold:g})"
         return f"no almost-stochastic dominance of A over B (eps_min {self.eps_min:.3f} >= {self.threshold:g})"
@@ -87,7 +102,7 @@ class ASOResult(Result):
             ("violation ratio", fmt(self.violation_ratio)),
             (f"eps_min ({self.confidence:.0%} upper bound)", fmt(self.eps_min)),
             ("verdict", self.verdict),
-        ]
+        ] + [("note", note) for note in self.notes]
 
     def __repr__(self) -> str:
         return (
@@ -159,13 +174,28 @@ def aso(
     confidence = confidence_level(confidence)
     threshold = open_unit("threshold", threshold, "0.2")
     count = check_resamples(n_resamples)
-    x = np.sort(finite("a", a, min_n=2, nan_policy=nan_policy, why=" for ASO"))
-    y = np.sort(finite("b", b, min_n=2, nan_policy=nan_policy, why=" for ASO"))
+    size = None if resample_size is None else check_int("resample_size", resample_size, low=2)
+    x = finite("a", a, min_n=2, nan_policy=nan_policy, why=" for ASO")
+    y = finite("b", b, min_n=2, nan_policy=nan_policy, why=" for ASO")
+    return _aso(x, y, seeds, confidence, threshold, count, size)
+
+
+def _aso(
+    x: np.ndarray,
+    y: np.ndarray,
+    seeds: Seeds,
+    confidence: float,
+    threshold: float,
+    count: int,
+    resample_size: int | None,
+) -> ASOResult:
+    factor = magnitude_scale(x, y)  # a power of two: exact, and the ratio does not depend on scale
+    x, y = np.sort(x * factor), np.sort(y * factor)
     scale = math.sqrt(x.size * y.size / (x.size + y.size))
     if resample_size is None:
         n_a, n_b, boot_scale = x.size, y.size, scale
     else:
-        n_a = n_b = check_int("resample_size", resample_size, low=2)
+        n_a = n_b = resample_size
         boot_scale = math.sqrt(n_a / 2.0)
     ratio = _ratio_exact(x, y)
     pieces = _pieces(n_a, n_b)
@@ -179,13 +209,20 @@ def aso(
         samples[start:stop] = _ratios(xa, yb, *pieces)
     sigma = float(np.std(boot_scale * (samples - ratio)))
     eps_min = min(max(ratio + float(scipy.stats.norm.ppf(confidence)) * sigma / scale, 0.0), 1.0)
+    notes = []
+    if min(x.size, y.size) < ASO_MIN_N:
+        notes.append(
+            f"ASO needs at least {ASO_MIN_N} runs per sample to declare dominance (got {x.size} and {y.size}): "
+            "with fewer, the bootstrap cannot show the spread and eps_min collapses towards the ratio itself"
+        )
     return ASOResult(
         violation_ratio=ratio,
         eps_min=eps_min,
         threshold=threshold,
-        dominant=bool(eps_min < threshold),
+        dominant=bool(eps_min < threshold) and not notes,
         sigma=sigma,
         confidence=confidence,
         n_resamples=count,
         resample_size=resample_size,
+        notes=tuple(notes),
     )

@@ -28,6 +28,11 @@ mean square (the residual) this is the exact chi-square interval; for difference
 mean squares its coverage is close to nominal where Satterthwaite's is not. Shares of
 the total variance get intervals from the same draws.
 
+**Tests**: each component but the residual gets the random-model F test of
+``sigma2 = 0`` (:mod:`seedwise.stats._ftest`): exact ``MS_S`` over the one mean square
+with the same expectation under the null where there is one (every term of a two-source
+design), a quasi-F with Satterthwaite's degrees of freedom where there is not.
+
 **Few levels**: a source with fewer than 5 levels leaves its component on at most 3
 degrees of freedom, with an interval spanning orders of magnitude. The result then
 lists the source in ``few_levels`` and explains in ``warnings`` (returned, not raised
@@ -46,7 +51,8 @@ import numpy as np
 from seedwise.errors import InvalidArgumentError, InvalidTypeError
 from seedwise.seeds import Seeds
 from seedwise.stats._checks import check_resamples, confidence_level, seeds_arg
-from seedwise.stats._result import Result, fmt, fmt_ci
+from seedwise.stats._ftest import f_tests
+from seedwise.stats._result import Result, fmt, fmt_ci, fmt_p
 
 __all__ = ["Component", "VarianceComponents", "variance_components", "MIN_LEVELS"]
 
@@ -66,6 +72,8 @@ class Component(Result):
         ci_low, ci_high: generalized confidence interval of the component.
         share, share_ci_low, share_ci_high: the component over the total variance.
         few_levels: a source in this term has fewer than 5 levels.
+        f_test: ``"F"`` (exact), ``"quasi-F"`` (Satterthwaite) or ``""`` (the residual: no test);
+            f_statistic, f_df_num, f_df_den, pvalue: the random-model test of a zero component.
     """
 
     name: str
@@ -81,15 +89,29 @@ class Component(Result):
     share_ci_low: float
     share_ci_high: float
     few_levels: bool = False
+    f_test: str = ""
+    f_statistic: float = math.nan
+    f_df_num: float = math.nan
+    f_df_den: float = math.nan
+    pvalue: float = math.nan
 
     def rows(self) -> list[tuple[str, str]]:
-        return [
+        rows = [
             (
                 "variance",
                 f"{fmt(self.estimate)} {fmt_ci(self.ci_low, self.ci_high)}" + (" (clipped)" if self.clipped else ""),
             ),
             ("share", f"{fmt(self.share)} {fmt_ci(self.share_ci_low, self.share_ci_high)}"),
         ]
+        if self.f_test:
+            rows.append(
+                (
+                    f"{self.f_test} test",
+                    f"F={fmt(self.f_statistic)} on ({fmt(self.f_df_num, 3)}, {fmt(self.f_df_den, 3)}) df, "
+                    f"p={fmt_p(self.pvalue)}",
+                )
+            )
+        return rows
 
     def __repr__(self) -> str:
         flag = ", clipped" if self.clipped else ""
@@ -149,8 +171,12 @@ class VarianceComponents(Result):
             caption.append(f"residual includes the {self.confounded_with} interaction (one run per cell)")
         if any(c.clipped for c in self.components):
             caption.append("* negative estimate clipped to 0")
-        table = Table(title=self.title(), caption="\n".join(caption) or None, caption_justify="left")
-        for col in ("component", "df", "mean sq", f"variance [{pct} CI]", f"share [{pct} CI]"):
+        caption.append(
+            "p: random-model F test of a zero component"
+            + ("; q: quasi-F (Satterthwaite df)" if any(c.f_test == "quasi-F" for c in self.components) else "")
+        )
+        table = Table(title=self.title(), caption="\n".join(caption), caption_justify="left")
+        for col in ("component", "df", "mean sq", f"variance [{pct} CI]", f"share [{pct} CI]", "p"):
             table.add_column(col, justify="left" if col == "component" else "right")
         for c in self.components:
             table.add_row(
@@ -159,6 +185,7 @@ class VarianceComponents(Result):
                 fmt(c.mean_sq),
                 f"{fmt(c.estimate)}{'*' if c.clipped else ''} {fmt_ci(c.ci_low, c.ci_high)}",
                 f"{fmt(c.share)} {fmt_ci(c.share_ci_low, c.share_ci_high)}",
+                (fmt_p(c.pvalue) + (" q" if c.f_test == "quasi-F" else "")) if c.f_test else "",
             )
         return table
 
@@ -167,7 +194,8 @@ class VarianceComponents(Result):
             (
                 c.name,
                 f"{fmt(c.estimate)} {fmt_ci(c.ci_low, c.ci_high)}, share {fmt(c.share)}"
-                + (" (clipped)" if c.clipped else ""),
+                + (" (clipped)" if c.clipped else "")
+                + (f", {c.f_test} p={fmt_p(c.pvalue)}" if c.f_test else ""),
             )
             for c in self.components
         ]
@@ -306,13 +334,13 @@ def variance_components(
     # E[MS] = A @ sigma2 (triangular): coefficients c_U = r * prod of the levels not in U.
     m = len(terms)
     coef = np.zeros((m, m))
-    for i, s in enumerate(terms):
+    for i, term in enumerate(terms):
         coef[i, m - 1] = 1.0
-        if s is None:
+        if term is None:
             continue
-        for j, u in enumerate(terms[:-1]):
-            if set(s) <= set(u):
-                coef[i, j] = r * math.prod(levels[a] for a in axes if a not in u)
+        for j, other in enumerate(terms[:-1]):
+            if other is not None and set(term) <= set(other):  # only the last term (the residual) is None
+                coef[i, j] = r * math.prod(levels[a] for a in axes if a not in other)
     inverse = np.linalg.inv(coef)
     raw = inverse @ ms
     est = np.maximum(raw, 0.0)
@@ -337,6 +365,7 @@ def variance_components(
         for f, n in zip(factors, levels)
         if n < MIN_LEVELS
     )
+    tests = f_tests(terms, ms, df_arr, k, r)
     components = []
     for i, t in enumerate(terms):
         name = ":".join(factors[a] for a in t) if t is not None else "residual"
@@ -355,6 +384,11 @@ def variance_components(
                 share_ci_low=float(share_ci[0, i]),
                 share_ci_high=float(share_ci[1, i]),
                 few_levels=t is not None and any(factors[a] in few for a in t),
+                f_test=tests[i][0],
+                f_statistic=tests[i][1],
+                f_df_num=tests[i][2],
+                f_df_den=tests[i][3],
+                pvalue=tests[i][4],
             )
         )
     return VarianceComponents(

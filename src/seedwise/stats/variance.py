@@ -5,7 +5,17 @@ varied alone over ``n`` seeds while every other source stays at its base seed, a
 more group varies all of them together. :func:`one_at_a_time_variance` reports, per
 source, the variance of the metric with a chi-square interval (exact for normal
 metrics) and its ratio to the all-sources variance with a BCa bootstrap interval
-(resampling both groups, drawn from the seeds).
+(resampling both groups, drawn from the seeds) from 8 runs per group, and the F interval
+of a ratio of two independent normal variances below that, where BCa is undefined (3
+runs: every interval NaN) or erratic. Measured coverage of the nominal 95% ratio
+interval, 600 repetitions, true ratio 0.25: normal metrics, F 0.95 at 3 runs, 0.97 at 5
+(BCa: undefined, 0.99), BCa 0.94 at 8 and 20; t-distributed (5 df) metrics at 8 runs,
+BCa 0.93 and F 0.90.
+
+**Too few runs to rank sources.** A variance from ``n`` runs is known within a factor of
+146 at 3 runs (the 95% chi-square interval), 23 at 5, 7 at 10. Below
+:data:`MIN_RUNS_TO_RANK` = 10 runs per group the result says so in ``warnings``: the
+ratios (e.g. 2.2 against 0.4) do not rank the sources.
 
 **These conditional variances need not add up** to the all-sources variance: sources
 interact (the effect of the data order depends on the initial weights), and every
@@ -26,6 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import scipy.stats
 
 from seedwise.errors import InvalidArgumentError, InvalidTypeError
 from seedwise.seeds import Seeds
@@ -40,7 +51,13 @@ __all__ = [
     "one_at_a_time_variance",
     "noise_floor",
     "NOT_ADDITIVE",
+    "MIN_RUNS_TO_RANK",
 ]
+
+#: Fewer runs per group than this and the variances cannot rank the sources (a warning says so).
+MIN_RUNS_TO_RANK = 10
+#: From this many runs in both groups the ratio's interval is a BCa bootstrap; below, the F interval.
+RATIO_BOOTSTRAP_MIN_N = 8
 
 NOT_ADDITIVE = (
     "Each source's variance is conditional: measured with every other source fixed at its base seed. "
@@ -58,8 +75,8 @@ class SourceVariance(Result):
         source: the source's name (``"all"`` for the all-sources group).
         n: runs; variance (ddof=1) and std.
         variance_ci_low/high: chi-square interval (``variance_ci_method == "chi2"``).
-        ratio: variance / all-sources variance; ratio_ci_low/high: its bootstrap
-            interval (``ratio_ci_method``: ``"BCa"``, ``"percentile"`` or ``"degenerate"``).
+        ratio: variance / all-sources variance; ratio_ci_low/high: its interval
+            (``ratio_ci_method``: ``"BCa"``, ``"percentile"``, ``"degenerate"`` or ``"F"``).
     """
 
     source: str
@@ -139,6 +156,7 @@ class OneAtATimeVariance(Result):
         noise_floor: the replicate group, when given.
         confidence: coverage of the intervals.
         note: the reminder that conditional variances need not add up.
+        warnings: when the groups have too few runs to rank the sources (returned, not raised).
     """
 
     sources: tuple[SourceVariance, ...]
@@ -146,6 +164,7 @@ class OneAtATimeVariance(Result):
     noise_floor: NoiseFloor | None
     confidence: float
     note: str = NOT_ADDITIVE
+    warnings: tuple[str, ...] = ()
 
     def __getitem__(self, source: str) -> SourceVariance:
         for row in self.sources:
@@ -183,7 +202,8 @@ class OneAtATimeVariance(Result):
         from rich.table import Table
 
         pct = f"{self.confidence:.0%}"
-        table = Table(title=self.title(), caption=self.note, caption_justify="left")
+        caption = "\n".join((*self.warnings, self.note))
+        table = Table(title=self.title(), caption=caption, caption_justify="left")
         for col in ("source", "runs", "std", f"variance [{pct} CI]", f"ratio to all [{pct} CI]"):
             table.add_column(col, justify="left" if col == "source" else "right")
         for r in (*self.sources, self.all_sources):
@@ -216,7 +236,7 @@ class OneAtATimeVariance(Result):
         ]
         if self.noise_floor is not None:
             rows.append(("noise floor", f"std {fmt(self.noise_floor.std)}"))
-        return rows + [("note", self.note)]
+        return rows + [("warning", w) for w in self.warnings] + [("note", self.note)]
 
     def __repr__(self) -> str:
         inner = ", ".join(f"{r.source}={fmt(r.ratio)}" for r in self.sources)
@@ -225,7 +245,8 @@ class OneAtATimeVariance(Result):
 
 def _var_ratio(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.var(x, ddof=1, axis=axis) / np.var(y, ddof=1, axis=axis)
+        ratio: np.ndarray = np.var(x, ddof=1, axis=axis) / np.var(y, ddof=1, axis=axis)
+    return ratio
 
 
 def noise_floor(replicates: Any, *, confidence: float = 0.95, nan_policy: str = "raise") -> NoiseFloor:
@@ -306,7 +327,20 @@ def one_at_a_time_variance(
         ratio_ci_method="definition",
     )
     floor = None if replicates is None else noise_floor(replicates, confidence=confidence, nan_policy=nan_policy)
-    return OneAtATimeVariance(tuple(rows), all_row, floor, confidence)
+    return OneAtATimeVariance(tuple(rows), all_row, floor, confidence, warnings=_few_runs(rows, all_row, confidence))
+
+
+def _few_runs(rows: list[SourceVariance], all_row: SourceVariance, confidence: float) -> tuple[str, ...]:
+    fewest = min(r.n for r in (*rows, all_row))
+    if fewest >= MIN_RUNS_TO_RANK:
+        return ()
+    alpha = 1.0 - confidence
+    span = scipy.stats.chi2.ppf(1 - alpha / 2, fewest - 1) / scipy.stats.chi2.ppf(alpha / 2, fewest - 1)
+    return (
+        f"too few runs to rank the sources: with {fewest} runs per group each variance is known only within a "
+        f"factor of {span:.0f} (its {confidence:.0%} chi-square interval), and the ratios can exceed 1 by chance; "
+        f"use at least {MIN_RUNS_TO_RANK} seeds per source",
+    )
 
 
 def _row(
@@ -316,6 +350,13 @@ def _row(
     ci = _chi2_interval(variance, x.size - 1, confidence)
     if var_all == 0.0:
         ratio, low, high, method = math.nan, math.nan, math.nan, "undefined (all-sources variance is 0)"
+    elif min(x.size, y.size) < RATIO_BOOTSTRAP_MIN_N:
+        ratio = variance / var_all
+        alpha = 1.0 - confidence
+        # var_x / var_y over the ratio of the true variances is F(n_x - 1, n_y - 1) for normal runs.
+        low = ratio / float(scipy.stats.f.ppf(1.0 - alpha / 2.0, x.size - 1, y.size - 1))
+        high = ratio / float(scipy.stats.f.ppf(alpha / 2.0, x.size - 1, y.size - 1))
+        method = "F"
     else:
         ratio = variance / var_all
         interval = _bootstrap((x, y), _var_ratio, seeds, confidence, "BCa", count, False, True)

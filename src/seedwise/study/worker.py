@@ -109,7 +109,7 @@ def worker_fingerprint() -> dict[str, Any]:
     global _FINGERPRINT
     if _FINGERPRINT is None:
         if "torch" in sys.modules:
-            from seedwise.fingerprint import fingerprint
+            from seedwise.process.fingerprint import fingerprint
 
             data = dict(fingerprint())
         else:
@@ -119,9 +119,9 @@ def worker_fingerprint() -> dict[str, Any]:
 
 
 def _light_fingerprint() -> dict[str, Any]:
+    from seedwise._optional import distribution_version
     from seedwise._version import __version__
-    from seedwise.fingerprint import NUMERIC_ENV_VARS
-    from seedwise.frameworks._base import distribution_version
+    from seedwise.process.fingerprint import NUMERIC_ENV_VARS
 
     versions: dict[str, str | None] = {"seedwise": __version__}
     for name in ("numpy", "torch", "scipy", "ray"):
