@@ -244,3 +244,33 @@ def test_seeds_from_env_outside_a_study():
     assert "SEEDWISE_SEEDS does not hold a Seeds" in bad.stderr
     assert Seeds.from_json(Seeds(3).override(init=1).to_json()) == Seeds(3).override(init=1)
 
+
+_RAY_PROBE = """import argparse, json, os
+p = argparse.ArgumentParser(); p.add_argument("--seed", type=int, required=True)
+print(json.dumps({"seed": float(p.parse_args().seed), "in_ray_task": float("RAY_JOB_ID" in os.environ)}))
+"""
+
+
+@pytest.mark.ray
+@pytest.mark.slow
+def test_backend_ray_runs_a_command_study_from_the_shell(tmp_path):
+    pytest.importorskip("ray")
+    script, store = tmp_path / "probe.py", tmp_path / "runs.sqlite"
+    script.write_text(_RAY_PROBE)
+    command = [PY, str(script), "--seed", "{seed}"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}  # a local Ray instance of its own
+    out = subprocess.run(
+        [PY, "-m", "seedwise", "study", "run", "--name", "r", "--sources", "init,data_order", "--design", "all",
+         "--seeds", "3", "--store", str(store), "--backend", "ray", "--workers", "2", "--no-progress", "--",
+         *command],
+        capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "3 done" in " ".join(out.stdout.split())
+    with Store(store) as s:
+        on_ray = {r["cell"]: r["metrics"] for r in s.runs("r")}
+    assert {m["in_ray_task"] for m in on_ray.values()} == {1.0}  # each command ran in a Ray task
+    local = Study(command, name="r", sources=("init", "data_order"), design="all", n_seeds=3, store=None)
+    local_metrics = {r["cell"]: r["metrics"] for r in local.run(workers=0, progress=False).runs()}
+    assert {m["in_ray_task"] for m in local_metrics.values()} == {0.0}
+    assert {c: m["seed"] for c, m in on_ray.items()} == {c: m["seed"] for c, m in local_metrics.items()}
