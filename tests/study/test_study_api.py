@@ -27,9 +27,14 @@ def test_n_seeds_is_the_count_and_seeds_the_root():
 
 
 def test_old_count_spelling_warns_and_means_the_same_study():
-    with pytest.warns(DeprecationWarning, match=r"write n_seeds=3"):
+    with pytest.warns(
+        DeprecationWarning, match=r"^Study\(seeds=3\) as a count is deprecated: write n_seeds=3"
+    ) as caught:
         old = _study(seeds=3)
     assert old.design == _study(n_seeds=3).design
+    assert [w.filename for w in caught] == [__file__]  # points at the caller's line, not at seedwise
+    with pytest.raises(InvalidArgumentError, match="^Study: give the number"):
+        _study(seeds=3, n_seeds=3)
 
 
 def test_old_base_seed_spelling_warns_and_means_the_same_study():

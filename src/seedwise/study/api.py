@@ -16,7 +16,7 @@ from typing import Any
 from seedwise.errors import InvalidArgumentError, InvalidTypeError, StoreError
 from seedwise.seeds import Seeds
 from seedwise.study.command import Command, CommandTask, as_arms, check_against_design
-from seedwise.study.design import SOURCES, Cell, Design
+from seedwise.study.design import SOURCES, Cell, Design, count_from_seeds
 from seedwise.study.results import Results, load_results
 from seedwise.study.runner import run_pending
 from seedwise.study.spec import TrainSpec
@@ -187,13 +187,12 @@ class Study:
                 self.spec = None  # a lambda or nested function: only workers=0 can run it
         self.metric = _check_metric(metric)
         self.cleanup = _check_cleanup(cleanup)
-        count: int | None = None
-        if isinstance(seeds, numbers.Integral) and not isinstance(seeds, bool):
-            count, seeds = int(seeds), None  # the old spelling: Design.create warns and names the new one
+        if isinstance(seeds, numbers.Integral) and not isinstance(seeds, bool):  # the old spelling of n_seeds
+            n_seeds, seeds = count_from_seeds(n_seeds, seeds, "Study"), None
         entropy = _root_entropy(seeds, base_seed)
         self.design = Design.create(
             sources=sources, design=design, n_seeds=n_seeds, base_seed=entropy, config=config,
-            replicates=replicates, paired=paired, seeds=count,
+            replicates=replicates, paired=paired,
         )  # fmt: skip
         if self.commands is not None:
             check_against_design(self.commands, self.design)

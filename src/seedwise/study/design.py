@@ -118,8 +118,9 @@ def _check_config(what: str, config: object) -> dict[str, Any]:
     return decoded
 
 
-def _count_from_seeds(n_seeds: int | None, seeds: object, where: str) -> int:
-    """``n_seeds``, or the count given under its old name ``seeds=`` (with a DeprecationWarning)."""
+def count_from_seeds(n_seeds: int | None, seeds: object, where: str, stacklevel: int = 3) -> int:
+    """``n_seeds``, or the count given under its old name ``seeds=`` (with a DeprecationWarning
+    naming ``where``, the caller's function, and pointing ``stacklevel`` frames up: at its caller)."""
     if seeds is None:
         return 8 if n_seeds is None else n_seeds
     if n_seeds is not None:
@@ -130,7 +131,7 @@ def _count_from_seeds(n_seeds: int | None, seeds: object, where: str) -> int:
         f"{where}(seeds={seeds!r}) as a count is deprecated: write n_seeds={seeds!r}; seeds= now takes the "
         "study's root seedwise.Seeds, as everywhere else",
         DeprecationWarning,
-        stacklevel=3,
+        stacklevel=stacklevel,
     )
     return check_int("n_seeds", seeds, low=1)
 
@@ -171,7 +172,7 @@ class Design:
         ``seeds=`` is the old name of ``n_seeds=`` (deprecated: ``seeds`` is a
         :class:`~seedwise.Seeds` everywhere else).
         """
-        n_seeds = _count_from_seeds(n_seeds, seeds, "Design.create")
+        n_seeds = count_from_seeds(n_seeds, seeds, "Design.create")
         if isinstance(sources, str):
             sources = [s.strip() for s in sources.split(",")]
         if not isinstance(sources, Sequence) or not sources:
