@@ -7,12 +7,18 @@ Claims measured (goals from issue #5):
    locally): a no-op train over many runs, ``(T(n_big) - T(n_small)) / (n_big - n_small)``
    so that pool start-up cancels out; printed next to the peer, a bare
    ``ProcessPoolExecutor.map`` over the same no-op (no store, no claims);
-3. the same on Ray, against bare Ray tasks.
+3. the same on Ray, against bare Ray tasks;
+4. command studies (issue #14): the runner's overhead per command run over launching the
+   same commands with ``subprocess.run`` in a loop (goal <= 30 ms/run), measured on a
+   trivial command (``echo`` of a JSON object) as ``(T(big) - T(small)) / (big - small)``
+   for both sides, alternated in one process; and 2 workers vs 1 on a CPU-bound command
+   (a Python loop of about a second; goal >= 1.8x on 2 cores).
 
 Scaling times are the best of ``--repeat`` interleaved measurements (pool start-up
-included), since a shared machine's other load comes and goes.
+included), since a shared machine's other load comes and goes. The load average is
+printed with each section: on a shared machine the scaling figures move with it.
 
-Run: ``OMP_NUM_THREADS=1 python benchmarks/study.py [--quick] [--no-ray] [--repeat 3]``.
+Run: ``OMP_NUM_THREADS=1 python benchmarks/study.py [--quick] [--no-ray] [--repeat 3] [--only commands]``.
 """
 
 from __future__ import annotations
@@ -21,6 +27,9 @@ import argparse
 import concurrent.futures as cf
 import multiprocessing as mp
 import os
+import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -54,7 +63,7 @@ def _noop(_: int) -> dict[str, float]:
 
 
 def _study(fn, name: str, n: int, store: Path, config: dict | None = None) -> Study:
-    return Study(fn, name=name, sources=("init",), design="all", seeds=n, store=store, config=config)
+    return Study(fn, name=name, sources=("init",), design="all", n_seeds=n, store=store, config=config)
 
 
 def _time_study(fn, name, n, store, config=None, **run) -> float:
@@ -111,16 +120,85 @@ def peer_ray_overhead(small: int, big: int) -> float:
     return (timed(big) - timed(small)) / (big - small)
 
 
+ECHO = [shutil.which("echo") or "/bin/echo", '{"x": 1}']
+
+
+def cpu_command(work: int) -> list[str]:
+    """A CPU-bound command: a pure-Python loop seeded by the run's {seed.init}, printing its result as JSON."""
+    code = (
+        "import sys, json; x = int(sys.argv[1]) % 1000\n"
+        f"for i in range({work}): x = (x * 1103515245 + 12345 + i) % 2147483648\n"
+        "print(json.dumps({'x': float(x)}))"
+    )
+    return [sys.executable, "-c", code, "{seed.init}"]
+
+
+def _time_command_study(command: list[str], name: str, n: int, store: Path, workers: int) -> float:
+    study = Study(command, name=name, sources=("init",), design="all", n_seeds=n, store=store)
+    start = time.perf_counter()
+    results = study.run(progress=False, workers=workers)
+    elapsed = time.perf_counter() - start
+    assert results.counts()["done"] == n, results.table()["error"].tolist()[:1]
+    return elapsed
+
+
+def _time_bare(command: list[str], n: int) -> float:
+    start = time.perf_counter()
+    for _ in range(n):
+        subprocess.run(command, capture_output=True, check=True)
+    return time.perf_counter() - start
+
+
+def _load() -> str:
+    return "load average " + " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def command_benchmarks(tmp: Path, quick: bool, repeat: int) -> None:
+    small, big = (10, 60) if quick else (20, 200)
+    print(f"-- command studies ({_load()})")
+    overheads, bares = [], []
+    for r in range(repeat):  # alternate the sides, best of each
+        t_small = _time_command_study(ECHO, f"echo-s-{r}", small, tmp / f"echo-s-{r}.sqlite", workers=1)
+        b_small = _time_bare(ECHO, small)
+        t_big = _time_command_study(ECHO, f"echo-b-{r}", big, tmp / f"echo-b-{r}.sqlite", workers=1)
+        b_big = _time_bare(ECHO, big)
+        overheads.append((t_big - t_small) / (big - small))
+        bares.append((b_big - b_small) / (big - small))
+    ours, bare = min(overheads), min(bares)
+    print(
+        f"command overhead, 1 worker: study {ours * 1e3:.2f} ms/run, bare subprocess.run loop {bare * 1e3:.2f} "
+        f"ms/run -> the runner adds {(ours - bare) * 1e3:.2f} ms/run (goal <= 30 ms)"
+    )
+    runs, work = (4, 3_000_000) if quick else (8, 6_000_000)
+    start = time.perf_counter()
+    subprocess.run(cpu_command(work)[:-1] + ["0"], check=True, stdout=subprocess.DEVNULL)
+    one = time.perf_counter() - start
+    t1 = t2 = float("inf")
+    for r in range(repeat):
+        t1 = min(t1, _time_command_study(cpu_command(work), f"cpu-1-{r}", runs, tmp / f"cpu-1-{r}.sqlite", workers=1))
+        t2 = min(t2, _time_command_study(cpu_command(work), f"cpu-2-{r}", runs, tmp / f"cpu-2-{r}.sqlite", workers=2))
+    print(
+        f"command throughput ({runs} runs of ~{one:.2f} s): 1 worker {t1:.1f} s, 2 workers {t2:.1f} s -> "
+        f"speed-up {t1 / t2:.2f}x (goal >= 1.8x; {_load()})"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer runs")
     parser.add_argument("--no-ray", action="store_true", help="skip the Ray measurements")
     parser.add_argument("--repeat", type=int, default=3, help="best of this many scaling measurements (default 3)")
+    parser.add_argument("--only", choices=("functions", "commands"), default=None, help="one part of the benchmark")
     args = parser.parse_args()
     runs, work = (8, 2_000_000) if args.quick else (16, 4_000_000)
     small, big = (20, 120) if args.quick else (20, 320)
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
+        if args.only != "functions":
+            command_benchmarks(tmp, args.quick, args.repeat)
+            if args.only == "commands":
+                return
+        print(f"-- function studies ({_load()})")
         start = time.perf_counter()
         cpu_train(Seeds(0), {"work": work})
         print(f"one CPU-bound run: {time.perf_counter() - start:.2f} s; {runs} runs per measurement")

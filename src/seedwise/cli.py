@@ -11,16 +11,17 @@ Exit codes: 0 success, 1 a negative answer (not repeatable, not significant...),
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
 from collections.abc import Sequence
 
 from seedwise._version import __version__
+from seedwise.commands import audit, compare, demo, env, export, report, study
 from seedwise.errors import UsageError
+from seedwise.study._rich import import_rich
 
-#: Subcommand modules under seedwise.commands, in the order --help lists them.
-COMMANDS = ("demo", "study", "report", "compare", "export", "audit", "env")
+#: Subcommand modules, in the order --help lists them; each one's ``add_parser`` registers it.
+COMMANDS = (demo, study, report, compare, export, audit, env)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,13 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"seedwise {__version__}")
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"seedwise.commands.{name}")
-        except ModuleNotFoundError as exc:  # a command whose module is not built yet
-            if exc.name == f"seedwise.commands.{name}":
-                continue
-            raise
+    for module in COMMANDS:
         module.add_parser(sub)
     for command in sub.choices.values():
         _accept_debug(command)
@@ -55,13 +50,26 @@ def _accept_debug(parser: argparse.ArgumentParser) -> None:
                 _accept_debug(child)
 
 
+def _split_command(argv: list[str]) -> tuple[list[str], list[str] | None]:
+    """The options before the first ``--``, and the command line after it (None without ``--``)."""
+    if "--" not in argv:
+        return argv, None
+    i = argv.index("--")
+    return argv[:i], argv[i + 1 :]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    import_rich()  # before any command shows a table: rich's first import would move Python's global random
     parser = build_parser()
-    args = parser.parse_args(argv)
+    options, rest = _split_command(list(sys.argv[1:] if argv is None else argv))
+    args = parser.parse_args(options)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    args.rest = rest
     try:
+        if rest is not None and not getattr(args, "takes_command", False):
+            raise UsageError(f"unexpected arguments after --: {' '.join(rest) or '(none)'}")
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         print("seedwise: interrupted", file=sys.stderr)

@@ -22,6 +22,7 @@ import builtins
 import hashlib
 import json
 import numbers
+import os
 from collections.abc import Iterator, Mapping
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any, Union
@@ -393,6 +394,26 @@ class Seeds:
         if not isinstance(data, dict):
             raise InvalidArgumentError("not a Seeds JSON document: expected a JSON object")
         return cls.from_dict(data)
+
+    @classmethod
+    def from_env(cls, default: SeedLike | None = None) -> Seeds:
+        """The seeds a seedwise study gave this run, read from ``SEEDWISE_SEEDS`` (the run's Seeds as JSON).
+
+        Outside a study (the variable unset) returns ``as_seeds(default)``, or raises
+        :class:`~seedwise.errors.InvalidArgumentError` when no default is given.
+        """
+        text = os.environ.get("SEEDWISE_SEEDS")
+        if not text:
+            if default is None:
+                raise InvalidArgumentError(
+                    "SEEDWISE_SEEDS is not set: Seeds.from_env() reads the seeds a seedwise study gives each run of "
+                    "a command; outside a study give a default, e.g. Seeds.from_env(default=0)"
+                )
+            return as_seeds(default, "default")
+        try:
+            return cls.from_json(text)
+        except (InvalidArgumentError, InvalidTypeError) as exc:
+            raise InvalidArgumentError(f"SEEDWISE_SEEDS does not hold a Seeds: {exc}") from None
 
     # -- sized integers (last in the class: below this point, ``int`` names the method) ----
 

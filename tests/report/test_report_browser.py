@@ -26,9 +26,9 @@ def report(tmp_path_factory):
     """A one-at-a-time study of 4 sources with 3 seeds (long level strings, few runs) and learning curves."""
     out = tmp_path_factory.mktemp("browser")
     store = out / "runs.sqlite"
-    Study(report_fns.noisy_curves, name="a-study-with-a-long-name", sources=SOURCES, seeds=3, store=store,
+    Study(report_fns.noisy_curves, name="a-study-with-a-long-name", sources=SOURCES, n_seeds=3, store=store,
           config={"epochs": 3}).run(workers=0, progress=False)  # fmt: skip
-    Study(report_fns.synthetic, name="factorial", sources=("init", "data_order"), design="factorial", seeds=3,
+    Study(report_fns.synthetic, name="factorial", sources=("init", "data_order"), design="factorial", n_seeds=3,
           store=store).run(workers=0, progress=False)  # fmt: skip
     return write_report(store, out / "report")
 

@@ -79,15 +79,15 @@ def _embedded_png(img: dict[str, str]) -> bytes:
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
     path = tmp_path_factory.mktemp("report") / "runs.sqlite"
-    Study(study_fns.with_curves, name="curves", sources=("init", "data_order"), seeds=4, store=path,
+    Study(study_fns.with_curves, name="curves", sources=("init", "data_order"), n_seeds=4, store=path,
           config={"epochs": 5}).run(workers=0, progress=False)  # fmt: skip
-    Study(study_fns.flaky, name="flaky", sources=("init", "data_order"), design="factorial", seeds=3, store=path,
+    Study(study_fns.flaky, name="flaky", sources=("init", "data_order"), design="factorial", n_seeds=3, store=path,
           replicates=2).run(workers=0, progress=False)  # fmt: skip
-    Study(study_fns.synthetic, name="fac", sources=("init", "data_order"), design="factorial", seeds=3, store=path,
+    Study(study_fns.synthetic, name="fac", sources=("init", "data_order"), design="factorial", n_seeds=3, store=path,
           replicates=2).run(workers=0, progress=False)  # fmt: skip
-    Study(study_fns.synthetic, name="a", sources=("init", "data_order"), design="all", seeds=6, store=path,
+    Study(study_fns.synthetic, name="a", sources=("init", "data_order"), design="all", n_seeds=6, store=path,
           config={"offset": 1.5}).run(workers=0, progress=False)  # fmt: skip
-    Study(study_fns.synthetic, name="b", sources=("init", "data_order"), design="all", seeds=6,
+    Study(study_fns.synthetic, name="b", sources=("init", "data_order"), design="all", n_seeds=6,
           store=path).run(workers=0, progress=False)  # fmt: skip
     return path
 

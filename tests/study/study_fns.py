@@ -125,3 +125,72 @@ def crashing(seeds: Seeds, config: dict) -> dict[str, float]:
     if int(seeds["init"]) % 3 == 0:
         os._exit(3)
     return synthetic(seeds, config)
+
+
+def synthetic_with_curve(seeds: Seeds, config: dict, report) -> dict[str, float]:
+    """What scripts/from_env.py computes, as a training function: ``synthetic`` plus a loss curve."""
+    out = synthetic(seeds, config)
+    for step in range(3):
+        report(step, loss=out["score"] / (step + 1))
+    return out
+
+
+def seed_only(seeds: Seeds, config: dict) -> dict[str, float]:
+    """What scripts/seed_only.py computes from ``--seed {seed}``, as a training function."""
+    from seedwise.study import command_seed
+
+    rng = np.random.default_rng(command_seed(seeds))
+    w = rng.standard_normal(4)
+    for _ in range(int(config.get("epochs", 3))):
+        w = 0.9 * w + 0.1 * rng.standard_normal(4)
+    return {"norm": float(np.linalg.norm(w)), "first": float(w[0])}
+
+
+def tf_reductions(seeds: Seeds, config: dict) -> dict[str, float]:
+    """Sums of 4M float32 values in TensorFlow: their bits depend on how many intra-op threads TensorFlow uses."""
+    import tensorflow as tf
+
+    v = tf.constant(seeds["init"].numpy().standard_normal(4_000_000).astype(np.float32))
+    return {"sum": float(tf.reduce_sum(v)), "sum_sq": float(tf.reduce_sum(v * v))}
+
+
+def keras_layer_index(seeds: Seeds, config: dict) -> dict[str, float]:
+    """The index Keras puts in an automatic layer name ("dense" 0, "dense_3" 3), and this worker's memory."""
+    import keras
+    import psutil
+
+    layer = keras.layers.Dense(4)
+    model = keras.Sequential([keras.Input((8,)), layer, keras.layers.Dense(2)])
+    x = seeds["data_order"].numpy().standard_normal((64, 8)).astype(np.float32)
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(x, x[:, :2], epochs=1, batch_size=32, verbose=0)
+    suffix = layer.name.rpartition("_")[2]
+    return {"index": float(suffix) if suffix.isdigit() else 0.0, "rss_mb": psutil.Process().memory_info().rss / 2**20}
+
+
+_KEPT: list = []
+
+
+def leaky(seeds: Seeds, config: dict) -> dict[str, float]:
+    """Keeps 40 MB per run in a module-level list, as a framework that caches per run would; reports its memory."""
+    import psutil
+
+    _KEPT.append(np.ones(5_000_000))  # 40 MB, written (resident)
+    return {"rss_mb": psutil.Process().memory_info().rss / 2**20, "pid": float(os.getpid())}
+
+
+_CLEANUPS: list[int] = []
+
+
+def count_cleanup() -> None:
+    """A cleanup hook: counts its calls in this process."""
+    _CLEANUPS.append(1)
+
+
+def cleanups_so_far(seeds: Seeds, config: dict) -> dict[str, float]:
+    """How many times ``count_cleanup`` ran in this worker before this run."""
+    return {"cleanups": float(len(_CLEANUPS))}
+
+
+def failing_cleanup() -> None:
+    raise RuntimeError("cleanup broke")

@@ -16,13 +16,13 @@ def _keys(design: Design) -> list[str]:
 
 
 def test_one_at_a_time_runs_each_source_then_all():
-    d = Design.create(sources=SOURCES, design="one-at-a-time", seeds=3)
+    d = Design.create(sources=SOURCES, design="one-at-a-time", n_seeds=3)
     assert _keys(d) == [f"{s}/{i}" for s in (*SOURCES, "all") for i in range(3)]
     assert d.n_runs == len(d.cells()) == 12
 
 
 def test_one_at_a_time_varies_only_its_source():
-    d = Design.create(sources=SOURCES, design="one-at-a-time", seeds=4, base_seed=5)
+    d = Design.create(sources=SOURCES, design="one-at-a-time", n_seeds=4, base_seed=5)
     base = Seeds(5)
     cells = {c.key: c for c in d.cells()}
     for s in SOURCES:
@@ -37,7 +37,7 @@ def test_one_at_a_time_varies_only_its_source():
 
 
 def test_all_group_varies_every_source_independently_of_one_at_a_time():
-    d = Design.create(sources=SOURCES, design="one-at-a-time", seeds=3)
+    d = Design.create(sources=SOURCES, design="one-at-a-time", n_seeds=3)
     cells = {c.key: c for c in d.cells()}
     for i in range(3):
         for s in SOURCES:
@@ -46,12 +46,12 @@ def test_all_group_varies_every_source_independently_of_one_at_a_time():
 
 
 def test_all_design():
-    d = Design.create(sources=SOURCES, design="all", seeds=5)
+    d = Design.create(sources=SOURCES, design="all", n_seeds=5)
     assert _keys(d) == [f"all/{i}" for i in range(5)]
 
 
 def test_factorial_crosses_levels():
-    d = Design.create(sources=("init", "data_order"), design="factorial", seeds=3)
+    d = Design.create(sources=("init", "data_order"), design="factorial", n_seeds=3)
     cells = d.cells()
     assert len(cells) == d.n_runs == 9
     assert {tuple(c.levels.items()) for c in cells} == {
@@ -66,7 +66,7 @@ def test_factorial_crosses_levels():
 
 
 def test_replicates_keep_every_seed_at_the_base():
-    d = Design.create(sources=SOURCES, design="all", seeds=2, base_seed=9, replicates=3)
+    d = Design.create(sources=SOURCES, design="all", n_seeds=2, base_seed=9, replicates=3)
     reps = [c for c in d.cells() if c.group == "replicate"]
     assert [c.key for c in reps] == ["replicate/0", "replicate/1", "replicate/2"]
     assert all(c.seeds == Seeds(9) for c in reps)
@@ -76,7 +76,7 @@ def test_paired_arms_share_seeds_and_merge_config():
     d = Design.create(
         sources=SOURCES,
         design="all",
-        seeds=2,
+        n_seeds=2,
         config={"lr": 0.1, "epochs": 3},
         paired={"A": {"lr": 0.1}, "B": {"lr": 0.01}},
     )
@@ -87,7 +87,7 @@ def test_paired_arms_share_seeds_and_merge_config():
 
 
 def test_same_design_same_runs_and_json_round_trip():
-    a = Design.create(sources=SOURCES, design="factorial", seeds=2, base_seed=3, replicates=1)
+    a = Design.create(sources=SOURCES, design="factorial", n_seeds=2, base_seed=3, replicates=1)
     b = Design.from_dict(a.to_dict())
     assert [(c.key, c.seeds.to_json()) for c in a.cells()] == [(c.key, c.seeds.to_json()) for c in b.cells()]
     assert a.to_dict() == b.to_dict()
@@ -95,8 +95,8 @@ def test_same_design_same_runs_and_json_round_trip():
 
 
 def test_base_seed_changes_every_run():
-    a = Design.create(sources=SOURCES, seeds=2, base_seed=0).cells()
-    b = Design.create(sources=SOURCES, seeds=2, base_seed=1).cells()
+    a = Design.create(sources=SOURCES, n_seeds=2, base_seed=0).cells()
+    b = Design.create(sources=SOURCES, n_seeds=2, base_seed=1).cells()
     assert all(x.seeds["init"].seed_sequence.entropy != y.seeds["init"].seed_sequence.entropy for x, y in zip(a, b))
 
 
@@ -104,19 +104,19 @@ def test_base_seed_changes_every_run():
     ("kwargs", "error", "match"),
     [
         ({"design": "grid"}, InvalidArgumentError, "one-at-a-time"),
-        ({"seeds": 0}, InvalidArgumentError, "seeds"),
-        ({"seeds": 2.0}, InvalidTypeError, "seeds"),
+        ({"n_seeds": 0}, InvalidArgumentError, "n_seeds"),
+        ({"n_seeds": 2.0}, InvalidTypeError, "n_seeds"),
         ({"sources": []}, InvalidArgumentError, "sources"),
         ({"sources": ["init", "init"]}, InvalidArgumentError, "repeat"),
         ({"sources": ["all"]}, InvalidArgumentError, "reserved"),
         ({"sources": ["a/b"]}, InvalidArgumentError, "source"),
-        ({"design": "factorial", "seeds": 1}, InvalidArgumentError, "two levels"),
+        ({"design": "factorial", "n_seeds": 1}, InvalidArgumentError, "two levels"),
         ({"base_seed": -1}, InvalidArgumentError, "^base_seed: seed"),
         ({"config": {"f": object()}}, InvalidTypeError, "JSON"),
         ({"config": [1]}, InvalidTypeError, "config"),
         ({"paired": {"A": {}}}, InvalidArgumentError, "two arm"),
         ({"replicates": -1}, InvalidArgumentError, "replicates"),
-        ({"design": "factorial", "seeds": 400, "sources": ["a", "b"]}, InvalidArgumentError, "runs"),
+        ({"design": "factorial", "n_seeds": 400, "sources": ["a", "b"]}, InvalidArgumentError, "runs"),
     ],
 )
 def test_bad_designs_are_clear_errors(kwargs, error, match):
@@ -125,7 +125,7 @@ def test_bad_designs_are_clear_errors(kwargs, error, match):
 
 
 def test_sources_from_comma_string():
-    assert Design.create(sources="init, dropout", seeds=1).sources == ("init", "dropout")
+    assert Design.create(sources="init, dropout", n_seeds=1).sources == ("init", "dropout")
 
 
 def test_study_and_report_code_draws_from_no_global_rng():
@@ -135,8 +135,10 @@ def test_study_and_report_code_draws_from_no_global_rng():
     import seedwise
 
     root = Path(seedwise.__file__).parent
-    pattern = re.compile(r"\bnp\.random\.(?!Generator|SeedSequence|PCG64|Philox)|\btorch\.(rand|randn|randint|randperm|"
-                         r"manual_seed|bernoulli)\b|(?<![\w.])random\.(random|randint|choice|shuffle|seed|uniform)\(")  # fmt: skip
+    pattern = re.compile(
+        r"\bnp\.random\.(?!Generator|SeedSequence|PCG64|Philox)|\btorch\.(rand|randn|randint|randperm|"
+        r"manual_seed|bernoulli)\b|(?<![\w.])random\.(random|randint|choice|shuffle|seed|uniform)\("
+    )
     files = [*sorted((root / "study").glob("*.py")), *sorted((root / "report").glob("*.py"))]
     assert len(files) >= 8
     offenders = [f"{f.name}:{i}" for f in files for i, line in enumerate(f.read_text().splitlines(), 1)

@@ -24,8 +24,8 @@ def _render(obj) -> str:
 @pytest.fixture(scope="module")
 def oat(tmp_path_factory):
     store = tmp_path_factory.mktemp("oat") / "runs.sqlite"
-    study = Study(study_fns.synthetic, name="oat", sources=("init", "data_order", "augment"), seeds=12,
-                  base_seed=3, store=store, replicates=3)  # fmt: skip
+    study = Study(study_fns.synthetic, name="oat", sources=("init", "data_order", "augment"), n_seeds=12,
+                  seeds=Seeds(3), store=store, replicates=3)  # fmt: skip
     return study.run(workers=0, progress=False)
 
 
@@ -94,8 +94,8 @@ def test_one_at_a_time_variance_recovers_known_sources(oat):
 
 
 def test_factorial_variance_components_recover_known_sources():
-    study = Study(study_fns.synthetic, name="fac", sources=("init", "data_order"), design="factorial", seeds=6,
-                  base_seed=1, store=None)  # fmt: skip
+    study = Study(study_fns.synthetic, name="fac", sources=("init", "data_order"), design="factorial", n_seeds=6,
+                  seeds=Seeds(1), store=None)  # fmt: skip
     report = study.run(workers=0, progress=False).variance("score")
     by_name = {c.name: c for c in report.components.components}
     assert set(by_name) == {"init", "data_order", "residual"}
@@ -106,7 +106,7 @@ def test_factorial_variance_components_recover_known_sources():
 
 
 def test_all_design_variance_is_the_total():
-    results = Study(study_fns.synthetic, name="all", sources=("init", "data_order"), design="all", seeds=10,
+    results = Study(study_fns.synthetic, name="all", sources=("init", "data_order"), design="all", n_seeds=10,
                     store=None).run(workers=0, progress=False)  # fmt: skip
     report = results.variance()
     values = results.table()["score"].to_numpy()
@@ -115,23 +115,23 @@ def test_all_design_variance_is_the_total():
 
 
 def test_compare_paired_studies_on_the_same_seeds():
-    a = Study(study_fns.synthetic, name="a", sources=("init", "data_order"), design="all", seeds=6, store=None,
+    a = Study(study_fns.synthetic, name="a", sources=("init", "data_order"), design="all", n_seeds=6, store=None,
               config={"offset": 2.0})  # fmt: skip
     ra = a.run(workers=0, progress=False)
-    b = Study(study_fns.synthetic, name="b", sources=("init", "data_order"), design="all", seeds=6, store=a.store)
+    b = Study(study_fns.synthetic, name="b", sources=("init", "data_order"), design="all", n_seeds=6, store=a.store)
     rb = b.run(workers=0, progress=False)
     comparison = ra.compare(rb, "score")
     assert comparison.paired and comparison.n_a == comparison.n_b == 6
     assert math.isclose(comparison.difference, 1.0, rel_tol=1e-9)  # same seeds: only the offset differs
     assert comparison.decision == "A better"
     # A different base seed: unpaired.
-    c = Study(study_fns.synthetic, name="c", sources=("init", "data_order"), design="all", seeds=6, store=a.store,
-              base_seed=5)  # fmt: skip
+    c = Study(study_fns.synthetic, name="c", sources=("init", "data_order"), design="all", n_seeds=6, store=a.store,
+              seeds=Seeds(5))  # fmt: skip
     assert not ra.compare(c.run(workers=0, progress=False), "score").paired
 
 
 def test_compare_with_a_config_runs_a_sibling_on_the_same_seeds():
-    study = Study(study_fns.synthetic, name="base", sources=("init",), design="all", seeds=5, store=None)
+    study = Study(study_fns.synthetic, name="base", sources=("init",), design="all", n_seeds=5, store=None)
     results = study.run(workers=0, progress=False)
     comparison = results.compare({"offset": 3.0}, "score", workers=0, progress=False)
     assert comparison.paired and math.isclose(comparison.difference, -2.0, rel_tol=1e-9)
@@ -139,7 +139,7 @@ def test_compare_with_a_config_runs_a_sibling_on_the_same_seeds():
 
 
 def test_paired_arms():
-    study = Study(study_fns.synthetic, name="ab", sources=("init",), design="all", seeds=5, store=None,
+    study = Study(study_fns.synthetic, name="ab", sources=("init",), design="all", n_seeds=5, store=None,
                   paired={"A": {"offset": 1.0}, "B": {"offset": 0.5}})  # fmt: skip
     results = study.run(workers=0, progress=False)
     assert len(results.table()) == 10
@@ -151,7 +151,7 @@ def test_paired_arms():
 
 
 def test_unfinished_study_has_no_metrics(tmp_path):
-    study = Study(study_fns.synthetic, name="new", sources=("init",), design="all", seeds=2, store=None)
+    study = Study(study_fns.synthetic, name="new", sources=("init",), design="all", n_seeds=2, store=None)
     results = Results(study.store, "new")
     assert results.counts()["pending"] == 2
     with pytest.raises(InvalidArgumentError, match="no finished run"):
@@ -161,8 +161,8 @@ def test_unfinished_study_has_no_metrics(tmp_path):
 
 def test_compare_with_too_few_runs_names_the_study(tmp_path):
     store = tmp_path / "runs.sqlite"
-    ok = Study(study_fns.synthetic, name="ok", sources=("init",), design="all", seeds=4, store=store)
-    few = Study(study_fns.synthetic, name="few", sources=("init",), design="all", seeds=1, store=store)
+    ok = Study(study_fns.synthetic, name="ok", sources=("init",), design="all", n_seeds=4, store=store)
+    few = Study(study_fns.synthetic, name="few", sources=("init",), design="all", n_seeds=1, store=store)
     a, b = ok.run(workers=0, progress=False), few.run(workers=0, progress=False)
     with pytest.raises(InvalidArgumentError, match="study 'few' has 1 finished run"):
         a.compare(b, "score")

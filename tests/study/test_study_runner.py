@@ -29,8 +29,8 @@ def _metrics(results) -> dict[str, dict[str, float]]:
 @pytest.mark.slow
 def test_digits_mlp_identical_in_process_and_on_2_workers(tmp_path):
     data = study_fns.digits_npz(tmp_path / "digits.npz")
-    kwargs = dict(name="mlp", sources=("init", "data_order", "dropout"), design="all", seeds=3,
-                  config={"epochs": 2, "data": data})  # fmt: skip
+    kwargs = {"name": "mlp", "sources": ("init", "data_order", "dropout"), "design": "all", "n_seeds": 3,
+              "config": {"epochs": 2, "data": data}}  # fmt: skip
     outcomes = {}
     for workers in (0, 2):
         study = Study(study_fns.digits_mlp, store=tmp_path / f"w{workers}.sqlite", **kwargs)
@@ -45,21 +45,21 @@ def test_digits_mlp_identical_in_process_and_on_2_workers(tmp_path):
 def test_synthetic_identical_with_0_1_2_workers(tmp_path):
     outcomes = []
     for workers in (0, 1, 2):
-        study = Study(study_fns.synthetic, name="syn", sources=SOURCES, seeds=3, store=tmp_path / f"{workers}.sqlite")
+        study = Study(study_fns.synthetic, name="syn", sources=SOURCES, n_seeds=3, store=tmp_path / f"{workers}.sqlite")
         outcomes.append(_metrics(study.run(workers=workers, progress=False)))
     assert outcomes[0] == outcomes[1] == outcomes[2]
     assert len(outcomes[0]) == 9
 
 
 def test_in_process_runs_match_the_known_function():
-    study = Study(study_fns.synthetic, name="syn", sources=SOURCES, seeds=3, store=None)
+    study = Study(study_fns.synthetic, name="syn", sources=SOURCES, n_seeds=3, store=None)
     results = study.run(workers=0, progress=False)
     for cell in study.cells:
         assert _metrics(results)[cell.key] == study_fns.synthetic(cell.seeds, {})
 
 
 def test_failing_train_is_recorded_and_the_rest_finish():
-    study = Study(study_fns.flaky, name="flaky", sources=SOURCES, design="all", seeds=8, store=None)
+    study = Study(study_fns.flaky, name="flaky", sources=SOURCES, design="all", n_seeds=8, store=None)
     results = study.run(workers=2, progress=False)
     table = results.table()
     failed = table[table["status"] == "failed"]
@@ -74,7 +74,7 @@ def test_failing_train_is_recorded_and_the_rest_finish():
 
 
 def test_run_that_kills_its_worker_fails_alone():
-    study = Study(study_fns.crashing, name="crash", sources=("init",), design="all", seeds=6, store=None)
+    study = Study(study_fns.crashing, name="crash", sources=("init",), design="all", n_seeds=6, store=None)
     culprits = {c.key for c in study.cells if int(c.seeds["init"]) % 3 == 0}
     assert 0 < len(culprits) < 6
     runs = {r["cell"]: r for r in study.run(workers=2, progress=False).runs()}
@@ -88,7 +88,7 @@ def test_run_that_kills_its_worker_fails_alone():
 
 
 def test_bad_return_value_is_a_failed_run():
-    results = Study(study_fns.bad_return, name="bad", sources=SOURCES, design="all", seeds=2, store=None).run(
+    results = Study(study_fns.bad_return, name="bad", sources=SOURCES, design="all", n_seeds=2, store=None).run(
         workers=0, progress=False
     )
     assert results.counts()["failed"] == 2
@@ -96,7 +96,7 @@ def test_bad_return_value_is_a_failed_run():
 
 
 def test_curves_are_stored():
-    results = Study(study_fns.with_curves, name="c", sources=SOURCES, design="all", seeds=2, store=None,
+    results = Study(study_fns.with_curves, name="c", sources=SOURCES, design="all", n_seeds=2, store=None,
                     config={"epochs": 3}).run(workers=0, progress=False)  # fmt: skip
     curves = results.curves()
     assert len(curves) == 6 and set(curves["curve"]) == {"loss"}
@@ -118,7 +118,7 @@ def test_train_from_a_file_path(tmp_path):
             raise SystemExit("workers must not run the script's main block")
     """)
     )
-    study = Study(f"{script}:train", name="file", sources=("init",), design="all", seeds=3, store=None,
+    study = Study(f"{script}:train", name="file", sources=("init",), design="all", n_seeds=3, store=None,
                   config={"shift": 10})  # fmt: skip
     results = study.run(workers=2, progress=False)
     assert results.counts()["done"] == 3
@@ -127,7 +127,9 @@ def test_train_from_a_file_path(tmp_path):
 
 
 def test_unimportable_train_needs_workers_0():
-    study = Study(lambda seeds, config: {"one": 1.0}, name="lam", sources=("init",), design="all", seeds=2, store=None)
+    study = Study(
+        lambda seeds, config: {"one": 1.0}, name="lam", sources=("init",), design="all", n_seeds=2, store=None
+    )
     with pytest.raises(InvalidArgumentError, match="workers=0"):
         study.run(workers=2, progress=False)
     assert study.run(workers=0, progress=False).counts()["done"] == 2
@@ -139,7 +141,7 @@ def test_unimportable_train_needs_workers_0():
      ({"num_cpus": -1}, "num_cpus")],
 )  # fmt: skip
 def test_bad_run_arguments(kwargs, match):
-    study = Study(study_fns.synthetic, name="s", sources=SOURCES, design="all", seeds=1, store=None)
+    study = Study(study_fns.synthetic, name="s", sources=SOURCES, design="all", n_seeds=1, store=None)
     with pytest.raises(ValueError, match=match):
         study.run(progress=False, **kwargs)
 
@@ -169,7 +171,7 @@ RUNNER = textwrap.dedent(f"""
 
     if __name__ == "__main__":
         store, name, workers, log = sys.argv[1:]
-        study = Study(study_fns.counted, name=name, sources=("init", "data_order"), seeds=4, store=store,
+        study = Study(study_fns.counted, name=name, sources=("init", "data_order"), n_seeds=4, store=store,
                       config={{"log": log}})
         study.run(workers=int(workers), progress=False)
 """)
@@ -215,14 +217,14 @@ def _wait_done(store_path: Path, at_least: int, proc: subprocess.Popen, timeout:
 
 
 def _reference() -> dict[str, float]:
-    results = Study(study_fns.synthetic, name="ref", sources=SOURCES, seeds=4, store=None).run(
+    results = Study(study_fns.synthetic, name="ref", sources=SOURCES, n_seeds=4, store=None).run(
         workers=0, progress=False
     )
     return {cell: m["score"] for cell, m in _metrics(results).items()}
 
 
 def _same_study(store: Path, tmp_path: Path) -> Study:
-    return Study(study_fns.counted, name="st", sources=SOURCES, seeds=4, store=store,
+    return Study(study_fns.counted, name="st", sources=SOURCES, n_seeds=4, store=store,
                  config={"log": str(tmp_path / "executions.log")})  # fmt: skip
 
 
@@ -280,7 +282,7 @@ def test_ctrl_c_keeps_finished_runs_and_requeues_the_rest(tmp_path):
 
 
 def test_reporter_steps():
-    from seedwise.study.train import Reporter
+    from seedwise.study.reporter import Reporter
 
     report = Reporter()
     report(0, loss=1.0)
@@ -308,7 +310,7 @@ def test_study_started_from_a_script_with_its_own_train(tmp_path):
             return {"x": float(int(seeds["init"]) % 1000), "same": float(not copies)}
 
         if __name__ == "__main__":
-            results = Study(train, name="s", sources=("init",), design="all", seeds=4, store=sys.argv[1]).run(
+            results = Study(train, name="s", sources=("init",), design="all", n_seeds=4, store=sys.argv[1]).run(
                 workers=2, progress=False)
             print(results.counts()["done"])
     """)
@@ -321,5 +323,35 @@ def test_study_started_from_a_script_with_its_own_train(tmp_path):
     assert all(r["metrics"]["same"] == 1.0 for r in runs)
     assert [r["metrics"]["x"] for r in runs] == [
         float(int(c.seeds["init"]) % 1000) for c in Study(study_fns.synthetic, name="s", sources=("init",),
-                                                          design="all", seeds=4, store=None).cells
+                                                          design="all", n_seeds=4, store=None).cells
     ]  # fmt: skip
+
+
+def test_a_pool_that_broke_between_two_claims_loses_its_runs_instead_of_crashing():
+    """A worker that dies after the runner's last wait breaks the pool before the next submit."""
+    from seedwise.study.runner import _LocalPool, _Requests
+    from seedwise.study.spec import TrainSpec
+    from seedwise.study.store import Claim
+
+    cells = Study(study_fns.crashing, name="c", sources=("init",), design="all", n_seeds=8, store=None).cells
+    culprit = next(c for c in cells if int(c.seeds["init"]) % 3 == 0)
+    innocent = next(c for c in cells if int(c.seeds["init"]) % 3 != 0)
+    pool = _LocalPool(TrainSpec.of(study_fns.crashing), _Requests("c", None), 1, None)
+    try:
+        pool.submit(Claim(1, culprit.key, culprit.seeds.to_json(), {}, 1))
+        (future,) = pool.pending
+        deadline = time.monotonic() + 60
+        while not future.done():  # the worker is dead and the pool broken; the runner has not looked yet
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        pool.submit(Claim(2, innocent.key, innocent.seeds.to_json(), {}, 1))  # used to raise BrokenProcessPool
+        lost = pool.wait(0)
+        assert [(rowid, outcome["status"]) for rowid, outcome in lost] == [(1, "lost")]
+        outcomes = []
+        while not outcomes:
+            assert time.monotonic() < deadline
+            outcomes = pool.wait(1.0)
+        assert [(rowid, outcome["status"]) for rowid, outcome in outcomes] == [(2, "done")]
+        assert outcomes[0][1]["metrics"] == study_fns.synthetic(innocent.seeds, {})
+    finally:
+        pool.close()

@@ -15,7 +15,7 @@ from seedwise.errors import StoreError
 from seedwise.study import Design, Store
 from seedwise.study import store as store_module
 
-DESIGN = Design.create(sources=("init", "data_order"), design="all", seeds=3)
+DESIGN = Design.create(sources=("init", "data_order"), design="all", n_seeds=3)
 OUTCOME = {"status": "done", "metrics": {"score": 1.5}, "duration": 0.01, "worker": {"host": "h"}}
 
 
@@ -172,7 +172,7 @@ def test_same_name_different_design_is_an_error_and_untouched(tmp_path):
     _make(path).close()
     before = _bytes(path)
     store = Store(path)
-    other = Design.create(sources=("init", "data_order"), design="all", seeds=4)
+    other = Design.create(sources=("init", "data_order"), design="all", n_seeds=4)
     with pytest.raises(StoreError, match="different design.*seeds"):
         store.register("s", other, {})
     assert store.counts("s")["pending"] == 3
@@ -191,7 +191,7 @@ def test_unknown_study_and_directory_are_errors(tmp_path):
 def test_concurrent_claims_never_hand_out_a_run_twice(tmp_path):
     path = tmp_path / "runs.sqlite"
     store = Store(path)
-    store.register("big", Design.create(sources=("init",), design="all", seeds=60), {})
+    store.register("big", Design.create(sources=("init",), design="all", n_seeds=60), {})
     code = (
         "import sys; from seedwise.study import Store; s = Store(sys.argv[1]); t = s.new_token(); out = []\n"
         "while (c := s.claim('big', t)) is not None: out.append(c.cell)\n"

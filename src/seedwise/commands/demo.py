@@ -6,7 +6,7 @@ import argparse
 import os
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "demo",
         help="run the built-in study on scikit-learn's digits, with a report",

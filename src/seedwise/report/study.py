@@ -23,12 +23,12 @@ __all__ = ["write_report", "write_comparison", "add_study_section", "add_compari
 
 
 def _open(store: Any) -> Any:
-    from seedwise.study.store import Store
+    from seedwise.study.store import Store, existing_store
 
     if isinstance(store, Store):
         return store
-    if isinstance(store, (str, os.PathLike)) and not Path(store).is_file():
-        raise InvalidArgumentError(f"the study store {os.fspath(store)!r} does not exist")
+    if isinstance(store, (str, os.PathLike)):
+        store = existing_store(store)  # a clear error for a missing file or a directory
     return Store(store)
 
 
@@ -123,8 +123,8 @@ def add_study_section(page: HtmlPage, results: Any, metric: str | None = None, *
     counts = results.counts()
     page.add_heading(f"Study {name}", level=2)
     page.add_text(
-        f"Design {design.kind} over sources {', '.join(design.sources)}; {design.seeds} seed(s) per source, base seed "
-        f"{design.base_seed}" + (f", {design.replicates} replicate(s)" if design.replicates else "")
+        f"Design {design.kind} over sources {', '.join(design.sources)}; {design.n_seeds} seed(s) per source, "
+        f"base seed {design.base_seed}" + (f", {design.replicates} replicate(s)" if design.replicates else "")
         + (f", arms {', '.join(design.paired)}" if design.paired else "")
         + ". Runs: " + ", ".join(f"{v} {k}" for k, v in counts.items() if v) + "."
     )  # fmt: skip

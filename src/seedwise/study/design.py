@@ -14,10 +14,10 @@ every source together, so those runs are independent of the one-at-a-time runs.
 
 Designs:
 
-* ``"one-at-a-time"``: for each source, ``seeds`` runs that vary only it, plus ``seeds``
+* ``"one-at-a-time"``: for each source, ``n_seeds`` runs that vary only it, plus ``n_seeds``
   runs that vary every source together (the group ``"all"``);
-* ``"all"``: ``seeds`` runs that vary every source together;
-* ``"factorial"``: every combination of ``seeds`` levels of each source (``seeds**k``
+* ``"all"``: ``n_seeds`` runs that vary every source together;
+* ``"factorial"``: every combination of ``n_seeds`` levels of each source (``n_seeds**k``
   runs for ``k`` sources), for variance components with interactions.
 
 ``replicates=N`` adds ``N`` runs with every seed at the base (group ``"replicate"``):
@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -49,7 +50,7 @@ SOURCES: tuple[str, ...] = DEFAULT_SOURCES
 ALL_GROUP = "all"
 #: The group of replicate runs, every seed at the base.
 REPLICATE_GROUP = "replicate"
-#: Largest number of runs a design may have (a typo in ``seeds`` should not queue a million runs).
+#: Largest number of runs a design may have (a typo in ``n_seeds`` should not queue a million runs).
 MAX_RUNS = 100_000
 
 
@@ -113,7 +114,26 @@ def _check_config(what: str, config: object) -> dict[str, Any]:
             f"{what} must hold only JSON values (str, int, float, bool, None, lists, dicts) so the store can "
             f"record it: {exc}"
         ) from None
-    return json.loads(text)
+    decoded: dict[str, Any] = json.loads(text)
+    return decoded
+
+
+def count_from_seeds(n_seeds: int | None, seeds: object, where: str, stacklevel: int = 3) -> int:
+    """``n_seeds``, or the count given under its old name ``seeds=`` (with a DeprecationWarning
+    naming ``where``, the caller's function, and pointing ``stacklevel`` frames up: at its caller)."""
+    if seeds is None:
+        return 8 if n_seeds is None else n_seeds
+    if n_seeds is not None:
+        raise InvalidArgumentError(
+            f"{where}: give the number of seeds per source once, as n_seeds= (seeds= is its deprecated old name)"
+        )
+    warnings.warn(
+        f"{where}(seeds={seeds!r}) as a count is deprecated: write n_seeds={seeds!r}; seeds= now takes the "
+        "study's root seedwise.Seeds, as everywhere else",
+        DeprecationWarning,
+        stacklevel=stacklevel,
+    )
+    return check_int("n_seeds", seeds, low=1)
 
 
 @dataclass(frozen=True)
@@ -121,12 +141,14 @@ class Design:
     """A validated study design: sources, design kind, levels, base seed, replicates, arms.
 
     ``Design.cells()`` lists the runs in a fixed order; :meth:`to_dict` is the identity the
-    store compares when a study name is reused.
+    store compares when a study name is reused. ``n_seeds`` is the number of levels (seeds)
+    per source; ``base_seed`` the entropy of the root :class:`~seedwise.Seeds` every run
+    derives from.
     """
 
     sources: tuple[str, ...]
     kind: str
-    seeds: int
+    n_seeds: int
     base_seed: int
     config: Mapping[str, Any]
     replicates: int = 0
@@ -138,13 +160,19 @@ class Design:
         *,
         sources: Sequence[str] | str = SOURCES,
         design: str = "one-at-a-time",
-        seeds: int = 8,
+        n_seeds: int | None = None,
         base_seed: int = 0,
         config: Mapping[str, Any] | None = None,
         replicates: int = 0,
         paired: Mapping[str, Mapping[str, Any] | None] | None = None,
+        seeds: int | None = None,
     ) -> Design:
-        """Validate the arguments of :class:`~seedwise.study.Study` and build the design."""
+        """Validate the arguments of :class:`~seedwise.study.Study` and build the design.
+
+        ``seeds=`` is the old name of ``n_seeds=`` (deprecated: ``seeds`` is a
+        :class:`~seedwise.Seeds` everywhere else).
+        """
+        n_seeds = count_from_seeds(n_seeds, seeds, "Design.create")
         if isinstance(sources, str):
             sources = [s.strip() for s in sources.split(",")]
         if not isinstance(sources, Sequence) or not sources:
@@ -158,9 +186,9 @@ class Design:
             if reserved in sources:
                 raise InvalidArgumentError(f"{reserved!r} is reserved for a group of runs; rename that source")
         kind = check_choice("design", design, DESIGNS)
-        n = check_int("seeds", seeds, low=1)
+        n = check_int("n_seeds", n_seeds, low=1)
         if kind == "factorial" and n < 2:
-            raise InvalidArgumentError("seeds must be >= 2 for a factorial design (a factor needs two levels)")
+            raise InvalidArgumentError("n_seeds must be >= 2 for a factorial design (a factor needs two levels)")
         try:
             base = Seeds(base_seed).entropy  # validates the int
         except (InvalidArgumentError, InvalidTypeError) as exc:
@@ -178,7 +206,7 @@ class Design:
         out = cls(sources, kind, n, base, study_config, reps, arms)
         if out.n_runs > MAX_RUNS:
             raise InvalidArgumentError(
-                f"this design has {out.n_runs} runs (more than {MAX_RUNS}); lower seeds or the number of sources"
+                f"this design has {out.n_runs} runs (more than {MAX_RUNS}); lower n_seeds or the number of sources"
             )
         return out
 
@@ -188,8 +216,15 @@ class Design:
     def n_runs(self) -> int:
         """Number of runs in the design (all arms)."""
         k = len(self.sources)
-        per_arm = {"one-at-a-time": (k + 1) * self.seeds, "all": self.seeds, "factorial": self.seeds**k}[self.kind]
+        n = self.n_seeds
+        per_arm: int = {"one-at-a-time": (k + 1) * n, "all": n, "factorial": n**k}[self.kind]
         return (per_arm + self.replicates) * (len(self.paired) if self.paired else 1)
+
+    @property
+    def seeds(self) -> int:
+        """Deprecated: the number of seeds per source is :attr:`n_seeds`."""
+        warnings.warn("Design.seeds is deprecated: read Design.n_seeds", DeprecationWarning, stacklevel=2)
+        return self.n_seeds
 
     def level_entropy(self, group: str, source: str, level: int) -> int:
         """The entropy that ``source`` takes at ``level`` of ``group`` (a 64-bit name-derived hash)."""
@@ -212,12 +247,12 @@ class Design:
         plan: list[tuple[str, int, dict[str, int]]] = []  # (group, level, levels)
         if self.kind == "one-at-a-time":
             for s in self.sources:
-                plan += [(s, i, {s: i}) for i in range(self.seeds)]
+                plan += [(s, i, {s: i}) for i in range(self.n_seeds)]
         if self.kind in ("one-at-a-time", "all"):
-            plan += [(ALL_GROUP, i, dict.fromkeys(self.sources, i)) for i in range(self.seeds)]
+            plan += [(ALL_GROUP, i, dict.fromkeys(self.sources, i)) for i in range(self.n_seeds)]
         if self.kind == "factorial":
             # Each source's own levels, crossed.
-            for pos, combo in enumerate(itertools.product(range(self.seeds), repeat=len(self.sources))):
+            for pos, combo in enumerate(itertools.product(range(self.n_seeds), repeat=len(self.sources))):
                 plan.append(("factorial", pos, dict(zip(self.sources, combo))))
         plan += [(REPLICATE_GROUP, r, {}) for r in range(self.replicates)]
         seeds = [self.seeds_for(group, levels) for group, _, levels in plan]
@@ -234,7 +269,7 @@ class Design:
         return {
             "design": self.kind,
             "sources": list(self.sources),
-            "seeds": self.seeds,
+            "seeds": self.n_seeds,  # the stored name of the count: stores written before n_seeds read the same
             "base_seed": str(self.base_seed),
             "config": dict(self.config),
             "replicates": self.replicates,
@@ -246,7 +281,7 @@ class Design:
         return cls.create(
             sources=data["sources"],
             design=data["design"],
-            seeds=data["seeds"],
+            n_seeds=data["seeds"],
             base_seed=int(data["base_seed"]),
             config=data.get("config"),
             replicates=data.get("replicates", 0),
@@ -258,6 +293,6 @@ class Design:
         if self.paired:
             extra += f", paired={list(self.paired)}"
         return (
-            f"Design({self.kind!r}, sources={list(self.sources)}, seeds={self.seeds}, "
+            f"Design({self.kind!r}, sources={list(self.sources)}, n_seeds={self.n_seeds}, "
             f"base_seed={self.base_seed}{extra}: {self.n_runs} runs)"
         )

@@ -7,24 +7,23 @@ Failed runs are counted and left out of every statistic.
 
 from __future__ import annotations
 
-import functools
+import dataclasses
 import json
 import math
+import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from seedwise.errors import InvalidArgumentError, InvalidTypeError
 from seedwise.seeds import Seeds
 from seedwise.study.design import ALL_GROUP, REPLICATE_GROUP, Design
-from seedwise.study.store import Store
+from seedwise.study.store import Store, StoreLike, existing_store, open_store
+from seedwise.study.variance import VarianceReport, text_table_class
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
-
-    from seedwise.study.api import Study
 
 __all__ = ["Results", "VarianceReport", "load_results"]
 
@@ -34,112 +33,10 @@ BASE_COLUMNS = ("cell", "source", "level", "levels", "arm", "status")
 TAIL_COLUMNS = ("duration", "attempts", "error")
 
 
-@functools.lru_cache(maxsize=1)
-def _text_table_class() -> type:
-    """A ``rich.table.Table`` that also prints as text, so ``print(results.summary())`` shows the table."""
-    from rich.table import Table
+class _Runnable(Protocol):
+    """What :meth:`Results.compare` needs of the study behind the results: a sibling study it can run."""
 
-    class SummaryTable(Table):
-        def __str__(self) -> str:
-            import io
-
-            from rich.console import Console
-
-            console = Console(file=io.StringIO(), width=120, color_system=None, force_terminal=False)
-            console.print(self)
-            return console.file.getvalue().rstrip("\n")  # type: ignore[attr-defined]
-
-        __repr__ = __str__
-
-    return SummaryTable
-
-
-@dataclass(frozen=True)
-class VarianceReport:
-    """How much each source of randomness moves a metric.
-
-    Attributes:
-        study, metric, design: what was analysed.
-        components: the :mod:`seedwise.stats` result: per-source variances with CIs and
-            their ratio to the all-sources variance (one-at-a-time; these conditional
-            variances need not add up, because sources interact), or variance
-            components with interactions (factorial), or the total variance ("all").
-        noise_floor: the spread of the replicate runs (every seed fixed), or ``None``.
-        notes: caveats worth reading.
-    """
-
-    study: str
-    metric: str
-    design: str
-    components: Any
-    noise_floor: Any = None
-    notes: tuple[str, ...] = field(default=())
-
-    def to_dict(self) -> dict[str, Any]:
-        def conv(x: Any) -> Any:
-            return x.to_dict() if hasattr(x, "to_dict") else x
-
-        return {
-            "study": self.study,
-            "metric": self.metric,
-            "design": self.design,
-            "components": conv(self.components),
-            "noise_floor": conv(self.noise_floor),
-            "notes": list(self.notes),
-        }
-
-    def to_frame(self) -> pd.DataFrame:
-        """One row per component: variance with its CI, and its share (or ratio to all) with its CI."""
-        import pandas as pd
-
-        c = self.components
-        rows = []
-        if hasattr(c, "all_sources"):  # one-at-a-time: ratio to the all-sources variance
-            for r in (*c.sources, c.all_sources):
-                rows.append((r.source, r.n, r.variance, r.variance_ci_low, r.variance_ci_high, r.ratio,
-                             r.ratio_ci_low, r.ratio_ci_high))  # fmt: skip
-        elif hasattr(c, "components"):  # factorial: share of the total
-            for r in c.components:
-                rows.append((r.name, r.df, r.estimate, r.ci_low, r.ci_high, r.share, r.share_ci_low, r.share_ci_high))
-        else:  # "all": the total variance only
-            rows.append((c.source, c.n, c.variance, c.variance_ci_low, c.variance_ci_high, 1.0, 1.0, 1.0))
-        if self.noise_floor is not None:
-            nf = self.noise_floor
-            rows.append(("noise floor", nf.n, nf.variance, nf.variance_ci_low, nf.variance_ci_high, math.nan,
-                         math.nan, math.nan))  # fmt: skip
-        columns = ["component", "n_or_df", "variance", "ci_low", "ci_high", "share", "share_low", "share_high"]
-        return pd.DataFrame(rows, columns=columns)
-
-    @property
-    def share_label(self) -> str:
-        """What the ``share`` column means for this design."""
-        if self.design == "one-at-a-time":
-            return "variance ratio to the all-sources group (95% CI); need not add up to 1"
-        return "share of the total seed variance (95% CI)"
-
-    def __rich__(self) -> Any:
-        from rich.console import Group
-        from rich.text import Text
-
-        parts: list[Any] = [Text(f"{self.study}: variance of {self.metric} ({self.design})", style="bold")]
-        for item in (self.components, self.noise_floor):
-            if item is not None:
-                parts.append(item.table() if hasattr(item, "table") else Text(repr(item)))
-        parts += [Text(f"note: {n}", style="yellow") for n in self.notes]
-        return Group(*parts)
-
-    def __str__(self) -> str:
-        """The same content as the rich table, as text: ``print(results.variance("accuracy"))``."""
-        lines = [f"{self.study}: variance of {self.metric} ({self.design})"]
-        lines.append(str(self.components))
-        if self.noise_floor is not None:
-            lines += ["noise floor (every seed fixed):", str(self.noise_floor)]
-        lines += [f"note: {n}" for n in self.notes]
-        return "\n".join(lines)
-
-    def __repr__(self) -> str:
-        noise = f", noise_floor={self.noise_floor!r}" if self.noise_floor is not None else ""
-        return f"VarianceReport({self.study!r}, {self.metric!r}, {self.design}: {self.components!r}{noise})"
+    def sibling(self, name: str, config: Mapping[str, Any]) -> Any: ...
 
 
 class Results:
@@ -149,13 +46,18 @@ class Results:
     elsewhere shows its progress.
     """
 
-    def __init__(self, store: Store, name: str, *, study: Study | None = None):
+    def __init__(self, store: Store, name: str, *, study: _Runnable | None = None):
         if not isinstance(store, Store):
             raise InvalidTypeError(f"store must be a seedwise.study.Store, got {type(store).__name__}")
         self.store = store
         self.name = name
         self.design = Design.from_dict(store.design(name))
         self._study = study
+        info = store.info(name)
+        #: The metric the study names (its ``metric=``), or None: then the first one the runs report.
+        self.main_metric: str | None = info.get("metric")
+        #: What the study runs: ``{"kind": "function", "train": ...}`` or ``{"kind": "command", "commands": ...}``.
+        self.info = info
 
     # -- raw data -------------------------------------------------------------------
 
@@ -177,12 +79,36 @@ class Results:
                     names.append(key)
         return names
 
+    def for_arm(self, arm: str) -> Results:
+        """The runs of one arm of a paired study, as a study of their own (named ``"<study>:<arm>"``).
+
+        Two arms' views compare as two studies that ran the same cells on the same seeds:
+        ``results.for_arm("new").compare(results.for_arm("baseline"))`` is paired.
+        """
+        return _ArmResults(self, self._arm(arm))
+
+    def logs(self, cell: str) -> dict[str, str | None]:
+        """The end of the stdout and stderr of one command run, ``{"stdout": ..., "stderr": ...}`` (None: not kept)."""
+        return self.store.logs(self.name, cell)
+
+    @property
+    def default_metric(self) -> str:
+        """The metric summaries show when not told: the one the study names, else the first the runs report."""
+        return self._metric(None)
+
     def _metric(self, metric: str | None) -> str:
         names = self.metrics
         if not names:
             raise InvalidArgumentError(f"study {self.name!r} has no finished run yet, so no metric to analyse")
         if metric is None:
-            return names[0]
+            if self.main_metric is None:
+                return names[0]
+            if self.main_metric not in names:
+                raise InvalidArgumentError(
+                    f"study {self.name!r} names the metric {self.main_metric!r}, which no finished run reports "
+                    f"(they report {', '.join(repr(m) for m in names)}); pass one of those"
+                )
+            return self.main_metric
         if metric not in names:
             raise InvalidArgumentError(
                 f"metric must be one of {', '.join(repr(m) for m in names)} (what train returned in study "
@@ -194,9 +120,8 @@ class Results:
         return Seeds(self.design.base_seed)["study-stats"] if seeds is None else seeds
 
     def table(self) -> pd.DataFrame:
-        """One row per run: cell, source (the group), level, levels, arm, status, each metric, duration, attempts, error.
-
-        A failed run's metrics are NaN.
+        """One row per run: cell, source (the group), level, levels, arm, status, each metric, duration, attempts,
+        error. A failed run's metrics are NaN.
         """
         import pandas as pd
 
@@ -291,7 +216,7 @@ class Results:
 
         ``rich.print(results.summary())`` draws it; ``print(...)`` and the REPL show it as plain text.
         """
-        Table = _text_table_class()
+        Table = text_table_class()
 
         metric = self._metric(metric)
         frame = self.summary_frame(metric, seeds=seeds)
@@ -376,7 +301,26 @@ class Results:
             replicates = finite(REPLICATE_GROUP)
             if len(replicates) >= 2:
                 noise = stats.noise_floor(replicates)
+        notes += self._seed_blind_note(arm)
         return VarianceReport(self.name, metric, self.design.kind, components, noise, tuple(notes))
+
+    def _seed_blind_note(self, arm: str | None) -> list[str]:
+        """A warning when every run that varies the seeds reported exactly the same metrics."""
+        varied = [
+            r["metrics"] for r in self.runs()
+            if r["status"] == "done" and r["arm"] == arm and r["group"] != REPLICATE_GROUP
+        ]  # fmt: skip
+        if len(varied) < 2 or any(m != varied[0] for m in varied):
+            return []
+        how = (
+            "a command receives them as {seed}, {seed.<source>} or seedwise.Seeds.from_env()"
+            if self.info.get("kind") == "command"
+            else "train must draw every random number from its seeds argument"
+        )
+        return [
+            f"all {len(varied)} finished runs that vary the seeds reported exactly the same metrics: the runs "
+            f"probably do not read their seeds ({how})"
+        ]
 
     def compare(
         self,
@@ -443,7 +387,8 @@ class Results:
             usable = sum(math.isfinite(x) and math.isfinite(y) for x, y in zip(a, b))
             if usable < 2:
                 raise InvalidArgumentError(
-                    f"{this_name} and {other_name} have {usable} pair(s) of finished runs with a finite {metric!r} {fix}"
+                    f"{this_name} and {other_name} have {usable} pair(s) of finished runs with a finite "
+                    f"{metric!r} {fix}"
                 )
         else:
             for label, values in ((this_name, a), (other_name, b)):
@@ -471,12 +416,42 @@ class Results:
         return f"Results({self.name!r}, {self.design!r}, {done})"
 
 
+class _ArmResults(Results):
+    """One arm of a paired study, read as a study of its own: its runs, their cells without the arm prefix."""
+
+    def __init__(self, parent: Results, arm: str | None):
+        assert arm is not None and parent.design.paired is not None  # Results._arm checked it
+        self.store, self.arm, self.study = parent.store, arm, parent.name
+        self.name = f"{parent.name}:{arm}"
+        self.design = dataclasses.replace(
+            parent.design, paired=None, config={**parent.design.config, **parent.design.paired[arm]}
+        )
+        self._study = None
+        self.main_metric, self.info = parent.main_metric, parent.info
+
+    def runs(self) -> list[dict[str, Any]]:
+        out = []
+        for run in self.store.runs(self.study):
+            if run["arm"] == self.arm:
+                out.append({**run, "cell": run["cell"].split(":", 1)[1], "arm": None})
+        return out
+
+    def counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(("pending", "running", "done", "failed"), 0)
+        for run in self.runs():
+            counts[run["status"]] += 1
+        return counts
+
+    def logs(self, cell: str) -> dict[str, str | None]:
+        return self.store.logs(self.study, f"{self.arm}:{cell}")
+
+
 def _fmt(x: float) -> str:
     return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.4g}"
 
 
-def load_results(store: str | Any, name: str) -> Results:
-    """The results of study ``name`` in ``store`` (a path or a :class:`Store`)."""
-    from seedwise.study.api import Study
-
-    return Study.load(store, name)
+def load_results(store: StoreLike, name: str) -> Results:
+    """The results of study ``name`` in ``store`` (a path or a :class:`Store`; no training function needed)."""
+    if isinstance(store, (str, os.PathLike)):
+        store = existing_store(store)
+    return Results(open_store(store), name)

@@ -17,26 +17,33 @@ two runners on one store share the work), keeps its claims alive with a heartbea
 thread, and records each outcome in its own transaction. Ctrl-C stops the workers, puts
 the runs in flight back to ``pending`` and keeps every finished run. Workers are given
 the run's seeds and config and nothing else, so the results are the same whatever the
-backend and the number of workers.
+backend and the number of workers. A command study runs its commands the same way: a
+worker starts each run's command and waits for it, and a worker that is stopped or whose
+driver dies stops its command first.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
+import logging
 import multiprocessing as mp
 import os
 import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
+from types import FrameType
 from typing import Any, Literal, Protocol
 
 from seedwise._validate import check_choice, check_int
 from seedwise.errors import InvalidArgumentError, MissingDependencyError
-from seedwise.study.store import LEASE_S, MAX_ATTEMPTS, Claim, Store
-from seedwise.study.train import TrainSpec, execute
+from seedwise.study import launch
+from seedwise.study._rich import import_rich
+from seedwise.study.command import CommandTask
+from seedwise.study.spec import TrainSpec
+from seedwise.study.store import LEASE_S, MAX_ATTEMPTS, RUN_BUSY_TIMEOUT_S, Claim, Store
+from seedwise.study.worker import THREAD_ENV, Cleanup, RunRequest, Task, pin_threads, run_task
 
 __all__ = ["BACKENDS", "Backend", "run_pending"]
 
@@ -58,6 +65,16 @@ class _Executor(Protocol):
     def close(self) -> None: ...
 
 
+class _Requests:
+    """Turns claims of study ``name`` into what a worker receives."""
+
+    def __init__(self, name: str, cleanup: Cleanup):
+        self.name, self.cleanup = name, cleanup
+
+    def __call__(self, claim: Claim) -> RunRequest:
+        return RunRequest(self.name, claim.cell, claim.index, claim.arm, claim.seeds, claim.config, self.cleanup)
+
+
 def _lost(reason: str) -> dict[str, Any]:
     """The outcome of a run whose worker died: retried, up to MAX_ATTEMPTS times."""
     return {"status": "lost", "error": reason}
@@ -68,12 +85,12 @@ class _InProcess:
 
     capacity = 1
 
-    def __init__(self, train: TrainSpec | Callable[..., Any]):
-        self.train = train
+    def __init__(self, task: Task, requests: _Requests):
+        self.task, self.requests = task, requests
         self.done: list[tuple[Any, dict[str, Any]]] = []
 
     def submit(self, claim: Claim) -> Any:
-        self.done.append((claim.rowid, execute(self.train, claim.seeds, claim.config)))
+        self.done.append((claim.rowid, run_task(self.task, self.requests(claim))))
         return claim.rowid
 
     def wait(self, timeout: float) -> list[tuple[Any, dict[str, Any]]]:
@@ -90,9 +107,16 @@ class _InProcess:
 def _init_worker(driver_pid: int) -> None:
     # The driver handles Ctrl-C; one thread per worker (set before torch is imported).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        os.environ.setdefault(var, "1")
+    signal.signal(signal.SIGTERM, _terminated)
+    pin_threads()
+    launch.watch_driver(driver_pid)
     threading.Thread(target=_watch_driver, args=(driver_pid,), name="seedwise-watchdog", daemon=True).start()
+
+
+def _terminated(signum: int, frame: FrameType | None) -> None:
+    """The driver stops this worker (Ctrl-C, an error): stop the command it runs, then exit."""
+    launch.kill_all()
+    os._exit(128 + signum)
 
 
 def _watch_driver(driver_pid: int) -> None:
@@ -102,6 +126,7 @@ def _watch_driver(driver_pid: int) -> None:
         try:
             os.kill(driver_pid, 0)
         except ProcessLookupError:
+            launch.kill_all()
             os._exit(1)
         except OSError:  # pragma: no cover - alive, another user's
             pass
@@ -116,7 +141,7 @@ def _mp_context() -> mp.context.BaseContext:
     if "forkserver" in mp.get_all_start_methods():
         context = mp.get_context("forkserver")
         # Takes effect when the forkserver starts (the first pool of this process).
-        context.set_forkserver_preload(["seedwise.study.train", *(m for m in _PRELOADABLE if m in sys.modules)])
+        context.set_forkserver_preload(["seedwise.study.worker", *(m for m in _PRELOADABLE if m in sys.modules)])
         return context
     return mp.get_context("spawn")
 
@@ -124,24 +149,42 @@ def _mp_context() -> mp.context.BaseContext:
 class _LocalPool:
     """A process pool; a worker that dies takes its runs back to pending, and the pool restarts."""
 
-    def __init__(self, spec: TrainSpec, workers: int):
-        self.spec, self.capacity = spec, workers
-        self.pending: dict[cf.Future, int] = {}
+    def __init__(self, task: TrainSpec | CommandTask, requests: _Requests, workers: int, runs_per_worker: int | None):
+        self.task, self.requests, self.capacity, self.runs_per_worker = task, requests, workers, runs_per_worker
+        self.pending: dict[cf.Future[dict[str, Any]], int] = {}
+        self.lost: list[tuple[Any, dict[str, Any]]] = []
         self.pool = self._new_pool()
 
     def _new_pool(self) -> cf.ProcessPoolExecutor:
         return cf.ProcessPoolExecutor(
-            self.capacity, mp_context=_mp_context(), initializer=_init_worker, initargs=(os.getpid(),)
-        )
+            self.capacity, mp_context=_mp_context(), initializer=_init_worker, initargs=(os.getpid(),),
+            max_tasks_per_child=self.runs_per_worker,
+        )  # fmt: skip
+
+    def _restart(self, reason: str) -> None:
+        """The pool broke: every run in flight is lost with it; start a new pool."""
+        for rowid in self.pending.values():
+            self.lost.append((rowid, _lost(reason)))
+        self.pending.clear()
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        self.pool = self._new_pool()
 
     def submit(self, claim: Claim) -> Any:
-        future = self.pool.submit(execute, self.spec, claim.seeds, claim.config)
+        request = self.requests(claim)
+        try:
+            future = self.pool.submit(run_task, self.task, request)
+        except BrokenProcessPool as exc:  # a worker died after the last wait, before this claim
+            self._restart(f"a worker process died ({exc}){_MAIN_HINT}")
+            future = self.pool.submit(run_task, self.task, request)
         self.pending[future] = claim.rowid
         return claim.rowid
 
     def wait(self, timeout: float) -> list[tuple[Any, dict[str, Any]]]:
+        out, self.lost = self.lost, []
+        if out:  # runs lost at a submit: report them before waiting for more
+            return out
         done, _ = cf.wait(list(self.pending), timeout=timeout, return_when=cf.FIRST_COMPLETED)
-        out, broken = [], False
+        broken = False
         for future in done:
             rowid = self.pending.pop(future)
             try:
@@ -150,11 +193,8 @@ class _LocalPool:
                 broken = True
                 out.append((rowid, _lost(f"a worker process died ({exc}){_MAIN_HINT}")))
         if broken:  # every run in flight was lost with the pool
-            for future, rowid in self.pending.items():
-                out.append((rowid, _lost(f"a worker process died{_MAIN_HINT}")))
-            self.pending.clear()
-            self.pool.shutdown(wait=False, cancel_futures=True)
-            self.pool = self._new_pool()
+            self._restart(f"a worker process died{_MAIN_HINT}")
+            out, self.lost = out + self.lost, []
         return out
 
     def stop(self) -> None:
@@ -174,7 +214,10 @@ class _LocalPool:
 class _Ray:
     """One Ray task per run."""
 
-    def __init__(self, spec: TrainSpec, workers: int | None, address: str | None, num_cpus: float, num_gpus: float):
+    def __init__(
+        self, task: TrainSpec | CommandTask, requests: _Requests, workers: int | None, address: str | None,
+        num_cpus: float, num_gpus: float, runs_per_worker: int | None,
+    ):  # fmt: skip
         try:
             import ray
         except ImportError:
@@ -183,18 +226,23 @@ class _Ray:
         self.started = False
         if not ray.is_initialized():
             address = address or os.environ.get("RAY_ADDRESS") or None
-            ray.init(address=address, include_dashboard=False, logging_level="ERROR", log_to_driver=True)
+            ray.init(address=address, include_dashboard=False, logging_level=logging.ERROR, log_to_driver=True)
             self.started = True  # ours to close: stops a local Ray, disconnects from a cluster
-        self.spec = spec
-        self.remote = ray.remote(num_cpus=num_cpus, num_gpus=num_gpus, max_retries=0)(execute)
+        self.task, self.requests = task, requests
+        options: dict[str, Any] = {"num_cpus": num_cpus, "num_gpus": num_gpus, "max_retries": 0}
+        options["runtime_env"] = {"env_vars": dict(THREAD_ENV)}  # set before the task's worker imports anything
+        if runs_per_worker is not None:
+            options["max_calls"] = runs_per_worker
+        self.remote = ray.remote(**options)(run_task)
         if workers is None:
-            cpus = float(ray.cluster_resources().get("CPU", 1))
+            resources = ray.cluster_resources()  # type: ignore[no-untyped-call]  # ray leaves it unannotated
+            cpus = float(resources.get("CPU", 1))
             workers = max(1, int(cpus // num_cpus)) if num_cpus > 0 else int(cpus)
         self.capacity = workers
         self.pending: dict[Any, int] = {}
 
     def submit(self, claim: Claim) -> Any:
-        ref = self.remote.remote(self.spec, claim.seeds, claim.config)
+        ref = self.remote.remote(self.task, self.requests(claim))
         self.pending[ref] = claim.rowid
         return claim.rowid
 
@@ -238,7 +286,8 @@ class _Heartbeat(threading.Thread):
                 pass
 
 
-def _progress(enabled: bool, total: int, done: int, failed: int, name: str):
+def _progress(enabled: bool, total: int, done: int, failed: int, name: str) -> tuple[Any, Any]:
+    import_rich()
     from rich.console import Console
     from rich.progress import (
         BarColumn,
@@ -268,7 +317,7 @@ def _progress(enabled: bool, total: int, done: int, failed: int, name: str):
 def run_pending(
     store: Store,
     name: str,
-    train: TrainSpec | Callable[..., Any],
+    train: Task,
     *,
     workers: int | None = None,
     backend: str = "local",
@@ -276,10 +325,19 @@ def run_pending(
     num_cpus: float = 1,
     num_gpus: float = 0,
     progress: bool = True,
+    metric: str | None = None,
+    cleanup: Cleanup = "auto",
+    runs_per_worker: int | None = None,
 ) -> dict[str, int]:
     """Run every pending run of study ``name`` in ``store``; return the run counts by status.
 
-    ``train`` is a :class:`TrainSpec` (any backend) or a plain function (``workers=0``).
+    ``train`` is a :class:`TrainSpec` or a :class:`CommandTask` (any backend), or a plain
+    function (``workers=0``). With ``metric``, the first finished run that does not report
+    it stops the study with an error (the runs finished so far are kept). ``cleanup`` runs
+    in the worker after each function run (``"auto"``: clear the Keras session; not with
+    ``workers=0``, where the runs share the caller's process); ``runs_per_worker`` replaces
+    each worker process after that many runs (whatever a framework keeps, a worker then
+    cannot grow without bound).
     """
     backend = check_choice("backend", backend, BACKENDS)
     if workers is not None:
@@ -291,16 +349,17 @@ def run_pending(
         raise InvalidArgumentError(
             "workers=0 runs in this process; use it with backend='local', or workers >= 1 with Ray"
         )
-    if workers != 0 and not isinstance(train, TrainSpec):
-        raise InvalidArgumentError("worker processes need a TrainSpec (a function they can import); use workers=0")
-
+    if runs_per_worker is not None:
+        runs_per_worker = check_int("runs_per_worker", runs_per_worker, low=1)
     executor: _Executor
     if workers == 0:
-        executor = _InProcess(train)
+        executor = _InProcess(train, _Requests(name, None if cleanup == "auto" else cleanup))
+    elif not isinstance(train, (TrainSpec, CommandTask)):
+        raise InvalidArgumentError("worker processes need a TrainSpec (a function they can import); use workers=0")
     elif backend == "local":
-        executor = _LocalPool(train, workers or os.cpu_count() or 1)
+        executor = _LocalPool(train, _Requests(name, cleanup), workers or os.cpu_count() or 1, runs_per_worker)
     else:
-        executor = _Ray(train, workers, ray_address, num_cpus, num_gpus)
+        executor = _Ray(train, _Requests(name, cleanup), workers, ray_address, num_cpus, num_gpus, runs_per_worker)
 
     token = store.new_token()
     heartbeat = _Heartbeat(store, token)
@@ -314,7 +373,7 @@ def run_pending(
     # runs are retried one at a time (attempt not counted), so only the culprit fails.
     isolate = 0
     try:
-        with bar:
+        with bar, store.busy_timeout(RUN_BUSY_TIMEOUT_S):
             store.reclaim_stale(name)
             while True:
                 while len(inflight) < (1 if isolate else executor.capacity):
@@ -350,6 +409,12 @@ def run_pending(
                     if store.finish(claim, token, outcome) and outcome["status"] == "failed":
                         failed += 1
                     bar.update(task, advance=1, failed=failed)
+                    if metric is not None and outcome["status"] == "done" and metric not in outcome["metrics"]:
+                        reported = ", ".join(repr(m) for m in outcome["metrics"])
+                        raise InvalidArgumentError(
+                            f"metric {metric!r} is not among the metrics the runs report ({reported}; run "
+                            f"{claim.cell}); name one of those (the finished runs are kept)"
+                        )
     except BaseException:
         executor.stop()
         store.release(token)
@@ -358,4 +423,5 @@ def run_pending(
         heartbeat.halt.set()
         store.retire_token(token)
         executor.close()
+        store.checkpoint()  # finished or interrupted: the store file alone now holds every finished run
     return store.counts(name)

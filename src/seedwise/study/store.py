@@ -10,7 +10,13 @@ Tables:
 * ``runs``: one row per design cell: the cell key and its parts, the seeds and config
   as JSON, ``status`` (pending / running / done / failed), metrics and curves as JSON,
   started / finished / duration, the worker's fingerprint, the error text of a failed
-  run, the number of attempts, and the claim (owner host, pid, token, lease).
+  run, the number of attempts, and the claim (owner host, pid, token, lease);
+* ``run_logs(study, cell, stdout, stderr)``: the end of each command run's output (size-capped);
+* ``study_info(study, info)``: what the study runs (its function or commands) and the
+  metric it names, as JSON; not part of its identity.
+
+The last two tables are created when first needed, so stores written before them open
+and read as they are.
 
 Claiming (why a run is written exactly once, even with two runners on one store):
 a runner claims a pending run with ``UPDATE ... WHERE status = 'pending'`` inside a
@@ -22,9 +28,7 @@ claim cannot overwrite anything. A ``running`` row is *stale*, and goes back to
 process is gone (a SIGKILLed runner is noticed at once). A run whose runner died
 :data:`MAX_ATTEMPTS` times is marked failed instead (it probably kills its runner).
 
-Opening checks the file before changing anything: a file that is not SQLite, a SQLite
-database without our tables, a newer schema or a damaged database raise
-:class:`~seedwise.errors.StoreError`, and the file is left byte for byte as it was.
+Opening checks the file before changing anything (:mod:`~seedwise.study.store_file`).
 """
 
 from __future__ import annotations
@@ -33,68 +37,26 @@ import json
 import os
 import socket
 import sqlite3
-import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
-from seedwise.errors import InvalidTypeError, StoreError
+from seedwise.errors import StoreError
+from seedwise.study.store_file import EXTRA_SCHEMA, SCHEMA_VERSION, STATUSES, StoreFile, existing_store
 
 if TYPE_CHECKING:  # pragma: no cover
     from seedwise.study.design import Design
 
-__all__ = ["Store", "Claim", "SCHEMA_VERSION", "STATUSES"]
+__all__ = ["Store", "StoreLike", "Claim", "open_store", "existing_store", "SCHEMA_VERSION", "STATUSES", "StoreFile"]
 
-SCHEMA_VERSION = 1
-STATUSES = ("pending", "running", "done", "failed")
 #: Seconds a claim stays valid without a heartbeat (runners renew it every LEASE_S / 4).
 LEASE_S = 120.0
 #: A run whose runner died this many times is marked failed rather than retried.
 MAX_ATTEMPTS = 3
-_SQLITE_HEADER = b"SQLite format 3\x00"
-_TABLES = ("meta", "studies", "runs")
-
-_SCHEMA = """
-CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE studies (
-    name TEXT PRIMARY KEY,
-    design TEXT NOT NULL,
-    fingerprint TEXT NOT NULL,
-    created REAL NOT NULL
-);
-CREATE TABLE runs (
-    study TEXT NOT NULL REFERENCES studies(name),
-    cell TEXT NOT NULL,
-    ordinal INTEGER NOT NULL,
-    grp TEXT NOT NULL,
-    level INTEGER NOT NULL,
-    levels TEXT NOT NULL,
-    arm TEXT,
-    seeds TEXT NOT NULL,
-    config TEXT NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('pending', 'running', 'done', 'failed')),
-    metrics TEXT,
-    curves TEXT,
-    started REAL,
-    finished REAL,
-    duration REAL,
-    worker TEXT,
-    error TEXT,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    owner_host TEXT,
-    owner_pid INTEGER,
-    owner_token TEXT,
-    lease_until REAL,
-    PRIMARY KEY (study, cell)
-);
-CREATE INDEX runs_by_status ON runs (study, status, ordinal);
-"""
-
+#: Seconds writes wait for another process's lock while a runner works through a study.
+RUN_BUSY_TIMEOUT_S = 60.0
 #: Tokens of the runners alive in this process (a row owned by this pid with another token is stale).
 _LIVE_TOKENS: set[str] = set()
 
@@ -120,130 +82,19 @@ class Claim:
     seeds: str
     config: dict[str, Any]
     attempt: int
+    arm: str | None = None
+    index: int = 0
 
 
-class Store:
+class Store(StoreFile):
     """A SQLite file (or an in-memory database, ``path=None``) holding studies and their runs.
 
     Thread-safe: one connection guarded by a lock (the runner's heartbeat thread shares it).
     """
 
     def __init__(self, path: str | os.PathLike[str] | None):
-        if path is not None and not isinstance(path, (str, os.PathLike)):
-            raise InvalidTypeError(f"store must be a file path or None (in memory), got {type(path).__name__}")
-        self.path = None if path is None else Path(path)
-        self._lock = threading.RLock()
         self.host = socket.gethostname()
-        if self.path is None:
-            self._conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
-            self._conn.executescript(_SCHEMA)
-            self._set_version()
-            return
-        fresh = self._inspect(self.path)
-        try:
-            self._conn = sqlite3.connect(str(self.path), isolation_level=None, timeout=60.0, check_same_thread=False)
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-            self._conn.execute("PRAGMA busy_timeout=60000")
-            if fresh:
-                with self._write():
-                    tables = self._tables(self._conn)
-                    if not tables:  # another process may have created it meanwhile
-                        for statement in _SCHEMA.split(";"):
-                            if statement.strip():
-                                self._conn.execute(statement)
-                        self._set_version()
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot open the study store {self.path}: {exc}") from None
-
-    # -- opening --------------------------------------------------------------------
-
-    @staticmethod
-    def _tables(conn: sqlite3.Connection) -> set[str]:
-        return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-
-    def _set_version(self) -> None:
-        self._conn.execute(
-            "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
-        )
-
-    @classmethod
-    def _inspect(cls, path: Path) -> bool:
-        """Check an existing file read-only; True when it is new or an empty database."""
-        if path.is_dir():
-            raise StoreError(f"the study store {path} is a directory; give a file path such as runs.sqlite")
-        if not path.exists() or path.stat().st_size == 0:
-            return True
-        with open(path, "rb") as f:
-            header = f.read(len(_SQLITE_HEADER))
-        if header != _SQLITE_HEADER:
-            raise StoreError(
-                f"{path} is not a seedwise study store (not a SQLite database); give a new file name "
-                "or the store a study wrote"
-            )
-        try:
-            conn = sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=ro", uri=True, timeout=60.0)
-            try:
-                check = conn.execute("PRAGMA quick_check").fetchone()
-                if not check or check[0] != "ok":
-                    raise StoreError(f"the study store {path} is damaged (SQLite quick_check: {check})")
-                tables = cls._tables(conn)
-                if not tables:
-                    return True
-                missing = [t for t in _TABLES if t not in tables]
-                if missing:
-                    raise StoreError(
-                        f"{path} is a SQLite database but not a seedwise study store (no table(s) "
-                        f"{', '.join(missing)}); give a new file name"
-                    )
-                row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-            finally:
-                conn.close()
-        except sqlite3.Error as exc:
-            raise StoreError(f"the study store {path} is damaged or unreadable: {exc}") from None
-        try:
-            version = int(row[0]) if row else None
-        except ValueError:
-            version = None
-        if version is None:
-            raise StoreError(f"{path} has no valid schema_version; it was not written by seedwise")
-        if version > SCHEMA_VERSION:
-            raise StoreError(
-                f"{path} was written by a newer seedwise (store schema {version}, this one reads <= "
-                f"{SCHEMA_VERSION}); upgrade seedwise to read it"
-            )
-        return False
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction (``BEGIN IMMEDIATE``: takes the write lock up front)."""
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            else:
-                self._conn.execute("COMMIT")
-
-    def _read(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
-        with self._lock:
-            try:
-                cursor = self._conn.execute(sql, params)
-                return cursor.fetchall()
-            except sqlite3.Error as exc:
-                raise StoreError(f"cannot read the study store {self.path or ':memory:'}: {exc}") from None
-
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()
-
-    def __enter__(self) -> Store:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        super().__init__(path)
 
     def __repr__(self) -> str:
         return f"Store({str(self.path) if self.path else None!r}, studies={self.studies()})"
@@ -260,11 +111,13 @@ class Store:
         if not rows:
             known = ", ".join(repr(s) for s in self.studies()) or "none"
             raise StoreError(f"no study named {name!r} in {self.path or 'the in-memory store'} (studies: {known})")
-        return json.loads(rows[0][0])
+        design: dict[str, Any] = self._decode(rows[0][0], f"the design of study {name!r}")
+        return design
 
     def fingerprint(self, name: str) -> dict[str, Any]:
         rows = self._read("SELECT fingerprint FROM studies WHERE name = ?", (name,))
-        return json.loads(rows[0][0]) if rows else {}
+        fingerprint: dict[str, Any] = self._decode(rows[0][0], f"the fingerprint of study {name!r}") if rows else {}
+        return fingerprint
 
     def register(self, name: str, design: Design, fingerprint: Mapping[str, Any]) -> bool:
         """Add study ``name`` with all its runs pending; True if new, False if already there.
@@ -275,7 +128,7 @@ class Store:
         with self._write() as conn:
             row = conn.execute("SELECT design FROM studies WHERE name = ?", (name,)).fetchone()
             if row is not None:
-                stored = json.loads(row[0])
+                stored = self._decode(row[0], f"the design of study {name!r}")
                 if stored != wanted:
                     diff = sorted(k for k in set(stored) | set(wanted) if stored.get(k) != wanted.get(k))
                     raise StoreError(
@@ -328,7 +181,7 @@ class Store:
         now = time.time()
         with self._write() as conn:
             row = conn.execute(
-                "SELECT rowid, cell, seeds, config, attempts FROM runs "
+                "SELECT rowid, cell, seeds, config, attempts, arm, ordinal FROM runs "
                 "WHERE study = ? AND status = 'pending' ORDER BY ordinal LIMIT 1",
                 (name,),
             ).fetchone()
@@ -341,7 +194,8 @@ class Store:
             ).rowcount
             if changed != 1:  # pragma: no cover - impossible under the write lock
                 return None
-        return Claim(row[0], row[1], row[2], json.loads(row[3]), row[4] + 1)
+        config = self._decode(row[3], f"the config of run {row[1]} of study {name!r}")
+        return Claim(row[0], row[1], row[2], config, row[4] + 1, row[5], row[6])
 
     def heartbeat(self, token: str) -> None:
         """Renew the lease of every run runner ``token`` holds."""
@@ -373,6 +227,13 @@ class Store:
                     token,
                 ),
             ).rowcount
+            if changed == 1 and (outcome.get("stdout") is not None or outcome.get("stderr") is not None):
+                self._create_extras(conn)
+                conn.execute(
+                    "INSERT OR REPLACE INTO run_logs (study, cell, stdout, stderr) "
+                    "SELECT study, cell, ?, ? FROM runs WHERE rowid = ?",
+                    (outcome.get("stdout"), outcome.get("stderr"), claim.rowid),
+                )
         return changed == 1
 
     def release(self, token: str, rowids: list[int] | None = None) -> int:
@@ -447,6 +308,42 @@ class Store:
                 (name,),
             ).rowcount
 
+    # -- what a study runs, its metric, its logs ---------------------------------------
+
+    @staticmethod
+    def _create_extras(conn: sqlite3.Connection) -> None:
+        for statement in EXTRA_SCHEMA:
+            conn.execute(statement)
+
+    def _has_table(self, table: str) -> bool:
+        return bool(self._read("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)))
+
+    def info(self, name: str) -> dict[str, Any]:
+        """What study ``name`` runs and the metric it names (``{}`` for a study recorded without them)."""
+        if not self._has_table("study_info"):
+            return {}
+        rows = self._read("SELECT info FROM study_info WHERE study = ?", (name,))
+        if not rows:
+            return {}
+        info: dict[str, Any] = self._decode(rows[0][0], f"the description of study {name!r}")
+        return info
+
+    def set_info(self, name: str, info: Mapping[str, Any]) -> None:
+        """Record what study ``name`` runs and its metric (replacing what was recorded)."""
+        with self._write() as conn:
+            self._create_extras(conn)
+            conn.execute(
+                "INSERT OR REPLACE INTO study_info (study, info) VALUES (?, ?)",
+                (name, json.dumps(dict(info), sort_keys=True)),
+            )
+
+    def logs(self, name: str, cell: str) -> dict[str, str | None]:
+        """The end of the stdout and stderr of run ``cell`` of study ``name`` (None when not kept)."""
+        if not self._has_table("run_logs"):
+            return {"stdout": None, "stderr": None}
+        rows = self._read("SELECT stdout, stderr FROM run_logs WHERE study = ? AND cell = ?", (name, cell))
+        return {"stdout": rows[0][0], "stderr": rows[0][1]} if rows else {"stdout": None, "stderr": None}
+
     # -- reading runs ---------------------------------------------------------------
 
     def counts(self, name: str) -> dict[str, int]:
@@ -468,7 +365,18 @@ class Store:
         for row in rows:
             record = dict(zip(columns, row))
             for key in ("levels", "config", "metrics", "curves", "worker"):
-                record[key] = json.loads(record[key]) if record[key] is not None else None
+                if record[key] is not None:
+                    record[key] = self._decode(record[key], f"the {key} of run {record['cell']} of study {name!r}")
             record["group"] = record.pop("grp")
             out.append(record)
         return out
+
+
+StoreLike = str | os.PathLike[str] | Store | None
+
+
+def open_store(store: StoreLike) -> Store:
+    """A :class:`Store` from a path, ``None`` (in memory) or an open store."""
+    if isinstance(store, Store):
+        return store
+    return Store(store)

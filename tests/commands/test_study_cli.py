@@ -16,7 +16,7 @@ HERE = Path(__file__).parent
 
 @pytest.fixture
 def train_file(tmp_path) -> str:
-    shutil.copy(HERE / "study_fns.py", tmp_path / "train.py")
+    shutil.copy(HERE.parent / "study" / "study_fns.py", tmp_path / "train.py")
     return str(tmp_path / "train.py")
 
 
