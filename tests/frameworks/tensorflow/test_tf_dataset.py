@@ -173,9 +173,11 @@ def _keys_equal(a: dict[int, np.ndarray], b: dict[int, np.ndarray]) -> bool:
     return a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
 
 
-def test_exact_transforms_match_the_opencv_path_bit_for_bit(images):
+@pytest.mark.parametrize("padding", [2, 0])  # 0: no fill set, the edge repeats (TensorFlow's NEAREST)
+def test_exact_transforms_match_the_opencv_path_bit_for_bit(images, padding):
     x, y = images
-    pipe = A.Compose([A.HorizontalFlip(0.5), A.VerticalFlip(0.5), A.RandomCrop((8, 8), padding=2)], seeds=Seeds(2))
+    crop = A.RandomCrop((8, 8), padding=padding)
+    pipe = A.Compose([A.HorizontalFlip(0.5), A.VerticalFlip(0.5), crop], seeds=Seeds(2))
     src = swtf.SeededDataset((x, y), seeds=Seeds(2), batch_size=8, augment=pipe)
     src.set_epoch(1)
     for batch in src:
@@ -186,6 +188,15 @@ def test_exact_transforms_match_the_opencv_path_bit_for_bit(images):
 def test_interpolated_transforms_agree_with_opencv_up_to_rounding(images):
     x, y = images
     pipe = _pipe(Seeds(6))
+    _agree_up_to_rounding(x, y, pipe)
+
+
+def test_a_warp_without_a_fill_repeats_the_edge_as_opencv_does(images):
+    x, y = images
+    _agree_up_to_rounding(x, y, A.Compose([A.Affine(degrees=30, translate=0.2, fill=None)], seeds=Seeds(6)))
+
+
+def _agree_up_to_rounding(x, y, pipe):
     batch = next(iter(swtf.SeededDataset((x, y), seeds=Seeds(6), batch_size=40, augment=pipe)))
     idx = batch[1].numpy()
     diff = np.abs(batch[0].numpy().astype(int) - pipe(x[idx], indices=idx, epoch=0).astype(int))

@@ -148,13 +148,15 @@ class TfAugment:
         for plan in self._plans:
             kind = plan.stage.kind
             if kind == "geometric":
+                fill = plan.stage.fill
                 x = tf.raw_ops.ImageProjectiveTransformV3(
                     images=x,
                     transforms=next(it),
                     output_shape=tf.constant(plan.size_out, tf.int32),
-                    fill_value=tf.constant(plan.stage.fill * self.scale, tf.float32),
+                    # no fill set: the edge repeats (OpenCV's BORDER_REPLICATE is TensorFlow's NEAREST)
+                    fill_value=tf.constant(0.0 if fill is None else fill * self.scale, tf.float32),
                     interpolation="BILINEAR",
-                    fill_mode="CONSTANT",
+                    fill_mode="NEAREST" if fill is None else "CONSTANT",
                 )
             elif kind == "color":
                 a, t0, u = next(it), next(it), next(it)
@@ -189,7 +191,8 @@ class TfAugment:
 
         def run(batch: np.ndarray, ep: np.ndarray, idx: np.ndarray) -> np.ndarray:
             program, _ = pipe._program(idx.astype(np.int64), int(ep), None)
-            return cpu.BACKEND.run(program, (plan.stage,), np.ascontiguousarray(batch))
+            out: np.ndarray = cpu.BACKEND.run(program, (plan.stage,), np.ascontiguousarray(batch))
+            return out
 
         as_uint8 = tf.cast(tf.clip_by_value(tf.round(x * (255.0 / self.scale)), 0.0, 255.0), tf.uint8)
         y = tf.numpy_function(run, [as_uint8, epoch, indices], tf.uint8, stateful=False)
