@@ -61,5 +61,5 @@ def import_keeping_global_rngs(module: str, extra: str, feature: str) -> ModuleT
     try:
         return require(module, extra, feature)
     finally:
-        random.setstate(python_state)
+        random.setstate(python_state)  # global-rng-ok: undoes the import's draws
         np.random.set_state(numpy_state)  # noqa: NPY002  (global-rng-ok: see above)

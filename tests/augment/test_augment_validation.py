@@ -149,16 +149,3 @@ def test_public_names():
     }
     assert set(A.__all__) == expected
     assert all(hasattr(A, name) for name in expected)
-
-
-def test_library_code_draws_from_no_global_rng():
-    import pathlib
-    import re
-
-    root = pathlib.Path(A.__file__).parent
-    pattern = re.compile(
-        r"\bnp\.random\.(?!Generator\b|Philox\()\w+|\btorch\.(rand\w*|normal|bernoulli|multinomial)\(|(?<![\w.])random\.\w+\("
-    )
-    for path in root.glob("*.py"):
-        hits = [line for line in path.read_text().splitlines() if pattern.search(line)]
-        assert not hits, (path.name, hits)

@@ -10,7 +10,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from digits_kit import assert_rng_unchanged, digits_split, rng_states, single_model
+from kit.digits import digits_split, single_model
+from kit.globals import changed, snapshot
 from seedwise import Seeds
 from seedwise.bayes.laplace import LastLayerLaplace
 from seedwise.errors import InvalidArgumentError, InvalidTypeError
@@ -145,12 +146,12 @@ def test_sampled_predictive_is_keyed_and_converges_to_the_gaussian():
     model, x, y = _small()
     la = LastLayerLaplace(model, hessian="full", prior_precision=2.0).fit((x, y))
     x_new = x[:4]
-    before = rng_states()
+    before = snapshot()
     a = la.predictive_samples(x_new, samples=5, seeds=Seeds(3))
     b = la.predictive_samples(x_new, samples=5, seeds=Seeds(3))
     c = la.predictive_samples(x_new, samples=5, seeds=Seeds(4))
     prefix = la.predictive_samples(x_new, samples=2, seeds=Seeds(3))
-    assert_rng_unchanged(before)
+    assert changed(before, snapshot()) == []
     assert a.shape == (5, 4, 3)
     assert torch.equal(a, b)
     assert not torch.equal(a, c)

@@ -10,7 +10,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from digits_kit import assert_rng_unchanged, digits_split, rng_states, single_model
+from kit.digits import digits_split, single_model
+from kit.globals import changed, snapshot
 from seedwise import Seeds
 from seedwise.bayes.swag import SWAG, update_bn
 from seedwise.errors import InvalidArgumentError, InvalidTypeError
@@ -83,11 +84,11 @@ def test_samples_are_keyed_and_new_modules():
                 p.add_(0.1 * torch.randn(p.shape, generator=g))
             swag.collect(model)
     before_state = {k: v.clone() for k, v in model.state_dict().items()}
-    before = rng_states()
+    before = snapshot()
     a = swag.sample(seeds=Seeds(5))
     b = swag.sample(seeds=Seeds(5))
     c = swag.sample(seeds=Seeds(6))
-    assert_rng_unchanged(before)
+    assert changed(before, snapshot()) == []
     assert a is not b and a is not model
     for k, v in a.state_dict().items():
         assert torch.equal(v, b.state_dict()[k])
@@ -114,11 +115,11 @@ def test_predict_is_vectorised_keyed_and_matches_the_samples():
                 p.add_(0.1 * torch.randn(p.shape, generator=g))
             swag.collect(model)
     x = torch.randn(5, 4, generator=g)
-    before = rng_states()
+    before = snapshot()
     probs = swag.predict(x, samples=4, seeds=Seeds(9))
     again = swag.predict(x, samples=4, seeds=Seeds(9))
     other = swag.predict(x, samples=4, seeds=Seeds(10))
-    assert_rng_unchanged(before)
+    assert changed(before, snapshot()) == []
     assert probs.shape == (4, 5, 3)
     assert torch.equal(probs, again)
     assert not torch.equal(probs, other)
@@ -149,9 +150,9 @@ def test_update_bn_is_an_exact_deterministic_pass():
     net.train()
     x = torch.randn(60, 4, generator=Seeds(4).torch())
     loader = [(x[i : i + 20], torch.zeros(20)) for i in range(0, 60, 20)]
-    before = rng_states()
+    before = snapshot()
     update_bn(net, loader)
-    assert_rng_unchanged(before)  # dropout stayed in eval mode: nothing drawn
+    assert changed(before, snapshot()) == []  # dropout stayed in eval mode: nothing drawn
     with torch.no_grad():
         h = net.fc(x)
     torch.testing.assert_close(net.bn.running_mean, h.mean(0), rtol=1e-5, atol=1e-6)

@@ -9,7 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from digits_kit import assert_rng_unchanged, digits_split, rng_states, single_model
+from kit.digits import digits_split, single_model
+from kit.globals import changed, snapshot
 from seedwise import Seeds
 from seedwise.bayes import variational as V
 from seedwise.errors import InvalidArgumentError, InvalidTypeError
@@ -98,7 +99,7 @@ def test_noise_is_a_pure_function_of_stream_and_position():
     bayes = V.bayesianize(_cnn(), posterior_rho_init=-1.0)
     bayes.train()
     x = torch.randn(3, 1, 5, 5, generator=Seeds(1).torch())
-    before = rng_states()
+    before = snapshot()
 
     def run(seeds, position):
         with torch.no_grad(), V.sampling(bayes, seeds, position):
@@ -107,7 +108,7 @@ def test_noise_is_a_pure_function_of_stream_and_position():
     a, b = run(Seeds(1)["noise"], 7), run(Seeds(1)["noise"], 7)
     c, d = run(Seeds(1)["noise"], 8), run(Seeds(2)["noise"], 7)
     e = run(Seeds(1)["noise"], (2, 7))
-    assert_rng_unchanged(before)
+    assert changed(before, snapshot()) == []
     assert torch.equal(a, b)
     assert not torch.equal(a, c) and not torch.equal(a, d) and not torch.equal(a, e)
     # Nested blocks restore the outer noise.
@@ -160,12 +161,12 @@ def test_predict_is_keyed_prefix_stable_and_restores_modes():
     bayes = V.bayesianize(_mlp(), posterior_rho_init=-1.0)
     bayes.train()
     x = torch.randn(6, 4, generator=Seeds(7).torch())
-    before = rng_states()
+    before = snapshot()
     a = V.predict(bayes, x, samples=5, seeds=Seeds(8))
     b = V.predict(bayes, x, samples=5, seeds=Seeds(8))
     c = V.predict(bayes, x, samples=5, seeds=Seeds(9))
     short = V.predict(bayes, x, samples=2, seeds=Seeds(8))
-    assert_rng_unchanged(before)
+    assert changed(before, snapshot()) == []
     assert a.shape == (5, 6, 3)
     assert torch.equal(a, b) and torch.equal(short, a[:2])
     assert not torch.equal(a, c)

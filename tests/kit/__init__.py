@@ -2,4 +2,8 @@
 
 :mod:`kit.globals`: snapshot every global RNG of this process and compare two snapshots,
 to prove that a seedwise call (and every import it triggers) leaves them untouched.
+
+:mod:`kit.rng_lint`: the one global-RNG lint, run over the package by tests/test_contract.py.
+
+:mod:`kit.digits`: scikit-learn digits and the single model the Bayesian tests compare against.
 """

@@ -1,11 +1,10 @@
-"""Shared by the Bayesian tests: scikit-learn digits, the single model each method must beat,
-and a check that the global RNGs were left alone."""
+"""Shared by the Bayesian tests: scikit-learn digits and the single model each method must beat.
+
+That a method leaves the global RNGs alone is checked with :mod:`kit.globals`.
+"""
 
 from __future__ import annotations
 
-import random
-
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -41,15 +40,3 @@ def single_model(seeds: Seeds, train) -> nn.Module:
         loss.backward()
         opt.step()
     return model
-
-
-def rng_states():
-    """The global RNG states a test must leave untouched: torch CPU, NumPy legacy, Python."""
-    return torch.get_rng_state().clone(), np.random.get_state()[1].copy(), random.getstate()
-
-
-def assert_rng_unchanged(before) -> None:
-    after = rng_states()
-    assert torch.equal(before[0], after[0])
-    assert np.array_equal(before[1], after[1])
-    assert before[2] == after[2]

@@ -6,26 +6,16 @@ does nothing. These tests would catch that.
 
 from __future__ import annotations
 
-import pathlib
 import random
-import re
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 
+from kit.globals import changed, snapshot
 from seedwise import Seeds
 from seedwise import stats as S
-
-
-def _globals():
-    return (np.random.get_state()[1].copy(), random.getstate(), torch.get_rng_state().clone())
-
-
-def _same_globals(before):
-    after = _globals()
-    return np.array_equal(before[0], after[0]) and before[1] == after[1] and torch.equal(before[2], after[2])
 
 
 def _data(seed):
@@ -92,9 +82,9 @@ def test_same_seeds_same_result_other_seeds_other_result_globals_untouched(name,
     np.random.seed(123)
     random.seed(123)
     torch.manual_seed(123)
-    before = _globals()
+    before = snapshot()
     first = call(Seeds(7)["stats"], a, b, df)
-    assert _same_globals(before), f"{name} touched a global RNG"
+    assert changed(before, snapshot()) == [], f"{name} touched a global RNG"
     # Reseeding the global RNGs differently must not change anything.
     np.random.seed(999)
     random.seed(999)
@@ -103,20 +93,6 @@ def test_same_seeds_same_result_other_seeds_other_result_globals_untouched(name,
     assert first == second
     other = call(Seeds(8)["stats"], a, b, df)
     assert RANDOM_FIELDS[name](other) != RANDOM_FIELDS[name](first)
-
-
-def test_library_code_never_calls_a_global_rng():
-    root = pathlib.Path(S.__file__).parent
-    pattern = re.compile(
-        r"np\.random\.(?!Generator\b|SeedSequence\b)\w+\(|\brandom\.\w+\(|torch\.(rand|randn|randint|randperm|manual_seed)\("
-    )
-    offenders = [
-        f"{path.name}:{i}: {line.strip()}"
-        for path in sorted(root.glob("*.py"))
-        for i, line in enumerate(path.read_text().splitlines(), 1)
-        if pattern.search(line)
-    ]
-    assert offenders == []
 
 
 @pytest.mark.parametrize(

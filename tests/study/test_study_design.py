@@ -126,21 +126,3 @@ def test_bad_designs_are_clear_errors(kwargs, error, match):
 
 def test_sources_from_comma_string():
     assert Design.create(sources="init, dropout", n_seeds=1).sources == ("init", "dropout")
-
-
-def test_study_and_report_code_draws_from_no_global_rng():
-    import re
-    from pathlib import Path
-
-    import seedwise
-
-    root = Path(seedwise.__file__).parent
-    pattern = re.compile(
-        r"\bnp\.random\.(?!Generator|SeedSequence|PCG64|Philox)|\btorch\.(rand|randn|randint|randperm|"
-        r"manual_seed|bernoulli)\b|(?<![\w.])random\.(random|randint|choice|shuffle|seed|uniform)\("
-    )
-    files = [*sorted((root / "study").glob("*.py")), *sorted((root / "report").glob("*.py"))]
-    assert len(files) >= 8
-    offenders = [f"{f.name}:{i}" for f in files for i, line in enumerate(f.read_text().splitlines(), 1)
-                 if pattern.search(line)]  # fmt: skip
-    assert offenders == []

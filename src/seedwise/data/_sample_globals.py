@@ -56,9 +56,9 @@ class SampleGlobals:
                 out.append(fetch(key))
             return out
         finally:
-            random.setstate(saved[0])
+            random.setstate(saved[0])  # global-rng-ok: restoring
             np.random.set_state(saved[1])  # noqa: NPY002  # global-rng-ok: restoring
-            torch.set_rng_state(saved[2])
+            torch.set_rng_state(saved[2])  # global-rng-ok: restoring
 
     def __repr__(self) -> str:
         return f"SampleGlobals({self.seeds!r})"

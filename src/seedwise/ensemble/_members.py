@@ -46,7 +46,7 @@ def build_members(
         try:
             member = make_model()
         finally:
-            torch.set_rng_state(state)
+            torch.set_rng_state(state)  # global-rng-ok: restoring
         if not isinstance(member, nn.Module):
             raise InvalidTypeError(f"make_model must return an nn.Module, got {type(member).__name__}")
         member = member.to(device)

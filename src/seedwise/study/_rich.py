@@ -23,4 +23,4 @@ def import_rich() -> None:
     try:
         import rich.style  # noqa: F401
     finally:
-        random.setstate(state)
+        random.setstate(state)  # global-rng-ok: undoes rich's import-time draw

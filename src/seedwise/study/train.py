@@ -6,17 +6,14 @@ Kept for one release; import from the new modules.
 
 from __future__ import annotations
 
-import warnings
-
+from seedwise._deprecated import moved
 from seedwise.study.reporter import Reporter, check_metrics, takes_report
 from seedwise.study.spec import TrainSpec
 from seedwise.study.worker import execute, worker_fingerprint
 
 __all__ = ["TrainSpec", "execute", "Reporter", "check_metrics", "takes_report", "worker_fingerprint"]
 
-warnings.warn(
-    "seedwise.study.train is deprecated: import TrainSpec from seedwise.study.spec, Reporter from "
-    "seedwise.study.reporter and execute from seedwise.study.worker",
-    DeprecationWarning,
-    stacklevel=2,
+moved(
+    "seedwise.study.train",
+    "seedwise.study.spec (TrainSpec), seedwise.study.reporter (Reporter) and seedwise.study.worker (execute)",
 )

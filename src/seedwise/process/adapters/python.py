@@ -57,7 +57,7 @@ def capture() -> State:
 
 def restore(state: State) -> None:
     internal = tuple(int(v) for v in state.arrays["mt"])
-    random.setstate((int(state.meta["version"]), internal, state.meta["gauss_next"]))
+    random.setstate((int(state.meta["version"]), internal, state.meta["gauss_next"]))  # global-rng-ok
 
 
 def deterministic(enable: bool) -> list[Setting]:

@@ -33,7 +33,7 @@ def seed(seed: int) -> list[Setting]:
 
     # What torch.manual_seed does, without its per-call cost on machines without CUDA
     # (it records a traceback to seed CUDA lazily): keyed() calls this at every step.
-    torch.default_generator.manual_seed(seed)
+    torch.default_generator.manual_seed(seed)  # global-rng-ok: this function's job
     settings = [Setting(NAME, "torch.manual_seed", str(seed))]
     if torch.backends.mps.is_available():
         torch.mps.manual_seed(seed)
@@ -60,7 +60,7 @@ def capture() -> State:
 def restore(state: State) -> None:
     import torch
 
-    torch.set_rng_state(torch.from_numpy(np.ascontiguousarray(state.arrays["cpu"], dtype=np.uint8)))
+    torch.set_rng_state(torch.from_numpy(np.ascontiguousarray(state.arrays["cpu"], dtype=np.uint8)))  # global-rng-ok
     n = int(state.meta.get("cuda_devices", 0))
     if n:
         if not torch.cuda.is_available() or torch.cuda.device_count() < n:
