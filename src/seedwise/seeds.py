@@ -25,7 +25,7 @@ import numbers
 import os
 from collections.abc import Iterator, Mapping
 from functools import cached_property, lru_cache
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -42,7 +42,7 @@ __all__ = ["Seeds", "SeedLike", "as_seeds", "MAX_ENTROPY"]
 MAX_ENTROPY = 2**128
 _JSON_FORMAT = 1
 
-PathElement = Union[str, int]
+PathElement = str | int
 
 
 def _check_entropy(value: object, name: str = "seed") -> int:
@@ -72,7 +72,8 @@ def _check_element(element: object) -> PathElement:
         return element
     if isinstance(element, bool) or not isinstance(element, numbers.Integral):
         raise InvalidTypeError(
-            f"a stream is selected by a name (str) or a child index (int >= 0), got {type(element).__name__} {element!r}"
+            "a stream is selected by a name (str) or a child index (int >= 0), "
+            f"got {type(element).__name__} {element!r}"
         )
     index = int(element)
     if index < 0:
@@ -441,7 +442,7 @@ class Seeds:
         return int(self) >> (64 - int(bits))
 
 
-SeedLike = Union[int, Seeds]
+SeedLike = int | Seeds
 
 
 def as_seeds(seeds: SeedLike, name: str = "seeds") -> Seeds:
