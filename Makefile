@@ -1,6 +1,6 @@
 # seedwise: the two set-up commands of the README, and their parts.
 #   make demo   fresh machine -> virtual environment -> seedwise -> `seedwise demo`
-#   make test   fresh machine -> virtual environment -> seedwise with every extra -> the whole test suite
+#   make test   fresh machine -> virtual environment -> seedwise with every extra -> static checks -> the whole test suite
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -12,7 +12,7 @@ PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check --progre
 DEMO_ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: demo test install install-test system-deps bench clean
+.PHONY: demo test check install install-test system-deps bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,7 +40,13 @@ install-test: system-deps $(BIN)/python
 	$(PIP) "$(TORCH)"
 	$(PIP) -e ".[$(TEST_EXTRAS)]"
 
-test: install-test
+# Static checks first (seconds): formatting, lint, and strict types over src/ (config in pyproject.toml).
+check: install-test
+	$(BIN)/ruff format --check src tests benchmarks examples
+	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/mypy src/seedwise
+
+test: check
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: install
