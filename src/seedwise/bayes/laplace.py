@@ -417,7 +417,7 @@ class LastLayerLaplace:
         check_choice("method", method, PREDICTIVES)
         self._check_fitted()
         if method == "samples":
-            return self.predictive_samples(x, samples=samples, seeds=seeds).mean(0)  # type: ignore[arg-type]
+            return self.predictive_samples(x, samples=samples, seeds=seeds).mean(0)  # type: ignore[arg-type]  # None is refused there, with the fix
         phi, logits = self._forward(x)
         probs = self._probit(logits, self._logit_var(phi, self.prior_precision))
         return probs.to(self.last_layer.weight.dtype)

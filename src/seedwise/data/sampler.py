@@ -41,7 +41,7 @@ def _length(data_source: Sized | int) -> int:
     if isinstance(data_source, numbers.Integral) and not isinstance(data_source, bool):
         return check_int("data_source", data_source, low=0)
     try:
-        return len(data_source)  # type: ignore[arg-type]
+        return len(data_source)  # type: ignore[arg-type]  # no __len__: the TypeError below says what to pass
     except TypeError:
         raise InvalidTypeError(
             f"data_source must be a dataset with __len__ or its length (an int), got {type(data_source).__name__}; "

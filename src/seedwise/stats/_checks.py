@@ -150,7 +150,7 @@ def seeds_arg(seeds: object, function: str) -> Seeds:
             f"{function}() resamples and needs explicit seeds: pass seeds=seedwise.Seeds(0) "
             "(or a child such as seeds['stats']); seedwise never draws from a global RNG"
         )
-    return as_seeds(seeds, "seeds")  # type: ignore[arg-type]
+    return as_seeds(seeds, "seeds")  # type: ignore[arg-type]  # a bad type is as_seeds' error to give
 
 
 @contextmanager
