@@ -24,7 +24,8 @@ install: $(BIN)/python
 demo: install
 	$(BIN)/seedwise demo $(DEMO_ARGS)
 
-# GStreamer and PyGObject's build dependencies come from Debian's packages.
+# GStreamer and PyGObject's build dependencies come from Debian's packages, and Chromium
+# (the report's check in a headless browser, tests/report/test_report_browser.py).
 GST_PACKAGES := libgirepository1.0-dev libcairo2-dev gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0 \
 	gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-tools pkg-config
 system-deps:
@@ -34,7 +35,12 @@ system-deps:
 	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	    $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(GST_PACKAGES) >/dev/null; \
 	  fi; \
-	else echo "apt-get not found: install GStreamer 1.x, gobject-introspection and cairo development files yourself"; fi
+	  if ! command -v chromium >/dev/null 2>&1; then \
+	    echo "installing Chromium (the report's check in a headless browser)"; \
+	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	    $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+	  fi; \
+	else echo "apt-get not found: install GStreamer 1.x, gobject-introspection, cairo development files and Chromium yourself"; fi
 
 install-test: system-deps $(BIN)/python
 	$(PIP) "$(TORCH)"

@@ -1,8 +1,8 @@
 """The report as a reader sees it: Chromium at 1280 px shows every column and the variance chart's intervals.
 
-Skips when no Chromium is installed (Debian: ``apt-get install --no-install-recommends
-chromium``, or ``make browser-deps``). scripts/check_report_in_browser.py runs the same
-check on the quick demo's report and keeps the screenshots.
+``make test`` installs Chromium (Debian: ``apt-get install --no-install-recommends
+chromium``); elsewhere the test skips when none is found. ``python -m seedwise.report.browser
+REPORT.html --out SHOTS`` runs the same check on any report and keeps the screenshots.
 """
 
 from __future__ import annotations

@@ -32,7 +32,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="e.g. sqlite:///mlflow.db or http://host:5000 (default: MLFLOW_TRACKING_URI, else MLflow's default)",
     )
     mlflow.add_argument("--experiment", default=None, help="experiment name, created if missing (default: seedwise)")
-    mlflow.add_argument("--metric", default=None, help="the metric report.html analyses (default: the first)")
+    mlflow.add_argument(
+        "--metric",
+        default=None,
+        help="the metric report.html analyses (default: the one the study names, else the first its runs report)",
+    )
     mlflow.add_argument("--no-report", action="store_true", help="do not attach report.html to the study runs")
     wandb = parser.add_argument_group("W&B (--to wandb)")
     wandb.add_argument("--project", default=None, help="the W&B project (required)")

@@ -355,7 +355,7 @@ def export_study(
             ``"http://host:5000"`` (default: MLflow's, from ``MLFLOW_TRACKING_URI``).
         experiment: the experiment (created if missing).
         study: one study's name (default: every study in the store).
-        metric: the metric ``report.html`` analyses (default: the first one ``train`` returned).
+        metric: the metric ``report.html`` analyses (default: the one the study names, else the first its runs report).
         report: attach ``report.html`` to each study's parent run.
 
     Only finished runs (done or failed) are exported; export again later for the rest.
