@@ -61,7 +61,7 @@ class Node:
     children: list[Node] = field(default_factory=list)
 
 
-def compile_tree(items: list[tuple[str, Item]], stream: Seeds) -> tuple[list[Node], list[tuple[Seeds, int]]]:
+def compile_tree(items: list[tuple[str, Item]], stream: Seeds) -> tuple[list[Node], _draw.Requests]:
     """Nodes for ``items`` (item ``name`` draws from ``stream[name]``) and every draw request."""
     requests: list[tuple[Seeds, int]] = []
 
@@ -74,7 +74,8 @@ def compile_tree(items: list[tuple[str, Item]], stream: Seeds) -> tuple[list[Nod
         node.children = [visit(child_name, child, own[child_name]) for child_name, child in item._children()]
         return node
 
-    return [visit(name, item, stream[name]) for name, item in items], requests
+    nodes = [visit(name, item, stream[name]) for name, item in items]
+    return nodes, _draw.Requests(requests)
 
 
 @dataclass
@@ -91,7 +92,7 @@ class Evaluation:
     @classmethod
     def draw(
         cls,
-        requests: list[tuple[Seeds, int]],
+        requests: _draw.Requests,
         epoch: np.uint64,
         indices: np.ndarray,
         dataset_size: int | None,
