@@ -115,4 +115,4 @@ class Evaluation:
     def add(self, leaf: Any, params: Params, stream: Seeds, active: bool | None = None) -> None:
         """Append a step to the program (``active``: whether any sample uses it, if known)."""
         self.steps.append((leaf, params, stream))
-        self.active.append(bool(params["applied"].any()) if active is None else active)
+        self.active.append(bool(np.count_nonzero(params["applied"])) if active is None else active)
