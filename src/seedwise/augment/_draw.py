@@ -3,7 +3,8 @@
 :func:`positions` validates the ``indices`` and ``epoch`` a transform is called with (with
 a fast path for one int index, as a DataLoader worker calls it). The draws themselves come
 from :mod:`seedwise.stateless`: :func:`uniforms` (several streams at once, bit for bit
-``stateless.uniform(stream, (epoch, indices), size=k)``) and :func:`noise_generators` (one
+``stateless.uniform(stream, (epoch, indices), size=k)``, from :class:`Requests` a
+pipeline builds once) and :func:`noise_generators` (one
 NumPy generator per sample for per-pixel noise), re-exported here from
 :mod:`seedwise.stateless._per_sample`.
 """
@@ -16,10 +17,10 @@ from typing import Any
 import numpy as np
 
 from seedwise.errors import InvalidArgumentError, InvalidTypeError
+from seedwise.stateless._per_sample import Requests, uniforms
 from seedwise.stateless._per_sample import generators as noise_generators
-from seedwise.stateless._per_sample import uniforms
 
-__all__ = ["positions", "uniforms", "noise_generators"]
+__all__ = ["positions", "Requests", "uniforms", "noise_generators"]
 
 
 def positions(indices: Any, epoch: Any) -> tuple[np.ndarray, np.uint64, bool]:

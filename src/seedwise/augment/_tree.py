@@ -61,7 +61,7 @@ class Node:
     children: list[Node] = field(default_factory=list)
 
 
-def compile_tree(items: list[tuple[str, Item]], stream: Seeds) -> tuple[list[Node], list[tuple[Seeds, int]]]:
+def compile_tree(items: list[tuple[str, Item]], stream: Seeds) -> tuple[list[Node], _draw.Requests]:
     """Nodes for ``items`` (item ``name`` draws from ``stream[name]``) and every draw request."""
     requests: list[tuple[Seeds, int]] = []
 
@@ -74,7 +74,8 @@ def compile_tree(items: list[tuple[str, Item]], stream: Seeds) -> tuple[list[Nod
         node.children = [visit(child_name, child, own[child_name]) for child_name, child in item._children()]
         return node
 
-    return [visit(name, item, stream[name]) for name, item in items], requests
+    nodes = [visit(name, item, stream[name]) for name, item in items]
+    return nodes, _draw.Requests(requests)
 
 
 @dataclass
@@ -91,7 +92,7 @@ class Evaluation:
     @classmethod
     def draw(
         cls,
-        requests: list[tuple[Seeds, int]],
+        requests: _draw.Requests,
         epoch: np.uint64,
         indices: np.ndarray,
         dataset_size: int | None,
@@ -114,4 +115,4 @@ class Evaluation:
     def add(self, leaf: Any, params: Params, stream: Seeds, active: bool | None = None) -> None:
         """Append a step to the program (``active``: whether any sample uses it, if known)."""
         self.steps.append((leaf, params, stream))
-        self.active.append(bool(params["applied"].any()) if active is None else active)
+        self.active.append(bool(np.count_nonzero(params["applied"])) if active is None else active)

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from seedwise.augment import _draw
 from seedwise.augment._program import Params, Program, Stage, make_stages
 from seedwise.augment._run import check_count, prepare, run
 from seedwise.augment._tree import Evaluation, Node, compile_tree, positions
@@ -53,7 +54,7 @@ class Compose(Container):
         super().__init__(transforms)
         self.seeds = None if seeds is None else as_seeds(seeds)
         self._nodes: list[Node] | None = None
-        self._requests: list[tuple[Seeds, int]] = []
+        self._requests = _draw.Requests([])
         self._stages: tuple[Stage, ...] = ()
         self._has_mixing = any(leaf.kind == "mix" for leaf in self._leaves())
         if self.seeds is not None:

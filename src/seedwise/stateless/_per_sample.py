@@ -5,12 +5,14 @@ several streams, and for per-pixel noise a whole generator. Both are pure functi
 ``(stream, epoch, index)``:
 
 * :func:`uniforms` evaluates ``uniform(stream_k, (epoch, indices), size=size_k)`` for
-  several streams at once. For a batch it calls :func:`~seedwise.stateless.uniform` per
-  stream. For the few Philox blocks a single sample needs (a DataLoader worker augments
-  one sample at a time) it evaluates the same bijection on Python ints
-  (:func:`~seedwise.stateless._philox.philox_block`), which avoids NumPy's per-call
-  overhead on arrays of one element (about ten times faster); a test checks both paths bit
-  for bit against ``uniform``.
+  several streams at once: with numba, every block of every stream and sample in one
+  compiled call (:func:`~seedwise.stateless._philox_kernel.unit_blocks`, a few
+  microseconds for one sample, where Python ints take about 25 and NumPy's per-call
+  overhead ten times that). Without numba, for a batch it calls
+  :func:`~seedwise.stateless.uniform` per stream, and for the few Philox blocks a single
+  sample needs (a DataLoader worker augments one sample at a time) it evaluates the same
+  bijection on Python ints (:func:`~seedwise.stateless._philox.philox_block`). Tests check
+  every path bit for bit against ``uniform``.
 * :func:`generators` hands out one NumPy generator per sample: a Philox generator keyed by
   two words drawn at ``(epoch, index)``, so a sample's noise image never depends on the
   other samples of its batch.
@@ -22,7 +24,9 @@ per call cannot afford to validate twice.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -31,34 +35,67 @@ from seedwise.seeds import Seeds
 from seedwise.stateless._distributions import UNIT, raw, uniform
 from seedwise.stateless._philox import U64, philox_block
 
-__all__ = ["uniforms", "generators"]
+__all__ = ["Requests", "uniforms", "generators", "unit_kernel"]
 
 #: up to this many Philox blocks (samples x blocks per sample, over all streams), the
 #: Python-int form is faster than NumPy's
 _SCALAR_BLOCKS = 48
 
 
+class Requests(Sequence[tuple[Seeds, int]]):
+    """``(stream, size)`` pairs with what every draw needs of them worked out once: the
+    streams' keys, their block counts and where each stream's values sit in a row.
+
+    A pipeline builds its requests once and draws from them per call; :func:`uniforms`
+    also takes a plain sequence of pairs (and builds this for the call)."""
+
+    def __init__(self, pairs: Sequence[tuple[Seeds, int]]):
+        self.pairs = tuple((stream, int(size)) for stream, size in pairs)
+        self.sizes = [size for _, size in self.pairs]
+        self.block_list = [max(1, -(-size // 4)) for size in self.sizes]
+        self.blocks = np.array(self.block_list, dtype=np.int64)
+        self.keys = np.array([stream.key for stream, _ in self.pairs], dtype=np.uint64).reshape(-1, 2)
+        starts = np.concatenate([[0], 4 * np.cumsum(self.blocks)]).tolist()
+        self.width = int(starts[-1])
+        self.columns = [(start, start + size) for start, size in zip(starts, self.sizes)]
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def __getitem__(self, k: Any) -> Any:
+        return self.pairs[k]
+
+
 def uniforms(requests: Sequence[tuple[Seeds, int]], epoch: np.uint64, indices: U64) -> list[NDArray[np.float64]]:
     """Uniforms in [0, 1) for several streams at the same positions.
 
-    ``requests`` holds ``(stream, size)`` pairs; item ``k`` of the result equals
-    ``stateless.uniform(stream_k, (epoch, indices), size=size_k)``, shape ``(B, size_k)``.
+    ``requests`` holds ``(stream, size)`` pairs (best a :class:`Requests`, built once);
+    item ``k`` of the result equals ``stateless.uniform(stream_k, (epoch, indices),
+    size=size_k)``, shape ``(B, size_k)``.
     """
-    n = len(requests)
+    plan = requests if isinstance(requests, Requests) else Requests(requests)
     b = indices.shape[0]
-    if n == 0:
+    if not plan.pairs:
         return []
-    sizes = [int(size) for _, size in requests]
-    blocks = [max(1, -(-size // 4)) for size in sizes]
-    if b * sum(blocks) <= _SCALAR_BLOCKS:
-        keys = [_key_ints(stream) for stream, _ in requests]
-        return _uniforms_scalar(keys, int(epoch), indices, sizes, blocks)
-    return [uniform(stream, (epoch, indices), size=size).reshape(b, size) for stream, size in requests]
+    kernel = unit_kernel()
+    if kernel is not None:
+        out = np.empty((b, plan.width), dtype=np.float64)
+        kernel(plan.keys, plan.blocks, np.uint64(epoch), indices.astype(np.uint64, copy=False), out)
+        return [out[:, start:stop] for start, stop in plan.columns]
+    if b * plan.width // 4 <= _SCALAR_BLOCKS:
+        keys = [(int(k0), int(k1)) for k0, k1 in plan.keys.tolist()]
+        return _uniforms_scalar(keys, int(epoch), indices, plan.sizes, plan.block_list)
+    return [uniform(stream, (epoch, indices), size=size).reshape(b, size) for stream, size in plan.pairs]
 
 
-def _key_ints(stream: Seeds) -> tuple[int, int]:
-    key = stream.key
-    return int(key[0]), int(key[1])
+@functools.lru_cache(maxsize=1)
+def unit_kernel() -> Any:
+    """The numba-compiled draw loop, or ``None`` when numba cannot be imported."""
+    try:
+        from seedwise.stateless._philox_kernel import unit_blocks
+    except Exception:  # ImportError, or a numba built against another NumPy
+        return None
+    return unit_blocks
 
 
 def _uniforms_scalar(
