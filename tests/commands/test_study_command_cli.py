@@ -193,7 +193,8 @@ def test_kill_9_of_the_runner_twice_then_a_rerun_runs_every_run_exactly_once(tmp
     store, log = tmp_path / "runs.sqlite", tmp_path / "completed.log"
     interrupted: set[str] = set()
     for at_least in (3, 6):
-        proc = _runner(tmp_path, store, log, sleep=0.6)
+        # Runs long enough that a loaded machine still finds runs in flight when the kill comes.
+        proc = _runner(tmp_path, store, log, sleep=1.5)
         _wait_done(store, at_least, proc)
         proc.send_signal(signal.SIGKILL)
         _finish(proc, 60)
@@ -218,7 +219,7 @@ def test_kill_9_of_the_runner_twice_then_a_rerun_runs_every_run_exactly_once(tmp
 @pytest.mark.slow
 def test_ctrl_c_stops_the_commands_and_keeps_finished_runs(tmp_path):
     store, log = tmp_path / "runs.sqlite", tmp_path / "completed.log"
-    proc = _runner(tmp_path, store, log, sleep=0.8)
+    proc = _runner(tmp_path, store, log, sleep=3.0)  # the study must still be running at the Ctrl-C, even under load
     _wait_done(store, 2, proc)
     proc.send_signal(signal.SIGINT)
     err = _finish(proc, 60)
