@@ -24,7 +24,7 @@ Keyed by the rank, the masks change with the number of processes.
 
 from __future__ import annotations
 
-from seedwise.process.global_rngs import capture_global_rngs, restore_global_rngs, seed_global_rngs
+from seedwise.process.adapters import torch as torch_rngs
 from seedwise.process.settings import State
 from seedwise.seeds import Seeds
 
@@ -44,7 +44,7 @@ class StepKeys:
 
     def __init__(self, stream: Seeds) -> None:
         self.stream = stream
-        self._saved: dict[str, State] | None = None
+        self._saved: State | None = None
         self._ranks: dict[int, Seeds] = {}  # stream[rank], derived once
 
     def enter(self, rank: int, position: int | tuple[int, int]) -> None:
@@ -54,12 +54,14 @@ class StepKeys:
         if rank not in self._ranks:
             self._ranks[rank] = self.stream[rank]
         value = int(self._ranks[rank].child(*path))
-        saved = capture_global_rngs(KEYED_FRAMEWORKS)
-        seed_global_rngs(value, KEYED_FRAMEWORKS)
+        # torch's adapter directly, not through the framework selection of seed_global_rngs
+        # (the same calls, without its per-call lookups: this runs at every training step)
+        saved = torch_rngs.capture()
+        torch_rngs.seed(value)
         self._saved = saved
 
     def exit(self) -> None:
         """Restore torch's global RNGs as they were before :meth:`enter` (nothing if no step is open)."""
         saved, self._saved = self._saved, None
         if saved is not None:
-            restore_global_rngs(saved)
+            torch_rngs.restore(saved)
