@@ -126,13 +126,19 @@ def test_double_dash_after_another_command_is_an_error(capsys):
 # -- kill -9 and Ctrl-C of a runner of a command study ----------------------------------
 
 
+def _ctrl_c_as_in_a_terminal() -> None:
+    """Ctrl-C reaches the runner even when the test run was started in the background: a shell
+    starts background jobs with SIGINT ignored, the runner would inherit that, and Python keeps it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _runner(tmp_path: Path, store: Path, log: Path, sleep: float) -> subprocess.Popen:
     err = open(tmp_path / f"runner-{time.monotonic_ns()}.err", "w+")
     env = {**os.environ, "STUDY_TEST_SLEEP": str(sleep)}
     proc = subprocess.Popen(
         [PY, "-m", "seedwise", "study", "run", "--name", "st", "--sources", "init,data_order", "--seeds", "4",
          "--store", str(store), "--workers", "2", "--no-progress", "--", PY, str(SCRIPTS / "counted.py"), str(log)],
-        stdout=subprocess.DEVNULL, stderr=err, env=env,
+        stdout=subprocess.DEVNULL, stderr=err, env=env, preexec_fn=_ctrl_c_as_in_a_terminal,
     )  # fmt: skip
     proc.err_file = err  # type: ignore[attr-defined]
     return proc
@@ -219,7 +225,7 @@ def test_kill_9_of_the_runner_twice_then_a_rerun_runs_every_run_exactly_once(tmp
 @pytest.mark.slow
 def test_ctrl_c_stops_the_commands_and_keeps_finished_runs(tmp_path):
     store, log = tmp_path / "runs.sqlite", tmp_path / "completed.log"
-    proc = _runner(tmp_path, store, log, sleep=3.0)  # the study must still be running at the Ctrl-C, even under load
+    proc = _runner(tmp_path, store, log, sleep=1.5)  # the study is still running at the Ctrl-C, even under load
     _wait_done(store, 2, proc)
     proc.send_signal(signal.SIGINT)
     err = _finish(proc, 60)
