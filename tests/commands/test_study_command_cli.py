@@ -14,6 +14,8 @@ from pathlib import Path
 import psutil
 import pytest
 
+from kit.runner import finish as _finish
+from kit.runner import wait_done as _wait_done
 from seedwise import Seeds
 from seedwise.cli import main
 from seedwise.study import Store, Study
@@ -142,31 +144,6 @@ def _runner(tmp_path: Path, store: Path, log: Path, sleep: float) -> subprocess.
     )  # fmt: skip
     proc.err_file = err  # type: ignore[attr-defined]
     return proc
-
-
-def _finish(proc: subprocess.Popen, timeout: float = 300) -> str:
-    try:
-        proc.wait(timeout=timeout)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        proc.err_file.seek(0)
-        err = proc.err_file.read()
-        proc.err_file.close()
-    return err
-
-
-def _wait_done(store: Path, at_least: int, proc: subprocess.Popen, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if store.exists() and store.stat().st_size:
-            with Store(store) as s:
-                if "st" in s.studies() and s.counts("st")["done"] >= at_least:
-                    return
-        assert proc.poll() is None, _finish(proc)
-        time.sleep(0.1)
-    raise AssertionError("the runner did not get far enough in time")
 
 
 def _commands_alive(tmp_path: Path) -> list[int]:

@@ -32,7 +32,7 @@ pytest.importorskip("accelerate")
 
 import accelerate_run
 from accelerate import Accelerator
-from accelerate.state import AcceleratorState, GradientState
+from accelerate.state import AcceleratorState
 from safetensors.torch import load_file
 from trainer_kit import Patterns, make_net, pipeline, single_process
 
@@ -45,25 +45,6 @@ ROOT = HERE.parents[1]
 EXAMPLE = ROOT / "examples" / "accelerate_digits.py"
 
 pytestmark = pytest.mark.usefixtures("one_thread", "fresh_accelerate")
-
-
-@pytest.fixture(scope="module")
-def one_thread():
-    """One torch thread, as in the subprocesses (OMP_NUM_THREADS=1): the weights depend on the thread count."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture
-def fresh_accelerate(monkeypatch, tmp_path):
-    """Accelerate's process-wide singletons reset after each test; no network, no user config."""
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
-    yield
-    AcceleratorState._reset_state(True)
-    GradientState._reset_state()
 
 
 def _env(tmp_path: Path) -> dict[str, str]:

@@ -53,16 +53,6 @@ pytestmark = [
 ]
 
 
-@pytest.fixture(scope="module")
-def one_thread():
-    """One torch thread for the whole module, as the subprocesses (OMP_NUM_THREADS=1): the sums, and so the
-    weights, depend on the thread count, and the module-scoped runs start before function fixtures."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _env() -> dict[str, str]:
     return {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join([str(HERE), *sys.path])}
 

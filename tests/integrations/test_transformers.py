@@ -28,7 +28,7 @@ import torch
 pytest.importorskip("transformers")
 
 import transformers
-from accelerate.state import AcceleratorState, GradientState
+from accelerate.state import AcceleratorState
 from safetensors.torch import load_file
 from trainer_kit import Patterns, pipeline, single_process
 
@@ -40,25 +40,7 @@ HERE = Path(__file__).parent
 ROOT = HERE.parents[1]
 EXAMPLE = ROOT / "examples" / "transformers_digits.py"
 
-pytestmark = pytest.mark.usefixtures("one_thread", "offline")
-
-
-@pytest.fixture(scope="module")
-def one_thread():
-    """One torch thread, as in the subprocesses (OMP_NUM_THREADS=1): the weights depend on the thread count."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture
-def offline(monkeypatch, tmp_path):
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
-    yield
-    AcceleratorState._reset_state(True)  # the Trainer's Accelerator state is process-wide
-    GradientState._reset_state()
+pytestmark = pytest.mark.usefixtures("one_thread", "fresh_accelerate")
 
 
 def collate(samples):

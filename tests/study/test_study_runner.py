@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 import study_fns
 
+from kit.runner import finish as _finish
+from kit.runner import wait_done as _wait_done
 from seedwise.errors import InvalidArgumentError
 from seedwise.study import Store, Study
 
@@ -188,32 +190,6 @@ def _runner(tmp_path: Path, store: Path, workers: int, sleep: float) -> subproce
                             stdout=subprocess.DEVNULL, stderr=out, text=True, env=env)  # fmt: skip
     proc.err_file = out  # type: ignore[attr-defined]
     return proc
-
-
-def _finish(proc: subprocess.Popen, timeout: float = 300) -> str:
-    """Wait for a runner; return its stderr."""
-    try:
-        proc.wait(timeout=timeout)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        proc.err_file.seek(0)
-        err = proc.err_file.read()
-        proc.err_file.close()
-    return err
-
-
-def _wait_done(store_path: Path, at_least: int, proc: subprocess.Popen, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if store_path.exists() and store_path.stat().st_size:
-            with Store(store_path) as store:
-                if "st" in store.studies() and store.counts("st")["done"] >= at_least:
-                    return
-        assert proc.poll() is None, _finish(proc)
-        time.sleep(0.1)
-    raise AssertionError("the runner did not get far enough in time")
 
 
 def _reference() -> dict[str, float]:
