@@ -29,6 +29,7 @@ LAYERS: dict[str, int] = {
     "seedwise.streams": 0,
     "seedwise.seeds": 0,
     "seedwise._conversions": 0,
+    "seedwise._seed_block": 0,
     "seedwise.stateless": 0,
     # 1 process state (and the old paths that re-export it)
     "seedwise.process": 1,

@@ -88,6 +88,7 @@ class SeedwiseCallback(pl.Callback):
         self._keys = StepKeys(self.seeds[DROPOUT])
         self._left: dict[int, int] = {}  # id(loader) -> batches left when training started
         self._first_batch = False
+        self._rank = 0  # the trainer's global rank, set by on_train_start
 
     # -- the run's record -----------------------------------------------------------
 
@@ -122,6 +123,7 @@ class SeedwiseCallback(pl.Callback):
             loader.set_epoch(trainer.current_epoch)
         self._left = {id(loader): loader.batches_left() for loader in loaders}
         self._first_batch = True
+        self._rank = trainer.global_rank  # fixed for the fit: read here, not at every step
 
     def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         for loader in self._train_loaders(trainer):
@@ -154,9 +156,9 @@ class SeedwiseCallback(pl.Callback):
             self._first_batch = False
             self._check_resumed_count(trainer, batch_idx)
         if self.key_dropout:
-            accumulation = trainer.accumulate_grad_batches
+            accumulation = trainer.accumulate_grad_batches  # a GradientAccumulationScheduler changes it
             position = step_position(trainer.global_step, batch_idx % accumulation, accumulation)
-            self._keys.enter(trainer.global_rank, position)
+            self._keys.enter(self._rank, position)
 
     def on_train_batch_end(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int
