@@ -19,7 +19,7 @@ from seedwise.augment._maps import compose_colour_rows, mean_after
 from seedwise.augment._program import ColorOp, Program, Stage
 from seedwise.errors import InvalidArgumentError
 
-__all__ = ["colour_one", "stage_ops", "map_one", "apply_map"]
+__all__ = ["colour_one", "colour_scalars", "stage_ops", "map_one", "apply_map"]
 
 _ARANGE = np.arange(256, dtype=np.float64)
 
@@ -83,6 +83,15 @@ def colour_one(program: Program, stage: Stage, img: np.ndarray, inplace: bool = 
     (by a lookup table; a colour matrix writes a new array, which is faster)."""
     ops, needs_mean, scalar = stage_ops(program, stage, img.shape[2])
     rows = [(op, {k: v.tolist()[0] for k, v in params.items()}) for op, params in ops if params["applied"][0]]
+    return colour_scalars(rows, img, needs_mean, scalar, inplace)
+
+
+def colour_scalars(
+    rows: list[tuple[ColorOp, dict[str, Any]]], img: np.ndarray, needs_mean: bool, scalar: bool, inplace: bool
+) -> np.ndarray:
+    """One HWC image through ``rows``, the stage's colour transforms applied to it, each
+    with its parameters as Python scalars (``needs_mean`` and ``scalar`` as
+    :func:`stage_ops` gives them); ``img`` when there is none."""
     amap = map_one(rows, img, needs_mean)
     if amap is None:
         return img

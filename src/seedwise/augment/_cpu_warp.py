@@ -17,7 +17,7 @@ import numpy as np
 from seedwise.augment._maps import compose_2x3, invert_2x3
 from seedwise.augment._program import IDENTITY_2X3, Affine2x3, GeometricOp, Program, Stage
 
-__all__ = ["warp_one", "window", "copy_window", "warp_border", "warp_flags", "into", "writes_into_dst"]
+__all__ = ["warp_one", "warp_scalars", "window", "copy_window", "warp_border", "warp_flags", "into", "writes_into_dst"]
 
 
 def _cv2() -> Any:
@@ -101,18 +101,27 @@ def copy_window(cv2: Any, window: np.ndarray, code: int | None, out: np.ndarray)
 
 def warp_one(program: Program, stage: Stage, img: np.ndarray) -> np.ndarray:
     """The stage applied to one HWC image (sample 0 of ``program``); ``img`` itself when nothing moves."""
-    cv2 = _cv2()
-    h, w, c = img.shape
-    m: Affine2x3 = IDENTITY_2X3
-    size = (h, w)
+    steps = []
     for pos in stage.positions:
         leaf, params, _ = program.steps[pos]
         op = cast(GeometricOp, leaf)
         if (program.active[pos] and params["applied"][0]) or op.changes_size:
-            step, size = op.matrix_one({k: v.tolist()[0] for k, v in params.items()}, size)
-            m = compose_2x3(step, m)
+            steps.append((op, {k: v.tolist()[0] for k, v in params.items()}))
+    return warp_scalars(stage, steps, img)
+
+
+def warp_scalars(stage: Stage, steps: list[tuple[GeometricOp, dict[str, Any]]], img: np.ndarray) -> np.ndarray:
+    """One HWC image through ``steps``, the stage's transforms that act on it (applied, or
+    changing the size), each with its parameters as Python scalars; ``img`` when nothing moves."""
+    h, w, c = img.shape
+    m: Affine2x3 = IDENTITY_2X3
+    size = (h, w)
+    for op, p in steps:
+        step, size = op.matrix_one(p, size)
+        m = compose_2x3(step, m)
     if m == IDENTITY_2X3 and size == (h, w):
         return img
+    cv2 = _cv2()
     oh, ow = size
     exact = all(abs(v - round(v)) < 1e-9 for v in m)
     inv = invert_2x3(m)

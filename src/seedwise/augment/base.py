@@ -29,7 +29,7 @@ from seedwise.seeds import SeedLike, Seeds, as_seeds
 if TYPE_CHECKING:
     from seedwise.augment._tree import Evaluation, Item, Node
 
-__all__ = ["Transform", "Params", "KINDS", "fmt"]
+__all__ = ["Transform", "Params", "KINDS", "fmt", "has_params_one"]
 
 
 class Transform:
@@ -82,6 +82,16 @@ class Transform:
         """Map uniforms ``u`` of shape ``(B, len(param_names))`` to parameters."""
         return {"applied": applied}
 
+    def _params_one(self, u: list[float], applied: bool) -> dict[str, Any]:
+        """One sample's parameters as Python scalars, from its uniforms as Python floats:
+        each entry of :meth:`_from_uniforms` for a batch of one, the same bits.
+
+        The per-image path (:mod:`seedwise.augment._one`) uses it when the class that
+        defines it is the one that defines :meth:`_from_uniforms`, or a subclass of it
+        (:func:`has_params_one`); otherwise that path is not taken.
+        """
+        return {"applied": applied}
+
     def __call__(self, images: Any, *, indices: Any, epoch: int = 0, seeds: SeedLike) -> Any:
         """Apply this transform alone, with ``seeds`` as its stream (its parameters come from
         ``seeds["params"]``, as :meth:`sample` gives them)."""
@@ -131,6 +141,17 @@ class Transform:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={fmt(v)}" for k, v in self._repr_args().items())
         return f"{type(self).__name__}({args})"
+
+
+def has_params_one(leaf: object) -> bool:
+    """Whether ``leaf``'s :meth:`Transform._params_one` is the scalar form of its ``_from_uniforms``
+    (defined at or below it in the class hierarchy)."""
+    for klass in type(leaf).__mro__:
+        if "_params_one" in vars(klass):
+            return True
+        if "_from_uniforms" in vars(klass):
+            return False
+    return False
 
 
 def fmt(value: Any) -> str:

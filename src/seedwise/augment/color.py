@@ -112,12 +112,23 @@ class ColorJitter(Color):
         self.mixes_channels = self.saturation != (1.0, 1.0) or self.hue != (0.0, 0.0)
         self._low = np.array([r[0] for r in (self.brightness, self.contrast, self.saturation, self.hue)])
         self._span = np.array([r[1] - r[0] for r in (self.brightness, self.contrast, self.saturation, self.hue)])
+        self._lerp = (self._low.tolist(), self._span.tolist())
 
     def _from_uniforms(
         self, u: np.ndarray, applied: np.ndarray, *, indices: np.ndarray, dataset_size: int | None
     ) -> Params:
         v = self._low + self._span * u  # (B, 4): one vectorised lerp
         return {"applied": applied, "brightness": v[:, 0], "contrast": v[:, 1], "saturation": v[:, 2], "hue": v[:, 3]}
+
+    def _params_one(self, u: list[float], applied: bool) -> dict[str, Any]:
+        low, span = self._lerp
+        return {  # the lerp of _from_uniforms: the same two roundings
+            "applied": applied,
+            "brightness": low[0] + span[0] * u[0],
+            "contrast": low[1] + span[1] * u[1],
+            "saturation": low[2] + span[2] * u[2],
+            "hue": low[3] + span[3] * u[3],
+        }
 
     def affine(self, params: Params, mean: np.ndarray) -> np.ndarray:
         # the same expressions, in the same order, as affine_one: the same bits per sample

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from seedwise.augment import _draw
+from seedwise.augment._one import OnePath
 from seedwise.augment._program import Params, Program, Stage, make_stages
 from seedwise.augment._run import check_count, prepare, run
 from seedwise.augment._tree import Evaluation, Node, compile_tree, positions
@@ -56,6 +57,7 @@ class Compose(Container):
         self._nodes: list[Node] | None = None
         self._requests = _draw.Requests([])
         self._stages: tuple[Stage, ...] = ()
+        self._one: OnePath | None = None  # the per-image path, for pipelines it serves
         self._has_mixing = any(leaf.kind == "mix" for leaf in self._leaves())
         if self.seeds is not None:
             self._build(self.seeds)
@@ -72,6 +74,7 @@ class Compose(Container):
         self._check_mixing()
         self._nodes, self._requests = compile_tree(self.items, seeds)
         self._stages = make_stages(self._leaves())
+        self._one = OnePath.build(self._nodes, self._requests, self._stages)
 
     def _check_mixing(self) -> None:
         mixes = [leaf for leaf in self._leaves() if leaf.kind == "mix"]
@@ -137,6 +140,16 @@ class Compose(Container):
                 "this pipeline mixes samples (MixUp / CutMix), which needs each sample's partner from the dataset: "
                 "wrap the dataset in seedwise.augment.AugmentedDataset, or call pipe.apply_mixing(..., fetch=...)"
             )
+        one = self._one
+        if (
+            one is not None
+            and type(indices) is int
+            and type(epoch) is int
+            and 0 <= indices < 2**64
+            and 0 <= epoch < 2**64
+            and one.accepts(images)
+        ):
+            return one(images, indices, epoch)  # one image, as a Dataset.__getitem__ asks: same pixels, less Python
         backend, batch, single = prepare(images)
         program, _ = self._program(indices, epoch, None)
         return run(backend, program, batch, single)

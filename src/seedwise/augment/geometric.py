@@ -210,6 +210,7 @@ class Affine(Geometric):
         bounds = (self.degrees, (-fx, fx), (-fy, fy), self.scale, self.shear_x, self.shear_y)
         self._low = np.array([b[0] for b in bounds])
         self._span = np.array([b[1] for b in bounds]) - self._low
+        self._lerp = list(zip(self.param_names, self._low.tolist(), self._span.tolist()))
 
     def _from_uniforms(
         self, u: np.ndarray, applied: np.ndarray, *, indices: np.ndarray, dataset_size: int | None
@@ -218,6 +219,12 @@ class Affine(Geometric):
         out: Params = {"applied": applied}
         for col, name in enumerate(self.param_names):
             out[name] = v[:, col]
+        return out
+
+    def _params_one(self, u: list[float], applied: bool) -> dict[str, Any]:
+        out: dict[str, Any] = {"applied": applied}
+        for (name, low, span), x in zip(self._lerp, u):
+            out[name] = low + span * x  # the lerp of _from_uniforms: the same two roundings
         return out
 
     def matrices(self, params: Params, size: tuple[int, int]) -> tuple[np.ndarray, tuple[int, int]]:
@@ -285,6 +292,12 @@ class Rotate(Affine):
             "shear_y": zeros,
         }
 
+    def _params_one(self, u: list[float], applied: bool) -> dict[str, Any]:
+        lo, hi = self.degrees
+        angle = lo + (hi - lo) * u[0]
+        return {"applied": applied, "angle": angle, "translate_x": 0.0, "translate_y": 0.0, "scale": 1.0,
+                "shear_x": 0.0, "shear_y": 0.0}  # fmt: skip
+
     def _repr_args(self) -> dict[str, Any]:
         return {"degrees": self.degrees, "p": self.p, "fill": self.fill}
 
@@ -325,6 +338,11 @@ class Shear(Affine):
             "shear_x": xl + (xh - xl) * u[:, 0],
             "shear_y": yl + (yh - yl) * u[:, 1],
         }
+
+    def _params_one(self, u: list[float], applied: bool) -> dict[str, Any]:
+        (xl, xh), (yl, yh) = self.shear_x, self.shear_y
+        return {"applied": applied, "angle": 0.0, "translate_x": 0.0, "translate_y": 0.0, "scale": 1.0,
+                "shear_x": xl + (xh - xl) * u[0], "shear_y": yl + (yh - yl) * u[1]}  # fmt: skip
 
     def _repr_args(self) -> dict[str, Any]:
         return {"x": self.shear_x, "y": self.shear_y, "p": self.p, "fill": self.fill}
