@@ -23,6 +23,9 @@ scaling is images/s at 2 workers over 1 worker (median of per-round ratios).
 Goals (issue 16): scaling from 1 to 2 workers >= 1.8x on a 2-core machine, and
 seedwise >= 1.5x the albumentations loader at every worker count. On a shared machine
 the scaling measures the machine as much as the loaders: the load average is printed.
+The last line measures what any loader with workers pays per image to hand a batch to
+the main process (torch collates it into fresh shared memory, page by page), alone and
+with two processes doing it at once.
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/augment_loader.py [--images 1024] [--rounds 5] [--workers 0 1 2]
 """
@@ -83,6 +86,51 @@ class Albumented(torch.utils.data.Dataset[tuple[np.ndarray, int]]):
     def __getitem__(self, i: int) -> tuple[np.ndarray, int]:
         image, label = self.base[i]
         return self.pipeline(image=image)["image"], label
+
+
+def _shared_collate_seconds(shape: tuple[int, ...], repeats: int) -> float:
+    """Median seconds to collate one batch of ``shape`` into fresh shared memory, as torch's
+    ``default_collate`` does in a worker (so the batch crosses to the main process without a copy)."""
+    items = [torch.zeros(shape[1:], dtype=torch.uint8) for _ in range(shape[0])]
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        storage = items[0]._typed_storage()._new_shared(items[0].numel() * len(items), device="cpu")
+        out = items[0].new(storage).resize_(len(items), *items[0].shape)
+        torch.stack(items, 0, out=out)
+        times.append(time.perf_counter() - t0)
+        del out, storage
+    return statistics.median(times)
+
+
+def _shared_collate_worker(shape: tuple[int, ...], repeats: int, conn: Any) -> None:
+    conn.send(_shared_collate_seconds(shape, repeats))
+    conn.close()
+
+
+def transport_cost(batch: int, repeats: int = 15) -> tuple[float, float, float]:
+    """What torch's worker transport costs per image of a 224x224x3 uint8 batch, in seconds:
+    collated into fresh shared memory by one process, the same by two processes at once
+    (two workers), and stacked into ordinary (reused) memory, as without workers."""
+    import multiprocessing as mp
+
+    shape = (batch, 224, 224, 3)
+    alone = _shared_collate_seconds(shape, repeats)
+    ctx = mp.get_context("fork")
+    pipes = [ctx.Pipe(duplex=False) for _ in range(2)]
+    procs = [ctx.Process(target=_shared_collate_worker, args=(shape, repeats, w)) for _, w in pipes]
+    for proc in procs:
+        proc.start()
+    both = statistics.mean(r.recv() for r, _ in pipes)
+    for proc in procs:
+        proc.join()
+    items = [torch.zeros(shape[1:], dtype=torch.uint8) for _ in range(batch)]
+    plain = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        torch.stack(items, 0)
+        plain.append(time.perf_counter() - t0)
+    return alone / batch, both / batch, statistics.median(plain) / batch
 
 
 def epoch_seconds(loader: Any, epoch: int, seedwise: bool) -> float:
@@ -164,6 +212,12 @@ def main() -> None:
         for name in ("seedwise", "albumentations"):
             scaling = statistics.median(b / a for a, b in zip(per_round[(name, 1)], per_round[(name, 2)]))
             print(f"  scaling from 1 to 2 workers, {name}: {scaling:4.2f}x (goal >= 1.8x)")
+    alone, both, plain = transport_cost(args.batch)
+    print(
+        f"torch's transport from a worker (default_collate into fresh shared memory), per image: "
+        f"{alone * 1e6:.0f} us in one process, {both * 1e6:.0f} us each in two at once; "
+        f"stacking into reused memory (no workers): {plain * 1e6:.0f} us"
+    )
 
 
 if __name__ == "__main__":
