@@ -199,9 +199,10 @@ class TorchBackend:
         th = to_device(theta[:, :2], x, x.dtype)[:, :, :, None, None]  # (B, 2, 3, 1, 1)
         gx = ((torch.arange(ow, device=x.device, dtype=x.dtype) * 2 + 1) / ow - 1)[None, :]  # output coords, normalised
         gy = ((torch.arange(oh, device=x.device, dtype=x.dtype) * 2 + 1) / oh - 1)[:, None]
-        grid = x.new_empty((n, oh, ow, 2))
+        planes = x.new_empty((n, 2, oh, ow))  # x and y planes: contiguous writes (grid_sample takes the strided view)
         for k in range(2):  # elementwise, so each sample's grid is the same in any batch
-            torch.add(th[:, k, 0] * gx, th[:, k, 1] * gy + th[:, k, 2], out=grid[..., k])
+            torch.add(th[:, k, 0] * gx, th[:, k, 1] * gy + th[:, k, 2], out=planes[:, k])
+        grid = planes.permute(0, 2, 3, 1)  # (B, oh, ow, 2)
         exact = integral(m)
         # uint8 images: the fill level OpenCV uses (rounded), so that both paths fill alike
         fill = None if stage.fill is None else (round(stage.fill * 255) if scale == 255.0 else stage.fill * scale)
