@@ -95,9 +95,11 @@ def _colour_map(x: Any, a: Any, scale: float, out: Any) -> Any:
     n, c, h, w = x.shape
     coef = a[:, :, :, None, None]  # (B, C, C + 1, 1, 1)
     per = n if x.device.type != "cpu" else max(1, _BLOCK_BYTES // max(1, c * h * w * x.element_size()))
+    products = x.new_empty((min(n, per), c, c, h, w))  # reused by every block: stays in the cache
     for s in range(0, n, per):
         src, dst, k = x[s : s + per], out[s : s + per], coef[s : s + per]
-        prod = src[:, None] * k[:, :, :c]  # (b, C out, C in, H, W): every product, read before dst is written
+        # (b, C out, C in, H, W): every product, all read before dst (which may be src) is written
+        prod = torch.mul(src[:, None], k[:, :, :c], out=products[: src.shape[0]])
         torch.add(prod[:, :, 0], k[:, :, c], out=dst)
         for j in range(1, c):
             dst += prod[:, :, j]
