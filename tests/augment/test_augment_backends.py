@@ -153,3 +153,22 @@ def test_erasing_erases_the_box_it_names():
         mask = np.zeros((30, 40), dtype=bool)
         mask[top[0] : top[0] + h[0], left[0] : left[0] + w[0]] = True
         assert np.all(out[mask] == 255) and np.all(out[~mask] == 0)
+
+
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.float32])
+def test_torch_colour_blocks_give_the_same_bits_and_leave_the_input_alone(monkeypatch, dtype):
+    from seedwise.augment import torch_backend
+
+    x = torch.from_numpy(IMAGES[:9]).permute(0, 3, 1, 2).contiguous()
+    if dtype == torch.float32:
+        x = x.float() / 255.0
+    before = x.clone()
+    outs = []
+    for block_bytes in (1, 3 * 48 * 56 * 4 * 4, 1 << 40):  # one sample a block, four, the whole batch
+        monkeypatch.setattr(torch_backend, "_BLOCK_BYTES", block_bytes)
+        for pipe in (full_pipe(), A.Compose([A.ColorJitter(0.3, 0.3, 0.3, 0.1)], seeds=Seeds(2)["augment"])):
+            outs.append(pipe(x, indices=INDICES[:9], epoch=1))
+        assert torch.equal(x, before)  # a colour stage straight on the input writes a new tensor
+    for k in range(2):
+        assert torch.equal(outs[k], outs[k + 2]) and torch.equal(outs[k], outs[k + 4])
+    assert not torch.equal(outs[1], x if dtype == torch.uint8 else x.to(outs[1].dtype))
