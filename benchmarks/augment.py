@@ -25,8 +25,10 @@ A second section times a RandAugment(2, 9) pipeline (preceded by a flip) against
 albumentations' nearest equivalent (``A.SomeOf`` of two of its ops with RandAugment's
 magnitudes, which albumentations does not package as a policy).
 
-Each round runs every method once (in a rotated order, so that load changes hit all of
-them alike); ratios are taken within a round and the median over rounds is reported, as
+The allocator is asked to keep freed memory (``keep_freed_memory``): the methods share
+one process, and otherwise whether a large temporary costs page faults depends on which
+method ran before. Each round runs every method once (in a rotated order, so that load
+changes hit all of them alike); ratios are taken within a round and the median over rounds is reported, as
 are the best images/s. Goals: seedwise's share of the ceiling >= 90% batched and >= 80%
 per image; CPU path >= 1.5x albumentations; torch path >= 4x kornia.
 
@@ -42,6 +44,8 @@ os.environ.setdefault("MKL_NUM_THREADS", "1")
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
 import argparse
+import ctypes
+import ctypes.util
 import statistics
 import time
 import warnings
@@ -54,6 +58,26 @@ import torch
 from seedwise import Seeds
 from seedwise import augment as A
 from seedwise.augment import _draw
+
+
+def keep_freed_memory() -> bool:
+    """Ask glibc's allocator to keep freed memory for reuse (no trimming, no mmap for large blocks).
+
+    The methods share one process and so one allocator: with its defaults, whether a
+    method's large temporaries come back as fresh pages (page faults, zeroing) depends on
+    what ran before it, which moved kornia's and the ceiling's times by up to 30% from
+    round to round. With freed memory kept, every method pays only for its own work.
+    False where there is no glibc (the figures are then noisier)."""
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name) if name else None
+        mallopt = libc.mallopt if libc is not None else None
+    except (OSError, AttributeError):
+        return False
+    if mallopt is None:
+        return False
+    m_trim_threshold, m_mmap_max = -1, -4
+    return bool(mallopt(m_trim_threshold, 2**30) and mallopt(m_mmap_max, 0))
 
 
 def rounds(fns: dict[str, Callable[[], None]], n_rounds: int, clock: Callable[[], float]) -> dict[str, list[float]]:
@@ -205,6 +229,7 @@ def main() -> None:
         "counts waiting for other people's work) or by wall time",
     )
     args = parser.parse_args()
+    kept = keep_freed_memory()
     torch.set_num_threads(1)
     cv2.setNumThreads(1)
 
@@ -292,7 +317,7 @@ def main() -> None:
     rates = images_per_second(times, n)
     threads = f"torch={torch.get_num_threads()}, cv2={cv2.getNumThreads()}"
     print(f"images={n} 224x224x3 uint8, batch={bs}, rounds={args.rounds}, clock={args.clock}, threads: {threads}, "
-          f"load average {os.getloadavg()[0]:.1f}")  # fmt: skip
+          f"freed memory kept: {kept}, load average {os.getloadavg()[0]:.1f}")  # fmt: skip
     for name, rate in rates.items():
         print(f"  {name:45s} {rate:9.1f} images/s (best round)")
     ceiling = "ceiling (bare OpenCV, parameters pre-drawn)"
