@@ -154,3 +154,46 @@ def test_per_sample_global_seeds_follow_the_documented_mapping(test_seed):
         legacy = np.random.RandomState(np.array(w[2:4], dtype=np.uint64).view(np.uint32))
         assert d["numpy"] == int(legacy.randint(0, 2**31))
         assert d["torch"] == int(torch.randint(0, 2**31, (), generator=torch.Generator().manual_seed(w[4])))
+
+
+WARM_SCRIPT = """
+import numpy as np, torch
+import seedwise as sw
+from seedwise import augment as A
+from seedwise.stateless._per_sample import unit_kernel
+
+class Probe(torch.utils.data.Dataset):
+    # the number of compiled forms of the draw loop when the worker fetches the raw item,
+    # before this worker has drawn anything
+    def __len__(self):
+        return 8
+    def __getitem__(self, i):
+        return np.full((4, 4, 3), len(unit_kernel().signatures), dtype=np.uint8), i
+
+if __name__ == "__main__":
+    pipe = A.Compose([A.HorizontalFlip(0.5)], seeds=sw.Seeds(0)["augment"])
+    loader = sw.data.DataLoader(Probe(), batch_size=4, seeds=sw.Seeds(0), augment=pipe, num_workers=2, {extra})
+    for epoch in range(2):
+        loader.set_epoch(epoch)
+        print(sorted({{int(x.max()) for x, _ in loader}}))
+    print("parent", len(unit_kernel().signatures))
+"""
+
+
+@pytest.mark.parametrize("extra", ["", "multiprocessing_context='spawn'"])
+def test_forked_workers_inherit_the_compiled_draws(extra, tmp_path):
+    """Non-persistent workers start afresh every epoch: forked after the parent has loaded the
+    compiled draws, none of them loads them again (~0.4 s each, every epoch). Spawned workers
+    cannot inherit them, and the parent does not load them for nothing."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("numba")
+    script = tmp_path / "probe.py"
+    script.write_text(WARM_SCRIPT.format(extra=extra))
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    forked = not extra
+    assert out.stdout.split("\n")[:3] == (["[1]", "[1]", "parent 1"] if forked else ["[0]", "[0]", "parent 0"]), (
+        out.stdout
+    )

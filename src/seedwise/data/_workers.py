@@ -9,7 +9,9 @@ workers and epochs (no repeated augmentations: the classic NumPy-in-forked-worke
 bug) and are the same in every run with the same seeds.
 
 This module is the one place in :mod:`seedwise.data` that writes global RNG state, and
-it only ever runs inside worker processes, never in the process that iterates.
+that only ever runs inside worker processes, never in the process that iterates. (The
+process that iterates calls :func:`warm_draws` here before it forks workers: it loads
+compiled code and touches no RNG.)
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import numpy as np
 
 from seedwise.seeds import Seeds
 
-__all__ = ["seed_globals", "WorkerSeeder"]
+__all__ = ["seed_globals", "WorkerSeeder", "forks_workers", "warm_draws"]
 
 
 def seed_globals(seeds: Seeds) -> None:
@@ -72,3 +74,26 @@ class WorkerSeeder:
 
     def __repr__(self) -> str:
         return f"WorkerSeeder(seeds={self.seeds!r}, epoch={self.epoch}, user_fn={self.user_fn!r})"
+
+
+def forks_workers(context: Any) -> bool:
+    """Whether a torch DataLoader with this ``multiprocessing_context`` (None, a name or a
+    context) starts its workers by forking this process (Linux's default before Python 3.14).
+
+    Asks without fixing the start method (``get_context()`` would fix it for the process).
+    """
+    import multiprocessing
+
+    if context is None:
+        method = multiprocessing.get_start_method(allow_none=True) or multiprocessing.get_all_start_methods()[0]
+    else:
+        method = context if isinstance(context, str) else context.get_start_method()
+    return bool(method == "fork")
+
+
+def warm_draws() -> None:
+    """Load the compiled per-sample draws in this process before workers fork (see
+    :func:`seedwise.stateless._per_sample.warm`)."""
+    from seedwise.stateless._per_sample import warm
+
+    warm()

@@ -44,7 +44,7 @@ from seedwise.data._handles import BatchSamplerView, LoaderSampler
 from seedwise.data._resume import ResumePoint, resume_point
 from seedwise.data._shard import shard
 from seedwise.data._state import LOADER_FORMAT, key_hex
-from seedwise.data._workers import WorkerSeeder
+from seedwise.data._workers import WorkerSeeder, forks_workers, warm_draws
 from seedwise.data._world import describe_world
 from seedwise.data.sampler import SeededSampler
 from seedwise.errors import InvalidArgumentError, InvalidTypeError
@@ -367,6 +367,8 @@ class DataLoader:
             return
         self._seeder.epoch = epoch
         self.torch_loader.generator = self.seeds["torch_base_seed"][epoch].torch()
+        if self.num_workers and self._view.keyed and forks_workers(self.multiprocessing_context):
+            warm_draws()  # forked workers inherit the compiled draws instead of each loading them, every epoch
         batches = iter(self.torch_loader)
         for k in range(len(ends)):
             if token != self._pass:

@@ -35,7 +35,7 @@ from seedwise.seeds import Seeds
 from seedwise.stateless._distributions import UNIT, raw, uniform
 from seedwise.stateless._philox import U64, philox_block
 
-__all__ = ["Requests", "uniforms", "generators", "unit_kernel"]
+__all__ = ["Requests", "uniforms", "generators", "unit_kernel", "warm"]
 
 #: up to this many Philox blocks (samples x blocks per sample, over all streams), the
 #: Python-int form is faster than NumPy's
@@ -96,6 +96,22 @@ def unit_kernel() -> Any:
     except Exception:  # ImportError, or a numba built against another NumPy
         return None
     return unit_blocks
+
+
+def warm() -> None:
+    """Load the compiled draw loop into this process now, so that processes forked from it have it.
+
+    numba loads the compiled loop from its on-disk cache at the first draw of a process
+    (~0.4 s). A DataLoader's workers that are not persistent are forked afresh every epoch,
+    and each would pay that at its first augmented sample, every epoch, unless the parent
+    has loaded it before forking them (``seedwise.data.DataLoader`` calls this). Nothing
+    after the first call, and nothing without numba.
+    """
+    kernel = unit_kernel()
+    if kernel is None or kernel.signatures:
+        return
+    out = np.empty((1, 4), dtype=np.float64)  # the argument types of every draw: one compiled form
+    kernel(np.zeros((1, 2), dtype=np.uint64), np.ones(1, dtype=np.int64), np.uint64(0), np.zeros(1, np.uint64), out)
 
 
 def _uniforms_scalar(
