@@ -13,12 +13,13 @@ import importlib.util
 import random
 import sys
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 
 from seedwise.errors import MissingDependencyError
 
-__all__ = ["distribution_version", "import_keeping_global_rngs", "module_available", "require"]
+__all__ = ["compiled", "distribution_version", "import_keeping_global_rngs", "module_available", "require"]
 
 
 def module_available(module: str) -> bool:
@@ -34,6 +35,16 @@ def distribution_version(dist: str) -> str | None:
     try:
         return importlib.metadata.version(dist)
     except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def compiled(module: str, name: str) -> Any:
+    """``module.name``, one of seedwise's numba-compiled loops, or None when it cannot be
+    imported (numba missing, or built against another NumPy); the callers then use their
+    NumPy or torch forms, which give the same bits."""
+    try:
+        return getattr(importlib.import_module(module), name)
+    except Exception:  # ImportError, or numba failing to load against this NumPy
         return None
 
 

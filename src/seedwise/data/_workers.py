@@ -10,8 +10,7 @@ bug) and are the same in every run with the same seeds.
 
 This module is the one place in :mod:`seedwise.data` that writes global RNG state, and
 that only ever runs inside worker processes, never in the process that iterates. (The
-process that iterates calls :func:`warm_draws` here before it forks workers: it loads
-compiled code and touches no RNG.)
+process that iterates asks :func:`forks_workers` here before it forks workers.)
 """
 
 from __future__ import annotations
@@ -24,7 +23,7 @@ import numpy as np
 
 from seedwise.seeds import Seeds
 
-__all__ = ["seed_globals", "WorkerSeeder", "forks_workers", "warm_draws"]
+__all__ = ["seed_globals", "WorkerSeeder", "forks_workers"]
 
 
 def seed_globals(seeds: Seeds) -> None:
@@ -89,11 +88,3 @@ def forks_workers(context: Any) -> bool:
     else:
         method = context if isinstance(context, str) else context.get_start_method()
     return bool(method == "fork")
-
-
-def warm_draws() -> None:
-    """Load the compiled per-sample draws in this process before workers fork (see
-    :func:`seedwise.stateless._per_sample.warm`)."""
-    from seedwise.stateless._per_sample import warm
-
-    warm()

@@ -44,11 +44,12 @@ from seedwise.data._handles import BatchSamplerView, LoaderSampler
 from seedwise.data._resume import ResumePoint, resume_point
 from seedwise.data._shard import shard
 from seedwise.data._state import LOADER_FORMAT, key_hex
-from seedwise.data._workers import WorkerSeeder, forks_workers, warm_draws
+from seedwise.data._workers import WorkerSeeder, forks_workers
 from seedwise.data._world import describe_world
 from seedwise.data.sampler import SeededSampler
 from seedwise.errors import InvalidArgumentError, InvalidTypeError
 from seedwise.seeds import Seeds, as_seeds
+from seedwise.stateless._per_sample import warm as warm_draws
 from seedwise.streams import DATA_ORDER
 
 __all__ = ["DataLoader", "GlobalRNGs", "GLOBAL_RNGS"]

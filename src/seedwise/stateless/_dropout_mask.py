@@ -32,6 +32,7 @@ import numpy as np
 import torch
 from numpy.typing import NDArray
 
+from seedwise._optional import compiled
 from seedwise.errors import InvalidArgumentError
 from seedwise.stateless._hash import mix, mix_, mix_int, signed32
 
@@ -140,11 +141,7 @@ def _per_slab(shape: tuple[int, ...], n: int) -> int:
 @functools.lru_cache(maxsize=1)
 def noise_kernel() -> Any:
     """The numba-compiled noise loop, or ``None`` when numba cannot be imported."""
-    try:
-        from seedwise.stateless._mask_kernel import noise
-    except Exception:  # ImportError, or a numba built against another NumPy
-        return None
-    return noise
+    return compiled("seedwise.stateless._mask_kernel", "noise")
 
 
 _NP_DTYPES: dict[torch.dtype, Any] = {torch.float32: np.float32, torch.float64: np.float64}

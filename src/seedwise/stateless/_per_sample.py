@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from seedwise._optional import compiled
 from seedwise.seeds import Seeds
 from seedwise.stateless._distributions import UNIT, raw, uniform
 from seedwise.stateless._philox import U64, philox_block
@@ -91,11 +92,7 @@ def uniforms(requests: Sequence[tuple[Seeds, int]], epoch: np.uint64, indices: U
 @functools.lru_cache(maxsize=1)
 def unit_kernel() -> Any:
     """The numba-compiled draw loop, or ``None`` when numba cannot be imported."""
-    try:
-        from seedwise.stateless._philox_kernel import unit_blocks
-    except Exception:  # ImportError, or a numba built against another NumPy
-        return None
-    return unit_blocks
+    return compiled("seedwise.stateless._philox_kernel", "unit_blocks")
 
 
 def warm() -> None:

@@ -32,12 +32,9 @@ def version() -> str | None:
 def seed(seed: int) -> list[Setting]:
     import torch
 
-    torch.default_generator.manual_seed(seed)  # global-rng-ok: this function's job (as torch.manual_seed, cheaper)
+    seed_generators(seed)
     settings = [Setting(NAME, "torch.manual_seed", str(seed))]
-    if torch.backends.mps.is_available():
-        torch.mps.manual_seed(seed)
-    if torch.cuda.is_available():
-        torch.cuda.manual_seed_all(seed)
+    if _accelerators()[0]:
         settings.append(Setting(NAME, "torch.cuda.manual_seed_all", f"{seed} ({torch.cuda.device_count()} devices)"))
     return settings
 
