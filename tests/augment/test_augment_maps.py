@@ -70,6 +70,28 @@ def test_colour_maps_per_image_equal_per_batch():
     assert grey.shape == (64, 1, 2)
 
 
+@pytest.mark.parametrize("channels", [3, 1])
+def test_a_split_colour_map_finished_from_the_luma_is_affine_one_to_the_bit(channels):
+    """What the batched CPU path computes per image from a split map (affine_split), with
+    the per-image code's operations, gives affine_one's map (the offset column in levels)."""
+    pipe = colour_pipe()
+    params = pipe.sample(indices=np.arange(64), epoch=3)
+    mean = Seeds(3)["mean"].numpy().random((64, channels))
+    w0, w1, w2 = A.color.GREY_WEIGHTS.tolist()
+    for name, leaf in pipe.items:
+        p = params[name]
+        assert not p["applied"].all() or name == "b"
+        maps, scale = leaf.affine_split(p, channels)
+        for i in range(64):
+            m = mean[i].tolist()
+            luma = w0 * m[0] + w1 * m[1] + w2 * m[2] if channels == 3 else m[0]
+            offset = scale[i] * luma
+            finished = [[*row[:channels], row[channels] * offset] for row in maps[i].tolist()]
+            one = leaf.affine_one({k: v[i].item() for k, v in p.items()}, m)
+            assert _same(finished, one), (name, i)
+    assert A.Invert().affine_split(params["cj"], 3) is None  # needs no mean: no split
+
+
 def test_composition_per_image_equals_per_batch():
     rng = Seeds(1)["maps"].numpy()
     second, first = rng.normal(size=(50, 3, 3)), rng.normal(size=(50, 3, 3))

@@ -39,6 +39,10 @@ PIPELINES = {
         A.HorizontalFlip(0.5),
         A.ColorJitter(contrast=0.4, p=0.5),
     ],
+    # a contrast change alone: the batch finishes its map per image from the mean (affine_split)
+    "brightness-contrast": lambda: [A.ColorJitter(0.3, 0.4, p=0.7)],
+    # a contrast change fused with another colour op: the batch composes per image (map_one)
+    "contrast-then-invert": lambda: [A.ColorJitter(0.2, 0.4, 0.3, p=0.7), A.Invert(p=0.5)],
     "never-and-always": lambda: [A.HorizontalFlip(0.0), A.Affine(degrees=10, p=1.0), A.ColorJitter(0.1, p=0.0)],
 }
 

@@ -23,11 +23,12 @@ import numpy as np
 from seedwise.augment._cpu_colour import apply_map, map_one, stage_ops
 from seedwise.augment._cpu_warp import copy_window, into, warp_border, warp_flags, window
 from seedwise.augment._maps import compose_color, compose_geometric, compose_tables, invert_2x3_batch, lut_ops
-from seedwise.augment._program import IDENTITY_2X3, Program, Stage
+from seedwise.augment._program import IDENTITY_2X3, LUMA_WEIGHTS, Program, Stage
 
 __all__ = ["streamable", "run_stages"]
 
 _ARANGE = np.arange(256, dtype=np.float64)
+_W0, _W1, _W2 = LUMA_WEIGHTS
 
 
 def _cv2() -> Any:
@@ -69,18 +70,34 @@ class _Warp:
 
 class _Colour:
     """A colour stage: the maps of all samples at once when they need no image mean, else
-    per image from its mean; one pass per image."""
+    per image from its mean; one pass per image.
+
+    A map that needs the mean only through its luma (:meth:`ColorOp.affine_split`, a
+    contrast change) is composed for the whole batch up to one product per row, which
+    each image finishes from its mean with the same floating-point operations as the
+    per-image code."""
 
     def __init__(self, program: Program, stage: Stage, size: tuple[int, int], channels: int):
         ops, self.needs_mean, self.scalar = stage_ops(program, stage, channels)
         n = len(program.indices)
+        self.channels = channels
         self.touched = (np.logical_or.reduce([p["applied"] for _, p in ops]) if ops else np.zeros(n, bool)).tolist()
         self.size, self.shape = size, (*size, channels)
         self.maps: np.ndarray | None = None
         self.rows: list[tuple[Any, dict[str, list[Any]]]] = []
+        self.split: tuple[list[list[float]], list[float], np.ndarray] | None = None
         if not any(self.touched):
             return
-        if self.needs_mean:  # per image, from its mean: the per-image code, parameters as Python scalars
+        if self.needs_mean:
+            split = ops[0][0].affine_split(ops[0][1], channels) if len(ops) == 1 else None
+            if split is not None:
+                maps, scale = split
+                # the gain for a table (float64, as apply_map), the matrix's first C columns for cv2.transform
+                mats = maps.astype(np.float32)
+                self.split = (maps[:, :, channels].tolist(), scale.tolist(), mats)
+                self.gains = maps[:, 0, 0].tolist()
+                return
+            # per image, from its mean: the per-image code, parameters as Python scalars
             self.rows = [(op, {k: v.tolist() for k, v in params.items()}) for op, params in ops]
             return
         amap = compose_color(program, stage, np.zeros((n, channels)))
@@ -96,6 +113,8 @@ class _Colour:
             return img, owned
         # in place only through a table: cv2.transform writing over its own input is ~15% slower
         dst = img if owned and not last and self.scalar else target
+        if self.split is not None:
+            return self._apply_split(i, img, dst), True
         if self.maps is None:
             rows = [(op, {k: v[i] for k, v in p.items()}) for op, p in self.rows if p["applied"][i]]
             amap = map_one(rows, img, self.needs_mean)
@@ -106,6 +125,24 @@ class _Colour:
         res = cv2.LUT(img, self.maps[i], dst=dst) if self.scalar else cv2.transform(img, self.maps[i], dst=dst)
         into(dst, res)
         return dst, True
+
+    def _apply_split(self, i: int, img: np.ndarray, dst: np.ndarray) -> np.ndarray:
+        # map_one's mean and affine_one's luma, then r * (scale * luma) * 255: the same operations, the same bits
+        assert self.split is not None
+        rows, scales, mats = self.split
+        cv2, c = _cv2(), self.channels
+        m = cv2.mean(img)
+        luma = _W0 * (m[0] / 255.0) + _W1 * (m[1] / 255.0) + _W2 * (m[2] / 255.0) if c == 3 else m[0] / 255.0
+        offset = scales[i] * luma
+        if self.scalar:
+            lut = np.clip(np.rint(self.gains[i] * _ARANGE + rows[i][0] * offset * 255.0), 0, 255).astype(np.uint8)
+            res = cv2.LUT(img, lut, dst=dst)
+        else:
+            mat = mats[i]
+            mat[:, c] = [r * offset * 255.0 for r in rows[i]]
+            res = cv2.transform(img, mat, dst=dst)
+        into(dst, res)
+        return dst
 
 
 class _Tables:

@@ -26,13 +26,13 @@ from typing import Any, cast
 import numpy as np
 
 from seedwise.augment._maps import elementwise, identity_colour
-from seedwise.augment._program import Params
+from seedwise.augment._program import LUMA_WEIGHTS, Params
 from seedwise.augment._ranges import factor_range, symmetric_range
 from seedwise.augment.base import Transform
 
 __all__ = ["Color", "ColorJitter", "Invert", "Grayscale", "RandomGrayscale", "GREY_WEIGHTS"]
 
-GREY_WEIGHTS = np.array([0.299, 0.587, 0.114])
+GREY_WEIGHTS = np.array(LUMA_WEIGHTS)
 _RGB_TO_YIQ = np.array([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]])
 _YIQ_TO_RGB = np.linalg.inv(_RGB_TO_YIQ)
 
@@ -78,6 +78,11 @@ class Color(Transform):
         Samples whose transform is not applied get the identity.
         """
         raise NotImplementedError
+
+    def affine_split(self, params: Params, channels: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """The map with its dependence on the mean factored out (see
+        :meth:`seedwise.augment._program.ColorOp.affine_split`); None by default."""
+        return None
 
 
 class ColorJitter(Color):
@@ -132,15 +137,26 @@ class ColorJitter(Color):
 
     def affine(self, params: Params, mean: np.ndarray) -> np.ndarray:
         # the same expressions, in the same order, as affine_one: the same bits per sample
-        n, c = mean.shape
-        b, k = params["brightness"], params["contrast"]
-        gain = k * b
+        c = mean.shape[1]
         grey = (
             _GREY_LIST[0] * mean[:, 0] + _GREY_LIST[1] * mean[:, 1] + _GREY_LIST[2] * mean[:, 2]
             if c == 3
             else mean[:, 0]
         )
-        offset = (1.0 - k) * b * grey
+        maps, scale = self._split(params, c)
+        maps[:, :, c] *= (scale * grey)[:, None]
+        return maps
+
+    def affine_split(self, params: Params, channels: int) -> tuple[np.ndarray, np.ndarray]:
+        return self._split(params, channels)
+
+    def _split(self, params: Params, c: int) -> tuple[np.ndarray, np.ndarray]:
+        """The maps with offset column ``r`` and the ``scale`` (see :meth:`affine_split`):
+        affine_one's ``(c0 + c1 + c2) * ((1 - k) * b * grey)``, before its last product."""
+        n = len(params["applied"])
+        b, k = params["brightness"], params["contrast"]
+        gain = k * b
+        offset = (1.0 - k) * b
         if c == 3:
             s, theta = params["saturation"], 2.0 * math.pi * params["hue"]
             cos, sin = elementwise(math.cos, theta), elementwise(math.sin, theta)
@@ -150,13 +166,15 @@ class ColorJitter(Color):
                 colour = colour + cf[:, None] * basis
             out = np.empty((n, 3, 4))
             out[:, :, :3] = colour.reshape(n, 3, 3) * gain[:, None, None]
-            out[:, :, 3] = (colour[:, 0::3] + colour[:, 1::3] + colour[:, 2::3]) * offset[:, None]
+            out[:, :, 3] = colour[:, 0::3] + colour[:, 1::3] + colour[:, 2::3]
         else:
             out = np.empty((n, 1, 2))
-            out[:, 0, 0], out[:, 0, 1] = gain, offset
+            out[:, 0, 0], out[:, 0, 1] = gain, 1.0  # affine_one's offset is (1 - k) b grey: 1.0 * that, exactly
+        scale = offset
         if not params["applied"].all():
             out[~params["applied"]] = identity_colour(1, c)[0]
-        return out
+            scale = np.where(params["applied"], offset, 0.0)  # the identity's offset 0 * anything: 0
+        return out, scale
 
     def affine_one(self, p: dict[str, Any], mean: list[float]) -> list[list[float]]:
         c = len(mean)
