@@ -27,12 +27,14 @@ magnitudes, which albumentations does not package as a policy).
 
 The allocator is asked to keep freed memory (``keep_freed_memory``): the methods share
 one process, and otherwise whether a large temporary costs page faults depends on which
-method ran before. Each round runs every method once (in a rotated order, so that load
-changes hit all of them alike); ratios are taken within a round and the median over rounds is reported, as
-are the best images/s. Goals: seedwise's share of the ceiling >= 90% batched and >= 80%
+method ran before. Each round takes every method once over the images, one batch at a
+time: every method runs on a batch (in a rotated order) before any moves to the next, so
+they take turns every few milliseconds and sample the same moments of the machine's
+drift. Ratios are taken within a round and the median over rounds is reported, as are
+the best images/s. Goals: seedwise's share of the ceiling >= 90% batched and >= 80%
 per image; CPU path >= 1.5x albumentations; torch path >= 4x kornia.
 
-Run: OMP_NUM_THREADS=1 .venv/bin/python benchmarks/augment.py [--images 128] [--batch 32] [--rounds 7]
+Run: OMP_NUM_THREADS=1 .venv/bin/python benchmarks/augment.py [--images 128] [--batch 32] [--rounds 15]
 """
 
 from __future__ import annotations
@@ -80,18 +82,34 @@ def keep_freed_memory() -> bool:
     return bool(mallopt(m_trim_threshold, 2**30) and mallopt(m_mmap_max, 0))
 
 
-def rounds(fns: dict[str, Callable[[], None]], n_rounds: int, clock: Callable[[], float]) -> dict[str, list[float]]:
-    """Seconds per run of each function, one run per function per round, after a warm-up."""
+Chunk = Callable[[int], None]  # a method run on the images [s, s + batch) of the set
+
+
+def rounds(fns: dict[str, Chunk], n: int, bs: int, n_rounds: int, clock: Callable[[], float]) -> dict[str, list[float]]:
+    """Seconds per pass over the ``n`` images, for each method, one pass per round, after a warm-up.
+
+    A round goes through the set one chunk of ``bs`` images at a time, and every method
+    runs on that chunk before the next one (in a rotated order): the methods take turns
+    every few milliseconds, so they all sample the same moments of a shared machine's
+    drift, and a ratio taken within a round compares like with like."""
+    starts = range(0, n, bs)
     for fn in fns.values():
-        fn()
+        for s in starts:
+            fn(s)
     names = list(fns)
     times: dict[str, list[float]] = {name: [] for name in names}
-    for r in range(n_rounds):
-        order = names[r % len(names) :] + names[: r % len(names)]
-        for name in order:
-            t0 = clock()
-            fns[name]()
-            times[name].append(clock() - t0)
+    turn = 0
+    for _ in range(n_rounds):
+        spent = dict.fromkeys(names, 0.0)
+        for s in starts:
+            order = names[turn % len(names) :] + names[: turn % len(names)]
+            turn += 1
+            for name in order:
+                t0 = clock()
+                fns[name](s)
+                spent[name] += clock() - t0
+        for name in names:
+            times[name].append(spent[name])
     return times
 
 
@@ -111,12 +129,12 @@ def test_images(n: int) -> np.ndarray:
     return np.stack([cv2.resize(s, (224, 224), interpolation=cv2.INTER_CUBIC) for s in small])
 
 
-def ceiling_fn(pipe: A.Compose, images: np.ndarray, batch: int | None = None) -> Callable[[], None]:
+def ceiling_fn(pipe: A.Compose, images: np.ndarray, batch: int, into_batches: bool = False) -> Chunk:
     """The bare OpenCV loop, with all parameters drawn and all matrices built beforehand.
 
-    ``batch``: write every result into an NHWC output batch of this size (what a batched
-    path must return), the warp through one reused scratch image; None: each result is a
-    new image, dropped at once (the allocator hands the same, cached, memory back)."""
+    ``into_batches``: write every result into an NHWC output batch (what a batched path
+    must return), the warp through one reused scratch image; else each result is a new
+    image, dropped at once (the allocator hands the same, cached, memory back)."""
     from seedwise.augment._maps import compose_2x3_batch, invert_2x3_batch
 
     n = len(images)
@@ -133,9 +151,9 @@ def ceiling_fn(pipe: A.Compose, images: np.ndarray, batch: int | None = None) ->
     weights = (0.299, 0.587, 0.114)
     flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
 
-    def run() -> None:
+    def run(s: int) -> None:
         mat = np.empty((3, 4), dtype=np.float32)
-        for i in range(n):
+        for i in range(s, min(s + batch, n)):
             warped = cv2.warpAffine(images[i], inv[i], (224, 224), flags=flags, borderMode=cv2.BORDER_CONSTANT)
             mean = cv2.mean(warped)
             grey = weights[0] * mean[0] + weights[1] * mean[1] + weights[2] * mean[2]
@@ -143,23 +161,22 @@ def ceiling_fn(pipe: A.Compose, images: np.ndarray, batch: int | None = None) ->
             mat[:, 3] = offset_per_grey[i] * grey
             cv2.transform(warped, mat)
 
-    def run_into_batches() -> None:
+    def run_into_batches(s: int) -> None:
         mat = np.empty((3, 4), dtype=np.float32)
         scratch = np.empty((224, 224, 3), dtype=np.uint8)
-        for s in range(0, n, batch):
-            out = np.empty((min(batch, n - s), 224, 224, 3), dtype=np.uint8)
-            for j in range(len(out)):
-                i = s + j
-                warped = cv2.warpAffine(
-                    images[i], inv[i], (224, 224), dst=scratch, flags=flags, borderMode=cv2.BORDER_CONSTANT
-                )
-                mean = cv2.mean(warped)
-                grey = weights[0] * mean[0] + weights[1] * mean[1] + weights[2] * mean[2]
-                mat[:, :3] = gain_part[i]
-                mat[:, 3] = offset_per_grey[i] * grey
-                cv2.transform(warped, mat, dst=out[j])
+        out = np.empty((min(batch, n - s), 224, 224, 3), dtype=np.uint8)
+        for j in range(len(out)):
+            i = s + j
+            warped = cv2.warpAffine(
+                images[i], inv[i], (224, 224), dst=scratch, flags=flags, borderMode=cv2.BORDER_CONSTANT
+            )
+            mean = cv2.mean(warped)
+            grey = weights[0] * mean[0] + weights[1] * mean[1] + weights[2] * mean[2]
+            mat[:, :3] = gain_part[i]
+            mat[:, 3] = offset_per_grey[i] * grey
+            cv2.transform(warped, mat, dst=out[j])
 
-    return run if batch is None else run_into_batches
+    return run_into_batches if into_batches else run
 
 
 def randaugment_rounds(
@@ -192,16 +209,15 @@ def randaugment_rounds(
     ]
     alb_pipe = alb.Compose([alb.HorizontalFlip(p=0.5), alb.SomeOf(ops, n=2, replace=True, p=1.0)], seed=0)
 
-    def sw_per_image() -> None:
-        for i in range(n):
+    def sw_per_image(s: int) -> None:
+        for i in range(s, min(s + bs, n)):
             pipe(images[i], indices=i)
 
-    def sw_batched() -> None:
-        for s in range(0, n, bs):
-            pipe(images[s : s + bs], indices=np.arange(s, min(s + bs, n)))
+    def sw_batched(s: int) -> None:
+        pipe(images[s : s + bs], indices=np.arange(s, min(s + bs, n)))
 
-    def alb_per_image() -> None:
-        for i in range(n):
+    def alb_per_image(s: int) -> None:
+        for i in range(s, min(s + bs, n)):
             alb_pipe(image=images[i])
 
     return rounds(
@@ -210,6 +226,8 @@ def randaugment_rounds(
             "seedwise RandAugment (per image, uint8)": sw_per_image,
             "seedwise RandAugment (NHWC batch, uint8)": sw_batched,
         },
+        n,
+        bs,
         n_rounds,
         clock,
     )
@@ -219,7 +237,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--images", type=int, default=128)
     parser.add_argument("--batch", type=int, default=32)
-    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--no-peers", action="store_true", help="only the ceiling and seedwise's CPU paths")
     parser.add_argument(
         "--clock",
@@ -246,29 +264,26 @@ def main() -> None:
         seeds=Seeds(42)["augment"],
     )
 
-    def sw_per_image() -> None:
-        for i in range(n):
+    def sw_per_image(s: int) -> None:
+        for i in range(s, min(s + bs, n)):
             pipe(images[i], indices=i)
 
-    def sw_batched() -> None:
-        for s in range(0, n, bs):
-            pipe(images[s : s + bs], indices=np.arange(s, min(s + bs, n)))
+    def sw_batched(s: int) -> None:
+        pipe(images[s : s + bs], indices=np.arange(s, min(s + bs, n)))
 
-    def sw_draws() -> None:  # the parameter draws alone, as the batched path makes them
-        for s in range(0, n, bs):
-            _draw.uniforms(pipe._requests, np.uint64(0), np.arange(s, min(s + bs, n), dtype=np.uint64))
+    def sw_draws(s: int) -> None:  # the parameter draws alone, as the batched path makes them
+        _draw.uniforms(pipe._requests, np.uint64(0), np.arange(s, min(s + bs, n), dtype=np.uint64))
 
-    def sw_torch(x: torch.Tensor) -> Callable[[], None]:
-        def run() -> None:
+    def sw_torch(x: torch.Tensor) -> Chunk:
+        def run(s: int) -> None:
             with torch.no_grad():
-                for s in range(0, n, bs):
-                    pipe(x[s : s + bs], indices=np.arange(s, min(s + bs, n)))
+                pipe(x[s : s + bs], indices=np.arange(s, min(s + bs, n)))
 
         return run
 
-    fns: dict[str, Callable[[], None]] = {
-        "ceiling (bare OpenCV, parameters pre-drawn)": ceiling_fn(pipe, images),
-        "ceiling writing NHWC batches": ceiling_fn(pipe, images, bs),
+    fns: dict[str, Chunk] = {
+        "ceiling (bare OpenCV, parameters pre-drawn)": ceiling_fn(pipe, images, bs),
+        "ceiling writing NHWC batches": ceiling_fn(pipe, images, bs, into_batches=True),
         "seedwise CPU (per image, uint8)": sw_per_image,
         "seedwise CPU (NHWC batch, uint8)": sw_batched,
         "seedwise parameter draws alone (batched)": sw_draws,
@@ -293,14 +308,13 @@ def main() -> None:
                 K.ColorJitter(0.2, 0.2, 0.2, 0.05, p=1.0),
             )
 
-            def alb_per_image() -> None:
-                for i in range(n):
+            def alb_per_image(s: int) -> None:
+                for i in range(s, min(s + bs, n)):
                     alb_pipe(image=images[i])
 
-            def kornia_batched() -> None:
+            def kornia_batched(s: int) -> None:
                 with torch.no_grad():
-                    for s in range(0, n, bs):
-                        kornia_pipe(chw_f32[s : s + bs])
+                    kornia_pipe(chw_f32[s : s + bs])
 
             fns.update(
                 {
@@ -311,7 +325,7 @@ def main() -> None:
                 }
             )
         clock = time.process_time if args.clock == "cpu" else time.perf_counter
-        times = rounds(fns, args.rounds, clock)
+        times = rounds(fns, n, bs, args.rounds, clock)
         if not args.no_peers:
             ra_times = randaugment_rounds(images, bs, args.rounds, clock)
     rates = images_per_second(times, n)
