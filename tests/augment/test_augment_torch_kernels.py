@@ -91,3 +91,18 @@ def test_pixels_do_not_depend_on_whether_the_compiled_loops_run(monkeypatch, dty
     assert torch.equal(threads, ops)
     for s in range(0, 9, 4):  # and a sample's pixels do not depend on its batch
         assert torch.equal(pipe(x[s : s + 4], indices=indices[s : s + 4], epoch=2), ops[s : s + 4])
+
+
+def test_large_images_give_the_same_bits_with_one_thread_and_four():
+    """Images large enough that torch splits its reductions and elementwise ops over threads
+    (its grain is 32768 elements): the contrast means, the grid and the colour map."""
+    x = torch.rand(2, 3, 256, 256, generator=torch.Generator().manual_seed(7))
+    pipe, indices = _pipe(), np.array([3, 11])
+    one = pipe(x, indices=indices, epoch=1)
+    before = torch.get_num_threads()
+    torch.set_num_threads(4)
+    try:
+        four = pipe(x, indices=indices, epoch=1)
+    finally:
+        torch.set_num_threads(before)
+    assert _bits(one, four)

@@ -85,17 +85,21 @@ class _Colour:
         self.size, self.shape = size, (*size, channels)
         self.maps: np.ndarray | None = None
         self.rows: list[tuple[Any, dict[str, list[Any]]]] = []
-        self.split: tuple[list[list[float]], list[float], np.ndarray] | None = None
+        # a split map (affine_split): each row's r, each sample's scale and gain (float64, for a
+        # table, as apply_map), and the float32 matrices whose last column each image fills in
+        self.split: tuple[list[list[float]], list[float], list[float], np.ndarray] | None = None
         if not any(self.touched):
             return
         if self.needs_mean:
             split = ops[0][0].affine_split(ops[0][1], channels) if len(ops) == 1 else None
             if split is not None:
                 maps, scale = split
-                # the gain for a table (float64, as apply_map), the matrix's first C columns for cv2.transform
-                mats = maps.astype(np.float32)
-                self.split = (maps[:, :, channels].tolist(), scale.tolist(), mats)
-                self.gains = maps[:, 0, 0].tolist()
+                self.split = (
+                    maps[:, :, channels].tolist(),
+                    scale.tolist(),
+                    maps[:, 0, 0].tolist(),
+                    maps.astype(np.float32),
+                )
                 return
             # per image, from its mean: the per-image code, parameters as Python scalars
             self.rows = [(op, {k: v.tolist() for k, v in params.items()}) for op, params in ops]
@@ -129,13 +133,13 @@ class _Colour:
     def _apply_split(self, i: int, img: np.ndarray, dst: np.ndarray) -> np.ndarray:
         # map_one's mean and affine_one's luma, then r * (scale * luma) * 255: the same operations, the same bits
         assert self.split is not None
-        rows, scales, mats = self.split
+        rows, scales, gains, mats = self.split
         cv2, c = _cv2(), self.channels
         m = cv2.mean(img)
         luma = _W0 * (m[0] / 255.0) + _W1 * (m[1] / 255.0) + _W2 * (m[2] / 255.0) if c == 3 else m[0] / 255.0
         offset = scales[i] * luma
         if self.scalar:
-            lut = np.clip(np.rint(self.gains[i] * _ARANGE + rows[i][0] * offset * 255.0), 0, 255).astype(np.uint8)
+            lut = np.clip(np.rint(gains[i] * _ARANGE + rows[i][0] * offset * 255.0), 0, 255).astype(np.uint8)
             res = cv2.LUT(img, lut, dst=dst)
         else:
             mat = mats[i]
