@@ -136,3 +136,46 @@ def test_scalar_params_are_the_mappings_bits(u, applied):
         assert set(one) == set(batch)
         for key, value in batch.items():
             assert one[key] == value.tolist()[0] and type(one[key]) is type(value.tolist()[0]), (leaf, key)
+
+
+class _MeanShift(A.Transform):
+    """A colour transform written as docs/augment.md describes one: no affine_split."""
+
+    kind = "color"
+    needs_mean = True
+    mixes_channels = False
+    param_names = ("k",)
+
+    def _from_uniforms(self, u, applied, *, indices, dataset_size):
+        return {"applied": applied, "k": u[:, 0]}
+
+    def affine(self, params, mean):
+        n, c = mean.shape
+        out = np.zeros((n, c, c + 1))
+        out[:, range(c), range(c)] = 1.0
+        out[:, :, c] = np.where(params["applied"], 0.5 * params["k"], 0.0)[:, None] * (0.5 - mean)
+        return out
+
+    def affine_one(self, p, mean):
+        return self.affine({k: np.array([v]) for k, v in p.items()}, np.array([mean]))[0].tolist()
+
+
+class _ContrastAboutMid(A.ColorJitter):
+    """Contrast about mid-grey rather than the mean: its own map, so ColorJitter's split is not it."""
+
+    def affine(self, params, mean):
+        return super().affine(params, np.full_like(mean, 0.5))
+
+    def affine_one(self, p, mean):
+        return super().affine_one(p, [0.5] * len(mean))
+
+
+@pytest.mark.parametrize("item", [_MeanShift(), _ContrastAboutMid(contrast=0.8)], ids=["custom", "subclass"])
+def test_a_colour_transform_without_a_split_of_its_own_gets_its_own_map_in_a_batch(item):
+    pipe = A.Compose([item], seeds=Seeds(0)["augment"])
+    x = np.random.default_rng(0).integers(0, 60, (4, 16, 16, 3), dtype=np.uint8)
+    batch = pipe(x, indices=np.arange(4))
+    assert np.array_equal(batch, np.stack([pipe(x[i : i + 1], indices=[i])[0] for i in range(4)]))
+    assert not np.array_equal(batch, x)
+    if isinstance(item, ColorJitter):
+        assert item.affine_split({"applied": np.ones(1, dtype=bool)}, 3) is None

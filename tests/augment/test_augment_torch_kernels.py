@@ -93,16 +93,40 @@ def test_pixels_do_not_depend_on_whether_the_compiled_loops_run(monkeypatch, dty
         assert torch.equal(pipe(x[s : s + 4], indices=indices[s : s + 4], epoch=2), ops[s : s + 4])
 
 
-def test_large_images_give_the_same_bits_with_one_thread_and_four():
+@pytest.mark.parametrize("channels", [3, 1])
+def test_large_images_give_the_same_bits_with_one_thread_and_four(channels):
     """Images large enough that torch splits its reductions and elementwise ops over threads
-    (its grain is 32768 elements): the contrast means, the grid and the colour map."""
-    x = torch.rand(2, 3, 256, 256, generator=torch.Generator().manual_seed(7))
+    (its grain is 32768 elements; a lone sum, as one channel's, is split over them): the
+    contrast means, the grid and the colour map."""
+    x = torch.rand(2, channels, 300, 300, generator=torch.Generator().manual_seed(7))
     pipe, indices = _pipe(), np.array([3, 11])
-    one = pipe(x, indices=indices, epoch=1)
+    alone = A.Compose([A.ColorJitter(contrast=0.5)], seeds=Seeds(3)["augment"])  # the means straight on the input
     before = torch.get_num_threads()
-    torch.set_num_threads(4)
-    try:
-        four = pipe(x, indices=indices, epoch=1)
-    finally:
-        torch.set_num_threads(before)
-    assert _bits(one, four)
+    outs = []
+    for threads in (1, 4):
+        torch.set_num_threads(threads)
+        try:
+            outs.append((pipe(x, indices=indices, epoch=1), alone(x, indices=indices)))
+        finally:
+            torch.set_num_threads(before)
+    assert _bits(outs[0][0], outs[1][0]) and _bits(outs[0][1], outs[1][1])
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
+@pytest.mark.parametrize("channels", [3, 1])
+def test_pixels_do_not_depend_on_the_images_memory_layout(dtype, channels):
+    """HWC arrays permuted to CHW (what a Dataset's __getitem__ usually gives), channels_last,
+    transposed and sliced views: the same bits as the contiguous batch the collate makes."""
+    rng = np.random.default_rng(0)
+    hwc = rng.integers(0, 256, (4, 37, 53, channels), dtype=np.uint8)
+    pipe = A.Compose([A.ColorJitter(0.3, 0.5, 0.3, 0.1)], seeds=Seeds(3)["augment"])
+    images = [(torch.from_numpy(a).permute(2, 0, 1).to(dtype) / 255.0).to(dtype) for a in hwc]
+    batch = torch.stack(images).contiguous()
+    ref = pipe(batch, indices=np.arange(4))
+    assert torch.equal(torch.stack([pipe(im, indices=i) for i, im in enumerate(images)]), ref)
+    assert torch.equal(pipe(batch.contiguous(memory_format=torch.channels_last), indices=np.arange(4)), ref)
+    transposed = batch.transpose(2, 3).contiguous().transpose(2, 3)  # the same values, strides swapped
+    assert torch.equal(pipe(transposed, indices=np.arange(4)), ref)
+    wide = torch.zeros(4, channels, 37, 60, dtype=dtype)
+    wide[..., 2:55] = batch
+    assert torch.equal(pipe(wide[..., 2:55], indices=np.arange(4)), ref)

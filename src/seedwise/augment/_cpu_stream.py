@@ -72,7 +72,7 @@ class _Colour:
     """A colour stage: the maps of all samples at once when they need no image mean, else
     per image from its mean; one pass per image.
 
-    A map that needs the mean only through its luma (:meth:`ColorOp.affine_split`, a
+    A map that needs the mean only through its luma (``affine_split``, see ``ColorOp``; a
     contrast change) is composed for the whole batch up to one product per row, which
     each image finishes from its mean with the same floating-point operations as the
     per-image code."""
@@ -91,7 +91,9 @@ class _Colour:
         if not any(self.touched):
             return
         if self.needs_mean:
-            split = ops[0][0].affine_split(ops[0][1], channels) if len(ops) == 1 else None
+            # optional (a colour transform need not offer it): the per-image code below otherwise
+            split_of = getattr(ops[0][0], "affine_split", None) if len(ops) == 1 else None
+            split = split_of(ops[0][1], channels) if split_of is not None else None
             if split is not None:
                 maps, scale = split
                 self.split = (

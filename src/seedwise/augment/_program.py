@@ -59,7 +59,7 @@ KINDS = ("geometric", "color", "lut", "pixel", "mix", "convert")
 Params = dict[str, np.ndarray]
 Affine2x3 = tuple[float, float, float, float, float, float]
 IDENTITY_2X3: Affine2x3 = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
-#: The luma of an RGB colour (ITU-R 601), as the colour transforms and :meth:`ColorOp.affine_split` use it.
+#: The luma of an RGB colour (ITU-R 601), as the colour transforms and ``ColorOp``'s ``affine_split`` use it.
 LUMA_WEIGHTS: tuple[float, float, float] = (0.299, 0.587, 0.114)
 
 
@@ -101,7 +101,15 @@ class GeometricOp(Op, Protocol):
 
 
 class ColorOp(Op, Protocol):
-    """A per-sample affine map ``c' = A c + t`` of each pixel's colour (``t`` in units of 1.0)."""
+    """A per-sample affine map ``c' = A c + t`` of each pixel's colour (``t`` in units of 1.0).
+
+    Optional (the backends look it up with ``getattr``): ``affine_split(params, channels)``,
+    for a map that needs the mean only through the luma of the mean colour. It returns
+    ``(maps, scale)``, ``(B, C, C + 1)`` and ``(B,)``, such that :meth:`affine_one` is
+    ``maps`` with offset column ``maps[:, :, C] * (scale * luma)``, bit for bit, where
+    ``luma`` is :data:`LUMA_WEIGHTS` applied as ``w0 m0 + w1 m1 + w2 m2`` (``m0`` for one
+    channel) evaluated left to right; or None when the map has no such form. The batched
+    CPU path then composes everything but that product once per batch."""
 
     needs_mean: bool
     mixes_channels: bool
@@ -112,15 +120,6 @@ class ColorOp(Op, Protocol):
 
     def affine_one(self, p: dict[str, Any], mean: list[float]) -> list[list[float]]:
         """One sample's map as ``C`` rows of ``C + 1`` floats (the CPU path's per-image form)."""
-        ...
-
-    def affine_split(self, params: Params, channels: int) -> tuple[np.ndarray, np.ndarray] | None:
-        """For a map that needs the mean only through the luma of the mean colour: ``(maps,
-        scale)``, ``(B, C, C + 1)`` and ``(B,)``, such that :meth:`affine_one` is ``maps``
-        with offset column ``maps[:, :, C] * (scale * luma)``, bit for bit, where ``luma``
-        is ``LUMA_WEIGHTS`` applied as ``w0 m0 + w1 m1 + w2 m2`` (``m0`` for one channel) evaluated left to
-        right. The batched CPU path then composes everything but that product once per
-        batch. None when the map has no such form."""
         ...
 
 

@@ -81,7 +81,7 @@ class Color(Transform):
 
     def affine_split(self, params: Params, channels: int) -> tuple[np.ndarray, np.ndarray] | None:
         """The map with its dependence on the mean factored out (see
-        :meth:`seedwise.augment._program.ColorOp.affine_split`); None by default."""
+        :class:`seedwise.augment._program.ColorOp`); None by default."""
         return None
 
 
@@ -147,7 +147,10 @@ class ColorJitter(Color):
         maps[:, :, c] *= (scale * grey)[:, None]
         return maps
 
-    def affine_split(self, params: Params, channels: int) -> tuple[np.ndarray, np.ndarray]:
+    def affine_split(self, params: Params, channels: int) -> tuple[np.ndarray, np.ndarray] | None:
+        cls = type(self)
+        if cls.affine is not ColorJitter.affine or cls.affine_one is not ColorJitter.affine_one:
+            return None  # a subclass with its own map: this split would not be it
         return self._split(params, channels)
 
     def _split(self, params: Params, c: int) -> tuple[np.ndarray, np.ndarray]:

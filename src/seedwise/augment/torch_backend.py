@@ -32,6 +32,7 @@ numbers as the CPU path) and copied to the device.
 from __future__ import annotations
 
 import functools
+import math
 from typing import Any, cast
 
 import numpy as np
@@ -109,6 +110,31 @@ def _colour_map(x: Any, a: Any, scale: float, out: Any) -> Any:
         kernel(xs, a.numpy(), xs.dtype.type(scale), out.numpy(), np.empty(xs.shape[1:4:2], dtype=xs.dtype))
         return out
     return _colour_map_ops(x, a, scale, out)
+
+
+def _channel_means(x: Any, scale: float) -> np.ndarray:
+    """Each image's per-channel mean, ``(B, C)`` float64 in units of full intensity (``scale``).
+
+    The same bits in any batch, with any number of threads, for any memory layout and on
+    any device: each value is first put in fixed point (times ``2**32 / scale`` rounded
+    to the power of two at or above ``scale``, rounded to an integer, 2**-32 of full
+    intensity), and the integers are summed, which is exact in any order. (A
+    floating-point sum is not: torch's order depends on the strides, and on the thread
+    count where few sums share a large image, as for one channel.) One wait per batch.
+    On the CPU with one torch thread, a compiled loop does it in one pass (the same
+    integers, so the same sums); else torch ops on the whole batch."""
+    import torch
+
+    n, c, h, w = x.shape
+    factor = 2.0 ** (32 - math.ceil(math.log2(scale)))  # values up to 2**32: sums exact in int64 up to 2**31 pixels
+    kernel = _kernel("channel_sums", x)
+    if kernel is not None:
+        xs = x.numpy()
+        sums = np.empty((n, c), dtype=np.int64)
+        kernel(xs, xs.dtype.type(factor), sums)
+    else:
+        sums = (x * factor).round_().to(torch.int64).sum(dim=(2, 3)).cpu().numpy()
+    return cast(np.ndarray, sums.astype(np.float64) / factor / float(h * w) / scale)
 
 
 def _kernel(name: str, *tensors: Any) -> Any:
@@ -294,13 +320,7 @@ class TorchBackend:
             raise InvalidArgumentError(f"colour transforms take images with 1 or 3 (RGB) channels, got {c}")
         needs_mean = any(cast(ColorOp, program.steps[p][0]).needs_mean for p in stage.positions)
         if needs_mean:
-            # per-sample sums (one small kernel each, queued without waiting): the same
-            # summation order in any batch and with any number of threads; one wait per
-            # batch. In the images' dtype (pairwise within the kernel: float32 sums of
-            # uint8 levels are exact up to 2**24 / 255 pixels, 256x256); a float64 copy
-            # of every image first would cost more than the colour map itself.
-            sums = torch.stack([x[i].sum(dim=(1, 2)) for i in range(n)]).cpu().numpy().astype(np.float64)
-            mean = sums / float(x.shape[2] * x.shape[3]) / scale
+            mean = _channel_means(x, scale)
         else:
             mean = np.zeros((n, c))
         maps = compose_color(program, stage, mean)
